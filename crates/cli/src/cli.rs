@@ -1,0 +1,349 @@
+//! The command-line contract. Every command takes `--data-dir` and `--database-url` the same
+//! way; errors go to stderr with a non-zero exit code and a sentence saying what to do.
+
+use crate::config::{self, Config};
+use crate::server::{self, InitPolicy, Wiring};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use custodian_core::secrets::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "custodian",
+    version,
+    about = "Custodian: the security-first CRM server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives. Shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Location {
+    /// Data directory: SQLite database, master key file, TLS certificate.
+    #[arg(long, env = "CUSTODIAN_DATA_DIR", default_value = "./custodian-data")]
+    pub data_dir: PathBuf,
+    /// Database URL (sqlite:///path or postgres://…). Default: SQLite inside the data directory.
+    /// Prefer CUSTODIAN_DATABASE__URL_FILE for URLs that hold a password.
+    #[arg(long, env = "CUSTODIAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Configuration file. Default: custodian.toml in the data directory, when present.
+    #[arg(long, env = "CUSTODIAN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and REST API over HTTPS (initialises an empty data directory).
+    Serve {
+        #[command(flatten)]
+        location: Location,
+        /// Address to listen on, e.g. 127.0.0.1:8443.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Initialise a data directory and its first administrator without prompts.
+    Init {
+        #[command(flatten)]
+        location: Location,
+        #[arg(long)]
+        admin_email: String,
+        /// File holding the administrator's password (first line).
+        #[arg(long)]
+        admin_password_file: PathBuf,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Demonstration data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; prints it once (only its hash is stored).
+    Create {
+        #[command(flatten)]
+        location: Location,
+        /// E-mail of the user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+        /// Expire after this many days (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the default configuration, commented.
+    Default,
+    /// Validate the configuration and say what to fix.
+    Check {
+        #[command(flatten)]
+        location: Location,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill the database with realistic demonstration companies and contacts.
+    Seed {
+        #[command(flatten)]
+        location: Location,
+        #[arg(long, default_value_t = 200)]
+        contacts: usize,
+    },
+}
+
+/// Prints a line for the operator. The one place that writes to stdout.
+#[allow(clippy::print_stdout)]
+pub fn say(line: &str) {
+    println!("{line}");
+}
+
+#[allow(clippy::print_stderr)]
+fn complain(error: &anyhow::Error) {
+    eprintln!("error: {error:#}");
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            complain(&anyhow::Error::new(e).context("cannot start the async runtime"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, Wiring::system())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            complain(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(location: &Location) -> anyhow::Result<(Config, custodian_store::DatabaseUrl)> {
+    let mut config = config::load(&location.data_dir, location.config.as_deref())?;
+    if let Some(url) = &location.database_url {
+        config.database.url = url.clone();
+    }
+    let url = config.database_url(&location.data_dir)?;
+    Ok((config, url))
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = if config.log.format == "pretty" {
+        builder.try_init()
+    } else {
+        builder.json().try_init()
+    };
+}
+
+pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { location, listen } => {
+            let (mut config, url) = load(&location)?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            init_logging(&config);
+            serve(&location.data_dir, &url, &config, &wiring).await
+        }
+        Command::Init {
+            location,
+            admin_email,
+            admin_password_file,
+        } => {
+            let (config, url) = load(&location)?;
+            let password = read_password_file(&admin_password_file)?;
+            let prepared = server::prepare(
+                &location.data_dir,
+                &url,
+                &config,
+                &wiring,
+                InitPolicy::MustBeFresh,
+            )
+            .await?;
+            prepared
+                .core
+                .create_first_admin(&admin_email, password)
+                .await
+                .context("cannot create the administrator")?;
+            for line in &prepared.created {
+                say(&format!("created {line}"));
+            }
+            say("created the first administrator; sign in with the e-mail and password given");
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    location,
+                    user,
+                    name,
+                    expires_in_days,
+                },
+        } => {
+            let prepared = open_existing(&location, &wiring).await?;
+            let token = prepared
+                .core
+                .create_api_token(&user, &name, expires_in_days)
+                .await
+                .context("cannot create the token")?;
+            say(token.expose_secret());
+            Ok(())
+        }
+        Command::Migrate { location } => {
+            let (_, url) = load(&location)?;
+            if crate::datadir::is_fresh(&location.data_dir)? {
+                bail!(
+                    "the data directory {} is empty; nothing to migrate (run `custodian init` first)",
+                    location.data_dir.display()
+                );
+            }
+            let store =
+                custodian_store::Store::connect(&url, custodian_store::OpenMode::MustExist).await?;
+            let pending = store.pending_migrations().await?;
+            store.migrate().await?;
+            say(&format!(
+                "applied {pending} migration(s); the schema is current"
+            ));
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            say(config::DEFAULT_TOML.trim_end());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check { location },
+        } => {
+            let (config, _) = load(&location)?;
+            let problems = config.problems();
+            if problems.is_empty() {
+                say("configuration OK");
+                Ok(())
+            } else {
+                bail!("invalid configuration:\n  {}", problems.join("\n  "))
+            }
+        }
+        Command::Demo {
+            command: DemoCommand::Seed { location, contacts },
+        } => {
+            let prepared = open_existing(&location, &wiring).await?;
+            let summary = crate::demo::seed(&prepared.core, contacts).await?;
+            say(&summary);
+            Ok(())
+        }
+    }
+}
+
+async fn open_existing(location: &Location, wiring: &Wiring) -> anyhow::Result<server::Prepared> {
+    let (config, url) = load(location)?;
+    server::prepare(&location.data_dir, &url, &config, wiring, InitPolicy::Never).await
+}
+
+fn read_password_file(path: &Path) -> anyhow::Result<SecretString> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the password file {}", path.display()))?,
+    );
+    let first = text.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        bail!("the password file {} is empty", path.display());
+    }
+    Ok(SecretString::from(first.to_owned()))
+}
+
+async fn serve(
+    data_dir: &Path,
+    url: &custodian_store::DatabaseUrl,
+    config: &Config,
+    wiring: &Wiring,
+) -> anyhow::Result<()> {
+    let listen: std::net::SocketAddr = config
+        .server
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {} is not an address:port", config.server.listen))?;
+    let prepared = server::prepare(data_dir, url, config, wiring, InitPolicy::IfFresh).await?;
+    for line in &prepared.created {
+        say(&format!("created {line}"));
+    }
+    let core = prepared.core.clone();
+    let running = server::start(prepared.core, config, data_dir, listen).await?;
+    say(&format!(
+        "Custodian is serving https://{} (database {url})",
+        running.addr
+    ));
+    if let Some(code) = core.issue_setup_code().await? {
+        say("No administrator exists yet. Open this one-time link to create the first one:");
+        say(&format!(
+            "  {}",
+            server::setup_link(&config.server.public_url, running.addr, &code)
+        ));
+        say(&format!(
+            "  (or open {}/setup and paste the code {}; it expires in 24 hours)",
+            server::base_url(&config.server.public_url, running.addr),
+            code.expose_secret()
+        ));
+    }
+    let handle = running.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    running.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,413 @@
+//! Configuration: built-in defaults → TOML file → `CUSTODIAN_*` environment → command-line
+//! flags. Unknown keys are rejected so a typo is an error, not a silently ignored setting.
+//! Secrets may come from files (`CUSTODIAN_DATABASE__URL_FILE=/run/secrets/db`).
+
+use anyhow::{Context, bail};
+use custodian_core::CoreSettings;
+use custodian_crypto::password::PasswordParams;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub tls: TlsConfig,
+    pub session: SessionConfig,
+    pub password: PasswordConfig,
+    pub search: SearchConfig,
+    pub crypto: CryptoConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// The address people use to reach the server, for printed links. Empty: derived from
+    /// `listen`.
+    pub public_url: String,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty: SQLite file `custodian.db` inside the data directory.
+    pub url: String,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password.
+        f.write_str("DatabaseConfig { url: [REDACTED] }")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain. Empty: a self-signed certificate kept in the data directory.
+    pub cert_file: String,
+    /// PEM private key for `cert_file`.
+    pub key_file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub idle_timeout_secs: i64,
+    pub absolute_timeout_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub min_length: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    pub expected_rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CryptoConfig {
+    pub data_key_cache_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `json` (default, for log shippers) or `pretty`.
+    pub format: String,
+    /// A tracing filter such as `info` or `custodian=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let core = CoreSettings::default();
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            tls: TlsConfig::default(),
+            session: SessionConfig {
+                idle_timeout_secs: core.session_idle_secs,
+                absolute_timeout_secs: core.session_absolute_secs,
+            },
+            password: PasswordConfig {
+                min_length: core.password_min_length,
+                argon2_memory_kib: core.password_params.memory_kib,
+                argon2_iterations: core.password_params.iterations,
+                argon2_parallelism: core.password_params.parallelism,
+            },
+            search: SearchConfig {
+                expected_rows: core.search_expected_rows,
+            },
+            crypto: CryptoConfig {
+                data_key_cache_size: core.data_key_cache_size,
+            },
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".to_owned(),
+            public_url: String::new(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Config::default().session
+    }
+}
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Config::default().password
+    }
+}
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Config::default().search
+    }
+}
+impl Default for CryptoConfig {
+    fn default() -> Self {
+        Config::default().crypto
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "json".to_owned(),
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Name of the optional configuration file inside the data directory.
+pub const CONFIG_FILE_NAME: &str = "custodian.toml";
+
+/// Loads configuration for a data directory. `explicit_file` must exist; the data-directory
+/// file is read only when present.
+pub fn load(data_dir: &Path, explicit_file: Option<&Path>) -> anyhow::Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    match explicit_file {
+        Some(path) => {
+            if !path.is_file() {
+                bail!(
+                    "configuration file {} does not exist; create it with `custodian config default > {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        None => {
+            let in_dir = data_dir.join(CONFIG_FILE_NAME);
+            if in_dir.is_file() {
+                figment = figment.merge(Toml::file_exact(in_dir));
+            }
+        }
+    }
+    figment = figment.merge(secret_files_from_env()?);
+    figment = figment.merge(
+        Env::prefixed("CUSTODIAN_")
+            .split("__")
+            .filter(|k| !k.as_str().ends_with("_file"))
+            .ignore(&["data_dir", "config", "database_url", "listen"]),
+    );
+    let config: Config = figment.extract().map_err(|e| {
+        anyhow::anyhow!(
+            "invalid configuration: {}",
+            e.into_iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    Ok(config)
+}
+
+/// `CUSTODIAN_DATABASE__URL_FILE=/path` reads the value of `database.url` from that file, so
+/// secrets stay out of the environment listing and shell history.
+fn secret_files_from_env() -> anyhow::Result<Serialized<toml::Table>> {
+    let mut table = toml::Table::new();
+    for (key, path) in std::env::vars() {
+        let Some(name) = key
+            .strip_prefix("CUSTODIAN_")
+            .and_then(|k| k.strip_suffix("_FILE"))
+        else {
+            continue;
+        };
+        let value =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {key}={path}"))?;
+        let parts: Vec<String> = name.to_lowercase().split("__").map(str::to_owned).collect();
+        let mut node = &mut table;
+        for (i, part) in parts.iter().enumerate() {
+            if i + 1 == parts.len() {
+                node.insert(part.clone(), toml::Value::String(value.trim().to_owned()));
+            } else {
+                node = node
+                    .entry(part.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .with_context(|| format!("{key} conflicts with another setting"))?;
+            }
+        }
+    }
+    Ok(Serialized::defaults(table))
+}
+
+impl Config {
+    pub fn core_settings(&self) -> CoreSettings {
+        CoreSettings {
+            session_idle_secs: self.session.idle_timeout_secs,
+            session_absolute_secs: self.session.absolute_timeout_secs,
+            password_min_length: self.password.min_length,
+            password_params: PasswordParams {
+                memory_kib: self.password.argon2_memory_kib,
+                iterations: self.password.argon2_iterations,
+                parallelism: self.password.argon2_parallelism,
+            },
+            setup_code_ttl_secs: CoreSettings::default().setup_code_ttl_secs,
+            search_expected_rows: self.search.expected_rows,
+            data_key_cache_size: self.crypto.data_key_cache_size,
+        }
+    }
+
+    /// Every problem at once, each with the key and what to do.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            out.push(format!(
+                "server.listen: `{}` is not an address:port such as 127.0.0.1:8443 or [::]:443",
+                self.server.listen
+            ));
+        }
+        if !self.server.public_url.is_empty() && !self.server.public_url.starts_with("https://") {
+            out.push(
+                "server.public_url: must start with https:// (Custodian serves HTTPS only)"
+                    .to_owned(),
+            );
+        }
+        if !self.database.url.is_empty()
+            && self
+                .database
+                .url
+                .parse::<custodian_store::DatabaseUrl>()
+                .is_err()
+        {
+            out.push(
+                "database.url: use sqlite:///path/to/custodian.db or postgres://user@host/database"
+                    .to_owned(),
+            );
+        }
+        match (self.tls.cert_file.is_empty(), self.tls.key_file.is_empty()) {
+            (true, true) => {}
+            (false, false) => {
+                for (key, file) in [("tls.cert_file", &self.tls.cert_file), ("tls.key_file", &self.tls.key_file)] {
+                    if !Path::new(file).is_file() {
+                        out.push(format!("{key}: {file} does not exist or is not a file"));
+                    }
+                }
+            }
+            _ => out.push("tls.cert_file and tls.key_file: set both or neither (neither = self-signed certificate in the data directory)".to_owned()),
+        }
+        if !matches!(self.log.format.as_str(), "json" | "pretty") {
+            out.push("log.format: must be `json` or `pretty`".to_owned());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            out.push(format!(
+                "log.level: `{}` is not a valid filter such as `info`",
+                self.log.level
+            ));
+        }
+        if let Err(custodian_core::CoreError::Config(errors)) = self.core_settings().validate() {
+            for e in errors {
+                out.push(format!("{}: {}", e.field, e.message));
+            }
+        }
+        out
+    }
+
+    pub fn database_url(&self, data_dir: &Path) -> anyhow::Result<custodian_store::DatabaseUrl> {
+        if self.database.url.is_empty() {
+            Ok(custodian_store::DatabaseUrl::sqlite_in(data_dir))
+        } else {
+            Ok(self.database.url.parse()?)
+        }
+    }
+
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        (!self.tls.cert_file.is_empty() && !self.tls.key_file.is_empty()).then(|| {
+            (
+                PathBuf::from(&self.tls.cert_file),
+                PathBuf::from(&self.tls.key_file),
+            )
+        })
+    }
+}
+
+/// The commented default configuration printed by `custodian config default`.
+pub const DEFAULT_TOML: &str = r#"# Custodian configuration.
+# Precedence: these defaults < this file < CUSTODIAN_* environment variables < command-line flags.
+# Environment names join sections with a double underscore: CUSTODIAN_SERVER__LISTEN=0.0.0.0:8443.
+# Any setting can be read from a file instead: CUSTODIAN_DATABASE__URL_FILE=/run/secrets/db-url.
+# Unknown keys are rejected.
+
+[server]
+# Address and port to listen on (HTTPS only).
+listen = "127.0.0.1:8443"
+# How people reach this server, for printed links. Empty: derived from `listen`.
+public_url = ""
+
+[database]
+# Empty: SQLite file custodian.db in the data directory.
+# PostgreSQL: "postgres://custodian@db.internal/custodian" (put passwords in a *_FILE secret).
+url = ""
+
+[tls]
+# PEM certificate chain and key. Both empty: a self-signed certificate (90 days, renewed at start
+# when fewer than 30 days remain) kept in the data directory.
+cert_file = ""
+key_file = ""
+
+[session]
+# A session ends after this many seconds without activity...
+idle_timeout_secs = 1800
+# ...and this many seconds after sign-in, whatever its activity.
+absolute_timeout_secs = 43200
+
+[password]
+# NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.
+min_length = 12
+# Argon2id cost; may only be raised above the OWASP minimum (19456 KiB, 2 passes, 1 lane).
+# Raising it upgrades each user's hash at their next sign-in.
+argon2_memory_kib = 19456
+argon2_iterations = 2
+argon2_parallelism = 1
+
+[search]
+# Rows you expect per table; sets how far blind indexes are truncated (more rows, more bits).
+expected_rows = 1000000
+
+[crypto]
+# Unwrapped data keys kept in memory (zeroized on eviction).
+data_key_cache_size = 10000
+
+[log]
+# json (for log shippers) or pretty (for a terminal).
+format = "json"
+level = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_parses_to_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+        assert!(parsed.problems().is_empty(), "{:?}", parsed.problems());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml::from_str::<Config>("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 1\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("listn"));
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let mut c = Config::default();
+        c.server.listen = "localhost".into();
+        c.database.url = "mysql://x".into();
+        c.tls.cert_file = "/nonexistent.pem".into();
+        c.password.min_length = 4;
+        let problems = c.problems().join("\n");
+        for key in [
+            "server.listen",
+            "database.url",
+            "tls.cert_file",
+            "password.min_length",
+        ] {
+            assert!(problems.contains(key), "{key} missing in {problems}");
+        }
+    }
+}

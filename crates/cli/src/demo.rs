@@ -1,0 +1,287 @@
+//! `custodian demo seed`: a realistic, reproducible data set — English and Chinese names,
+//! companies in oil & gas, food and manufacturing — for trying the product and for benchmarks.
+//! Everything goes through the same use cases as the API, so it is encrypted and indexed.
+
+use anyhow::{Context, bail};
+use custodian_core::Core;
+use custodian_core::companies::CompanyInput;
+use custodian_core::contacts::ContactInput;
+
+/// Most contacts one seed run creates.
+pub const MAX_CONTACTS: usize = 2_000_000;
+const BATCH: usize = 500;
+
+const EN_FIRST: &[&str] = &[
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Amelia",
+    "Oliver",
+    "Sophia",
+    "Lucas",
+];
+const EN_LAST: &[&str] = &[
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "Allen",
+];
+const ZH_SURNAME: &[(&str, &str)] = &[
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+    ("何", "he"),
+    ("林", "lin"),
+];
+const ZH_GIVEN: &[(&str, &str)] = &[
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("秀英", "xiuying"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("娟", "juan"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("小明", "xiaoming"),
+    ("建华", "jianhua"),
+    ("志强", "zhiqiang"),
+    ("海燕", "haiyan"),
+];
+const TITLES: &[&str] = &[
+    "Procurement Manager",
+    "采购经理",
+    "Plant Manager",
+    "厂长",
+    "HSE Director",
+    "安全环保总监",
+    "Supply Chain Lead",
+    "供应链主管",
+    "Chief Engineer",
+    "总工程师",
+    "Quality Manager",
+    "质量经理",
+    "Operations Director",
+    "运营总监",
+    "Buyer",
+    "采购专员",
+];
+const COMPANY_STEMS: &[(&str, &str, &str)] = &[
+    ("Sino Petro", "oil_gas", "cn-north"),
+    ("East Sea Drilling", "oil_gas", "cn-east"),
+    ("Gulf Coast Energy", "oil_gas", "na"),
+    ("North Sea Offshore", "oil_gas", "emea"),
+    ("Tarim Pipeline", "oil_gas", "cn-west"),
+    ("Golden Harvest Foods", "food", "cn-south"),
+    ("Jade River Dairy", "food", "cn-north"),
+    ("Pacific Seafood", "food", "apac"),
+    ("Alpine Bakeries", "food", "emea"),
+    ("Sichuan Spice Works", "food", "cn-west"),
+    ("Yangtze Precision", "manufacturing", "cn-east"),
+    ("Pearl Delta Plastics", "manufacturing", "cn-south"),
+    ("Rhine Machine Tools", "manufacturing", "emea"),
+    ("Great Lakes Castings", "manufacturing", "na"),
+    ("Shenzhen Circuits", "manufacturing", "cn-south"),
+    ("Bohai Chemicals", "chemicals", "cn-north"),
+];
+const SIZES: &[&str] = &["11-50", "51-200", "201-1000", "1001-5000", "5000+"];
+const STREETS: &[&str] = &[
+    "88 Century Avenue, Pudong, Shanghai 200120",
+    "1 Jianguomenwai Street, Beijing 100004",
+    "200 Shennan Road, Futian, Shenzhen 518000",
+    "12 Harbour Road, Wan Chai, Hong Kong",
+    "500 Main Street, Houston, TX 77002",
+    "10 Canary Wharf, London E14 5AB",
+];
+
+/// A small deterministic generator: demo data must be reproducible, not secret.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        let len = u64::try_from(items.len()).unwrap_or(1).max(1);
+        let i = usize::try_from(self.next() % len).unwrap_or(0);
+        &items[i.min(items.len().saturating_sub(1))]
+    }
+}
+
+pub fn contact_input(n: usize, rng_seed: u64, company_id: Option<uuid::Uuid>) -> ContactInput {
+    let mut rng = Lcg(rng_seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let chinese = rng.next().is_multiple_of(2);
+    let (name, email_local) = if chinese {
+        let (s, sp) = rng.pick(ZH_SURNAME);
+        let (g, gp) = rng.pick(ZH_GIVEN);
+        (format!("{s}{g}"), format!("{gp}.{sp}"))
+    } else {
+        let first = rng.pick(EN_FIRST);
+        let last = rng.pick(EN_LAST);
+        (
+            format!("{first} {last}"),
+            format!("{}.{}", first.to_lowercase(), last.to_lowercase()),
+        )
+    };
+    let domain = if chinese { "example.cn" } else { "example.com" };
+    let phone = if chinese {
+        format!(
+            "+86 13{} {:04} {:04}",
+            rng.next() % 10,
+            rng.next() % 10_000,
+            n % 10_000
+        )
+    } else {
+        format!("+1 713 {:03} {:04}", rng.next() % 1_000, n % 10_000)
+    };
+    ContactInput {
+        name,
+        emails: vec![format!("{email_local}.{n}@{domain}")],
+        phones: vec![phone],
+        job_title: Some((*rng.pick(TITLES)).to_owned()),
+        company_id,
+        address: Some((*rng.pick(STREETS)).to_owned()),
+        notes: rng
+            .next()
+            .is_multiple_of(4)
+            .then(|| "Prefers WeChat; quarterly review in March.".to_owned()),
+        owner_id: None,
+        team: Some(
+            if chinese {
+                "china-sales"
+            } else {
+                "global-sales"
+            }
+            .to_owned(),
+        ),
+        tags: if rng.next().is_multiple_of(5) {
+            vec!["vip".to_owned()]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
+    if contacts > MAX_CONTACTS {
+        bail!("--contacts must be at most {MAX_CONTACTS}");
+    }
+    let actor = core.cli_actor().await?;
+    let mut company_ids = Vec::new();
+    let mut rng = Lcg(0x00C0_FFEE);
+    for (i, (stem, industry, region)) in COMPANY_STEMS.iter().enumerate() {
+        let view = core
+            .create_company(
+                &actor,
+                CompanyInput {
+                    name: format!("{stem} Co., Ltd."),
+                    industry: Some((*industry).to_owned()),
+                    size: Some((*rng.pick(SIZES)).to_owned()),
+                    region: Some((*region).to_owned()),
+                    address: Some((*rng.pick(STREETS)).to_owned()),
+                    website: Some(format!(
+                        "https://www.{}.example",
+                        stem.to_lowercase().replace(' ', "-")
+                    )),
+                    owner_id: None,
+                    tags: if i.is_multiple_of(3) {
+                        vec!["key-account".to_owned()]
+                    } else {
+                        Vec::new()
+                    },
+                },
+            )
+            .await
+            .context("cannot create demo companies")?;
+        company_ids.push(view.id.as_uuid());
+    }
+    let mut created = 0;
+    while created < contacts {
+        let batch: Vec<ContactInput> = (created..contacts.min(created + BATCH))
+            .map(|n| {
+                let company = company_ids.get(n % company_ids.len().max(1)).copied();
+                contact_input(n, 0x5EED, company)
+            })
+            .collect();
+        core.create_contacts(&actor, &batch)
+            .await
+            .context("cannot create demo contacts")?;
+        created += batch.len();
+    }
+    Ok(format!(
+        "created {} demo companies and {created} contacts",
+        company_ids.len()
+    ))
+}

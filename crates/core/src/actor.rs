@@ -1,0 +1,29 @@
+//! Who is acting. Every use case takes an `Actor`, obtained only by authenticating; roles and
+//! attributes here are what the policy engine will evaluate.
+
+use custodian_domain::{ApiTokenId, SessionId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Session(SessionId),
+    ApiToken(ApiTokenId),
+    /// An administrator acting through the command line on the server host.
+    Cli,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub role: String,
+    pub locale: Option<String>,
+    pub method: AuthMethod,
+}
+
+impl Actor {
+    pub fn session_id(&self) -> Option<SessionId> {
+        match self.method {
+            AuthMethod::Session(id) => Some(id),
+            AuthMethod::ApiToken(_) | AuthMethod::Cli => None,
+        }
+    }
+}

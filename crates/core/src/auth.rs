@@ -1,0 +1,514 @@
+//! Authentication: the first administrator's setup, password login, sessions, API tokens and
+//! CSRF tokens. Passwords are hashed off the async runtime; unknown accounts cost the same time
+//! as known ones.
+
+use crate::keyring::ORG_SCOPE;
+use crate::settings::PASSWORD_MAX_LENGTH;
+use crate::{Actor, AuthMethod, Core, CoreError};
+use custodian_crypto::password::PasswordCheck;
+use custodian_crypto::token::{constant_time_eq, generate_token, hash_token};
+use custodian_domain::values::{Email, PersonName};
+use custodian_domain::{ApiTokenId, FieldError, SessionId, UserId};
+use custodian_store::entities::{api_token, session, setup_code, user};
+use custodian_store::repo;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+
+pub const SETUP_PURPOSE: &str = "first_admin";
+pub const ROLE_ADMIN: &str = "administrator";
+pub const STATUS_ACTIVE: &str = "active";
+const SESSION_TOKEN_PREFIX: &str = "cus_s_";
+const API_TOKEN_PREFIX: &str = "cus_t_";
+const SETUP_CODE_PREFIX: &str = "cus_setup_";
+/// Session and token activity is written at most this often, so reads stay reads.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// A new session: the token goes to the client once and is never stored.
+#[derive(Debug)]
+pub struct SessionGrant {
+    pub token: SecretString,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: UserId,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: String,
+    pub locale: Option<String>,
+}
+
+/// Locales the UI ships catalogs for.
+pub const SUPPORTED_LOCALES: &[&str] = &["en", "zh-CN"];
+
+impl Core {
+    pub async fn needs_setup(&self) -> Result<bool, CoreError> {
+        Ok(repo::users::count(self.store().conn()).await? == 0)
+    }
+
+    /// Issues a fresh one-time setup code while no user exists (earlier codes stop working).
+    pub async fn issue_setup_code(&self) -> Result<Option<SecretString>, CoreError> {
+        if !self.needs_setup().await? {
+            return Ok(None);
+        }
+        let now = self.now();
+        let code = generate_token(SETUP_CODE_PREFIX, self.rng())?;
+        let txn = self.store().begin().await?;
+        repo::setup_codes::invalidate_purpose(&txn, SETUP_PURPOSE, now).await?;
+        repo::setup_codes::insert(
+            &txn,
+            setup_code::Model {
+                id: custodian_domain::ids::uuid_at(now),
+                code_hash: hash_token(code.expose_secret()).to_vec(),
+                purpose: SETUP_PURPOSE.to_owned(),
+                created_at: now,
+                expires_at: now + self.settings().setup_code_ttl_secs * 1000,
+                used_at: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Some(code))
+    }
+
+    pub async fn setup_code_is_valid(&self, code: &SecretString) -> Result<bool, CoreError> {
+        Ok(repo::setup_codes::is_valid(
+            self.store().conn(),
+            &hash_token(code.expose_secret()),
+            SETUP_PURPOSE,
+            self.now(),
+        )
+        .await?)
+    }
+
+    /// Creates the first administrator through the one-time setup code and logs them in.
+    pub async fn complete_setup(
+        &self,
+        code: &SecretString,
+        email: &str,
+        display_name: &str,
+        password: SecretString,
+    ) -> Result<SessionGrant, CoreError> {
+        let (email, display_name) = parse_identity(email, display_name)?;
+        let password = self.check_password_policy(password, &email)?;
+        let hash = self.hash_password(password).await?;
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        if !repo::setup_codes::consume(&txn, &hash_token(code.expose_secret()), SETUP_PURPOSE, now)
+            .await?
+        {
+            return Err(CoreError::InvalidSetupCode);
+        }
+        if repo::users::count(&txn).await? != 0 {
+            return Err(CoreError::InvalidSetupCode);
+        }
+        let user_id = self
+            .insert_user(&txn, &email, display_name.as_ref(), hash, ROLE_ADMIN, now)
+            .await?;
+        let grant = self.new_session(&txn, user_id, now).await?;
+        txn.commit().await?;
+        tracing::info!(user_id = %user_id, "first administrator created through setup");
+        Ok(grant)
+    }
+
+    /// Non-interactive first administrator (`custodian init`). Refused once any user exists.
+    pub async fn create_first_admin(
+        &self,
+        email: &str,
+        password: SecretString,
+    ) -> Result<UserId, CoreError> {
+        let (email, _) = parse_identity(email, "")?;
+        let password = self.check_password_policy(password, &email)?;
+        let hash = self.hash_password(password).await?;
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        if repo::users::count(&txn).await? != 0 {
+            return Err(CoreError::Conflict(
+                "an administrator already exists; sign in and invite users instead",
+            ));
+        }
+        let user_id = self
+            .insert_user(&txn, &email, None, hash, ROLE_ADMIN, now)
+            .await?;
+        repo::setup_codes::invalidate_purpose(&txn, SETUP_PURPOSE, now).await?;
+        txn.commit().await?;
+        Ok(user_id)
+    }
+
+    async fn insert_user<C: custodian_store::ConnectionTrait>(
+        &self,
+        conn: &C,
+        email: &Email,
+        display_name: Option<&PersonName>,
+        password_hash: String,
+        role: &str,
+        now: i64,
+    ) -> Result<UserId, CoreError> {
+        let id = UserId::new_at(now);
+        let org = self.keys().org_key(conn).await?;
+        let email_ct = self.keys().encrypt(
+            &org,
+            "users",
+            "email",
+            id.as_uuid(),
+            email.as_str().as_bytes(),
+            self.rng(),
+        )?;
+        let display_name_ct = display_name
+            .map(|n| {
+                self.keys().encrypt(
+                    &org,
+                    "users",
+                    "display_name",
+                    id.as_uuid(),
+                    n.as_str().as_bytes(),
+                    self.rng(),
+                )
+            })
+            .transpose()?;
+        let res = repo::users::insert(
+            conn,
+            user::Model {
+                id: id.as_uuid(),
+                email_lookup: self.keys().lookup("users", "email", email.as_str())?,
+                email_ct,
+                display_name_ct,
+                password_hash: Some(password_hash),
+                role: role.to_owned(),
+                locale: None,
+                status: STATUS_ACTIVE.to_owned(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await;
+        match res {
+            Err(e) if e.is_unique_violation() => Err(CoreError::Conflict(
+                "a user with this e-mail address already exists",
+            )),
+            other => Ok(other.map(|()| id)?),
+        }
+    }
+
+    /// NIST SP 800-63B: length only, no composition rules; NFKC so the same password typed on
+    /// another keyboard matches. The shipped breached-password list comes with the identity work.
+    fn check_password_policy(
+        &self,
+        password: SecretString,
+        email: &Email,
+    ) -> Result<SecretString, CoreError> {
+        let normalized: String = password.expose_secret().nfkc().collect();
+        let length = normalized.chars().count();
+        let min = self.settings().password_min_length;
+        let error = |code, message: String| {
+            Err(CoreError::Validation(vec![FieldError::new(
+                "password", code, message,
+            )]))
+        };
+        if length < min {
+            return error(
+                "password_too_short",
+                format!(
+                    "must be at least {min} characters; a passphrase of several words is easiest"
+                ),
+            );
+        }
+        if length > PASSWORD_MAX_LENGTH {
+            return error(
+                "password_too_long",
+                format!("must be at most {PASSWORD_MAX_LENGTH} characters"),
+            );
+        }
+        let lower = normalized.to_lowercase();
+        let local = email.local_part();
+        if lower.contains("custodian") || (local.chars().count() >= 3 && lower.contains(local)) {
+            return error(
+                "password_contains_context",
+                "must not contain the product name or your e-mail name".to_owned(),
+            );
+        }
+        Ok(SecretString::from(normalized))
+    }
+
+    async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
+        let hasher = self.inner.hasher.clone();
+        let rng = self.inner.rng.clone();
+        tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
+            .await
+            .map_err(|_| CoreError::Internal("password hashing task failed"))?
+            .map_err(CoreError::from)
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+    ) -> Result<SessionGrant, CoreError> {
+        let normalized: String = password.expose_secret().nfkc().collect();
+        let password = SecretString::from(normalized);
+        let found = match Email::parse("email", email) {
+            Ok(email) => {
+                let lookup = self.keys().lookup("users", "email", email.as_str())?;
+                repo::users::by_email_lookup(self.store().conn(), &lookup).await?
+            }
+            Err(_) => None,
+        };
+        let hasher = self.inner.hasher.clone();
+        let stored = found.as_ref().and_then(|u| u.password_hash.clone());
+        let check = tokio::task::spawn_blocking(move || match stored {
+            Some(phc) => hasher.verify(&password, &phc).map(|c| (c, Some(password))),
+            None => Ok((
+                if hasher.verify_dummy(&password) {
+                    PasswordCheck::Valid {
+                        needs_rehash: false,
+                    }
+                } else {
+                    PasswordCheck::Invalid
+                },
+                None,
+            )),
+        })
+        .await
+        .map_err(|_| CoreError::Internal("password verification task failed"))??;
+        let user = match (found, check) {
+            (Some(user), (PasswordCheck::Valid { needs_rehash }, password))
+                if user.status == STATUS_ACTIVE =>
+            {
+                if let (true, Some(password)) = (needs_rehash, password) {
+                    // Parameters were raised since this hash was made: upgrade it now, while
+                    // the password is at hand.
+                    let hash = self.hash_password(password).await?;
+                    let mut updated = user.clone();
+                    updated.password_hash = Some(hash);
+                    updated.updated_at = self.now();
+                    repo::users::update(self.store().conn(), updated).await?;
+                }
+                user
+            }
+            _ => return Err(CoreError::InvalidCredentials),
+        };
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        let grant = self.new_session(&txn, UserId(user.id), now).await?;
+        txn.commit().await?;
+        Ok(grant)
+    }
+
+    async fn new_session<C: custodian_store::ConnectionTrait>(
+        &self,
+        conn: &C,
+        user_id: UserId,
+        now: i64,
+    ) -> Result<SessionGrant, CoreError> {
+        let token = generate_token(SESSION_TOKEN_PREFIX, self.rng())?;
+        let session_id = SessionId::new_at(now);
+        repo::sessions::insert(
+            conn,
+            session::Model {
+                id: session_id.as_uuid(),
+                token_hash: hash_token(token.expose_secret()).to_vec(),
+                user_id: user_id.as_uuid(),
+                created_at: now,
+                last_seen_at: now,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        Ok(SessionGrant {
+            token,
+            session_id,
+            user_id,
+        })
+    }
+
+    /// Resolves a session cookie to an actor, enforcing idle and absolute timeouts.
+    pub async fn authenticate_session(&self, token: &str) -> Result<Actor, CoreError> {
+        if !token.starts_with(SESSION_TOKEN_PREFIX) || token.len() > 128 {
+            return Err(CoreError::Unauthenticated);
+        }
+        let conn = self.store().conn();
+        let row = repo::sessions::by_token_hash(conn, &hash_token(token))
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let now = self.now();
+        let settings = self.settings();
+        let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
+        let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
+        if row.revoked_at.is_some() || idle_expired || absolute_expired {
+            return Err(CoreError::Unauthenticated);
+        }
+        let user = self.active_user(row.user_id).await?;
+        repo::sessions::touch(conn, row.id, now, TOUCH_INTERVAL_MS).await?;
+        Ok(Actor {
+            user_id: UserId(user.id),
+            role: user.role,
+            locale: user.locale,
+            method: AuthMethod::Session(SessionId(row.id)),
+        })
+    }
+
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Actor, CoreError> {
+        if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
+            return Err(CoreError::Unauthenticated);
+        }
+        let conn = self.store().conn();
+        let row = repo::api_tokens::by_token_hash(conn, &hash_token(token))
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let now = self.now();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(CoreError::Unauthenticated);
+        }
+        let user = self.active_user(row.user_id).await?;
+        repo::api_tokens::touch(conn, row.id, now, TOUCH_INTERVAL_MS).await?;
+        Ok(Actor {
+            user_id: UserId(user.id),
+            role: user.role,
+            locale: user.locale,
+            method: AuthMethod::ApiToken(ApiTokenId(row.id)),
+        })
+    }
+
+    async fn active_user(&self, id: uuid::Uuid) -> Result<user::Model, CoreError> {
+        match repo::users::get(self.store().conn(), id).await? {
+            Some(u) if u.status == STATUS_ACTIVE => Ok(u),
+            _ => Err(CoreError::Unauthenticated),
+        }
+    }
+
+    /// Ends the actor's session server-side; the cookie is useless afterwards.
+    pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
+        if let Some(id) = actor.session_id() {
+            repo::sessions::revoke(self.store().conn(), id.as_uuid(), self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates an API token for a user (admin CLI). The secret is returned once.
+    pub async fn create_api_token(
+        &self,
+        email: &str,
+        name: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<SecretString, CoreError> {
+        let email = Email::parse("user", email)?;
+        let name = custodian_domain::values::bounded_text("name", name, 100, false)?;
+        let lookup = self.keys().lookup("users", "email", email.as_str())?;
+        let user = repo::users::by_email_lookup(self.store().conn(), &lookup)
+            .await?
+            .filter(|u| u.status == STATUS_ACTIVE)
+            .ok_or(CoreError::NotFound { entity: "user" })?;
+        let now = self.now();
+        let token = generate_token(API_TOKEN_PREFIX, self.rng())?;
+        repo::api_tokens::insert(
+            self.store().conn(),
+            api_token::Model {
+                id: ApiTokenId::new_at(now).as_uuid(),
+                token_hash: hash_token(token.expose_secret()).to_vec(),
+                user_id: user.id,
+                name,
+                created_at: now,
+                expires_at: expires_in_days.map(|d| now + i64::from(d) * 86_400_000),
+                last_used_at: None,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// The oldest active administrator, acting from the command line (demo data, imports).
+    pub async fn cli_actor(&self) -> Result<Actor, CoreError> {
+        let user = repo::users::first_with_role(self.store().conn(), ROLE_ADMIN, STATUS_ACTIVE)
+            .await?
+            .ok_or(CoreError::Conflict(
+                "no administrator exists yet; finish setup or run `custodian init` first",
+            ))?;
+        Ok(Actor {
+            user_id: UserId(user.id),
+            role: user.role,
+            locale: user.locale,
+            method: AuthMethod::Cli,
+        })
+    }
+
+    pub async fn current_user(&self, actor: &Actor) -> Result<UserView, CoreError> {
+        let row = self.active_user(actor.user_id.as_uuid()).await?;
+        let org = self.keys().org_key(self.store().conn()).await?;
+        let email = self
+            .keys()
+            .decrypt_string(&org, "users", "email", row.id, &row.email_ct)?;
+        let display_name = row
+            .display_name_ct
+            .as_deref()
+            .map(|ct| {
+                self.keys()
+                    .decrypt_string(&org, "users", "display_name", row.id, ct)
+            })
+            .transpose()?;
+        Ok(UserView {
+            id: UserId(row.id),
+            email,
+            display_name,
+            role: row.role,
+            locale: row.locale,
+        })
+    }
+
+    /// Sets (or with `None` clears) the user's UI language override.
+    pub async fn set_locale(&self, actor: &Actor, locale: Option<&str>) -> Result<(), CoreError> {
+        if let Some(l) = locale
+            && !SUPPORTED_LOCALES.contains(&l)
+        {
+            return Err(CoreError::Validation(vec![FieldError::new(
+                "locale",
+                "unsupported_locale",
+                format!("must be one of: {}", SUPPORTED_LOCALES.join(", ")),
+            )]));
+        }
+        let mut row = self.active_user(actor.user_id.as_uuid()).await?;
+        row.locale = locale.map(str::to_owned);
+        row.updated_at = self.now();
+        repo::users::update(self.store().conn(), row).await?;
+        Ok(())
+    }
+}
+
+/// The CSRF token of a session: derived from the session secret, so it needs no storage and
+/// cannot be computed by a page that does not hold the cookie.
+pub fn csrf_token(session_token: &str) -> String {
+    use base64::Engine;
+    let digest = hash_token(&format!("csrf\0{session_token}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+pub fn verify_csrf(session_token: &str, presented: &str) -> bool {
+    constant_time_eq(csrf_token(session_token).as_bytes(), presented.as_bytes())
+}
+
+fn parse_identity(
+    email: &str,
+    display_name: &str,
+) -> Result<(Email, Option<PersonName>), CoreError> {
+    let mut v = custodian_domain::error::Validator::new();
+    let email = v.check(Email::parse("email", email));
+    let name = if display_name.trim().is_empty() {
+        Some(None)
+    } else {
+        v.check(PersonName::parse("display_name", display_name))
+            .map(Some)
+    };
+    v.finish()?;
+    match (email, name) {
+        (Some(e), Some(n)) => Ok((e, n)),
+        _ => Err(CoreError::Internal("validator accepted missing fields")),
+    }
+}
+
+/// The scope name under which staff data is encrypted, for documentation and tests.
+pub const USER_SCOPE: &str = ORG_SCOPE;

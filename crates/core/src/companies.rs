@@ -1,0 +1,575 @@
+//! Companies (accounts). Not data subjects: their address is encrypted under the organisation
+//! data key; name, industry, size, region and website are internal and stay sortable.
+
+use crate::contacts::tag_strings;
+use crate::cursor;
+use crate::patch;
+use crate::{Actor, Core, CoreError};
+use custodian_crypto::envelope::DataKey;
+use custodian_domain::clock::from_millis;
+use custodian_domain::error::Validator;
+use custodian_domain::values::{
+    Address, CompanyName, CompanySize, Industry, Region, Tag, Website, parse_tags,
+};
+use custodian_domain::{CompanyId, FieldError, UserId};
+use custodian_store::ConnectionTrait;
+use custodian_store::entities::company;
+use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::repo::{self, Deleted, WriteOutcome};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const TABLE: &str = "companies";
+const ENTITY: &str = "company";
+
+pub(crate) fn to_ms(t: time::OffsetDateTime) -> i64 {
+    custodian_domain::clock::to_millis(t)
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyInput {
+    pub name: String,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub size: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyPatch {
+    pub version: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub size: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub region: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: CompanyId,
+    pub name: String,
+    pub industry: Option<String>,
+    pub size: Option<String>,
+    pub region: Option<String>,
+    /// Personal-classified; the Debug of this struct is used in tests only on non-personal data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub website: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub owner_id: Option<UserId>,
+    pub tags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub deleted_at: Option<time::OffsetDateTime>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompanySort {
+    #[default]
+    NameAsc,
+    NameDesc,
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    UpdatedAsc,
+}
+
+impl CompanySort {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        Ok(match raw {
+            "name" => Self::NameAsc,
+            "-name" => Self::NameDesc,
+            "-created" => Self::CreatedDesc,
+            "created" => Self::CreatedAsc,
+            "-updated" => Self::UpdatedDesc,
+            "updated" => Self::UpdatedAsc,
+            _ => {
+                return Err(FieldError::new(
+                    "sort",
+                    "invalid_sort",
+                    "must be one of: name, -name, created, -created, updated, -updated",
+                )
+                .into());
+            }
+        })
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::NameAsc => "name",
+            Self::NameDesc => "-name",
+            Self::CreatedDesc => "-created",
+            Self::CreatedAsc => "created",
+            Self::UpdatedDesc => "-updated",
+            Self::UpdatedAsc => "updated",
+        }
+    }
+
+    fn parts(self) -> (repo::companies::Sort, Direction) {
+        use repo::companies::Sort;
+        match self {
+            Self::NameAsc => (Sort::Name, Direction::Asc),
+            Self::NameDesc => (Sort::Name, Direction::Desc),
+            Self::CreatedDesc => (Sort::Created, Direction::Desc),
+            Self::CreatedAsc => (Sort::Created, Direction::Asc),
+            Self::UpdatedDesc => (Sort::Updated, Direction::Desc),
+            Self::UpdatedAsc => (Sort::Updated, Direction::Asc),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompanyQuery {
+    pub owner_id: Option<Uuid>,
+    pub industry: Option<String>,
+    pub size: Option<String>,
+    pub region: Option<String>,
+    pub tag: Option<String>,
+    /// Name prefix, case-insensitive.
+    pub q: Option<String>,
+    pub deleted: Deleted,
+    pub sort: CompanySort,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompanyPage {
+    pub items: Vec<CompanyView>,
+    pub next_cursor: Option<String>,
+}
+
+struct CompanyData {
+    name: CompanyName,
+    industry: Option<Industry>,
+    size: Option<CompanySize>,
+    region: Option<Region>,
+    address: Option<Address>,
+    website: Option<Website>,
+    owner_id: Option<Uuid>,
+    tags: Vec<Tag>,
+}
+
+fn optional<T>(
+    v: &mut Validator,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Option<T> {
+    match raw {
+        Some(s) if !s.trim().is_empty() => v.check(parse(s)),
+        _ => None,
+    }
+}
+
+impl CompanyData {
+    fn parse(input: &CompanyInput) -> Result<Self, CoreError> {
+        let mut v = Validator::new();
+        let name = v.check(CompanyName::parse("name", &input.name));
+        let industry = optional(&mut v, input.industry.as_deref(), |s| {
+            Industry::parse("industry", s)
+        });
+        let size = optional(&mut v, input.size.as_deref(), |s| {
+            CompanySize::parse("size", s)
+        });
+        let region = optional(&mut v, input.region.as_deref(), |s| {
+            Region::parse("region", s)
+        });
+        let address = optional(&mut v, input.address.as_deref(), |s| {
+            Address::parse("address", s)
+        });
+        let website = optional(&mut v, input.website.as_deref(), |s| {
+            Website::parse("website", s)
+        });
+        let tags = v.check(parse_tags("tags", &input.tags)).unwrap_or_default();
+        v.finish()?;
+        Ok(Self {
+            name: name.ok_or(CoreError::Internal("validated name missing"))?,
+            industry,
+            size,
+            region,
+            address,
+            website,
+            owner_id: input.owner_id,
+            tags,
+        })
+    }
+}
+
+fn to_input(view: &CompanyView) -> CompanyInput {
+    CompanyInput {
+        name: view.name.clone(),
+        industry: view.industry.clone(),
+        size: view.size.clone(),
+        region: view.region.clone(),
+        address: view.address.clone(),
+        website: view.website.clone(),
+        owner_id: view.owner_id.map(|u| u.as_uuid()),
+        tags: view.tags.clone(),
+    }
+}
+
+fn apply_patch(mut input: CompanyInput, patch: CompanyPatch) -> CompanyInput {
+    if let Some(v) = patch.name {
+        input.name = v;
+    }
+    if let Some(v) = patch.industry {
+        input.industry = v;
+    }
+    if let Some(v) = patch.size {
+        input.size = v;
+    }
+    if let Some(v) = patch.region {
+        input.region = v;
+    }
+    if let Some(v) = patch.address {
+        input.address = v;
+    }
+    if let Some(v) = patch.website {
+        input.website = v;
+    }
+    if let Some(v) = patch.owner_id {
+        input.owner_id = v;
+    }
+    if let Some(v) = patch.tags {
+        input.tags = v;
+    }
+    input
+}
+
+impl Core {
+    pub async fn create_company(
+        &self,
+        actor: &Actor,
+        input: CompanyInput,
+    ) -> Result<CompanyView, CoreError> {
+        let mut data = CompanyData::parse(&input)?;
+        data.owner_id.get_or_insert(actor.user_id.as_uuid());
+        let now = self.now();
+        let id = CompanyId::new_at(now);
+        let txn = self.store().begin().await?;
+        self.check_company_owner(&txn, &data).await?;
+        let key = self.keys().org_key(&txn).await?;
+        let row = self.encrypt_company(&key, id.as_uuid(), &data, now, now, 1)?;
+        repo::companies::insert(&txn, row.clone()).await?;
+        repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        txn.commit().await?;
+        self.company_view(&key, &row, tag_strings(&data.tags))
+    }
+
+    pub async fn get_company(
+        &self,
+        _actor: &Actor,
+        id: CompanyId,
+    ) -> Result<CompanyView, CoreError> {
+        let conn = self.store().conn();
+        let row = repo::companies::get(conn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "company" })?;
+        let key = self.keys().data_key(conn, row.dek_id).await?;
+        let tags = repo::tags::for_records(conn, ENTITY, &[row.id])
+            .await?
+            .into_iter()
+            .map(|t| t.tag)
+            .collect();
+        self.company_view(&key, &row, tags)
+    }
+
+    pub async fn update_company(
+        &self,
+        actor: &Actor,
+        id: CompanyId,
+        patch: CompanyPatch,
+    ) -> Result<CompanyView, CoreError> {
+        let current = self.get_company(actor, id).await?;
+        if current.deleted_at.is_some() {
+            return Err(CoreError::Conflict(
+                "the company is deleted; restore it before editing",
+            ));
+        }
+        let expected = patch.version;
+        if expected != current.version {
+            return Err(CoreError::StaleVersion {
+                current_version: current.version,
+            });
+        }
+        let data = CompanyData::parse(&apply_patch(to_input(&current), patch))?;
+        let now = self.now().max(to_ms(current.updated_at));
+        let txn = self.store().begin().await?;
+        self.check_company_owner(&txn, &data).await?;
+        let existing = repo::companies::get(&txn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "company" })?;
+        let key = self.keys().data_key(&txn, existing.dek_id).await?;
+        let row = self.encrypt_company(
+            &key,
+            id.as_uuid(),
+            &data,
+            existing.created_at,
+            now,
+            expected + 1,
+        )?;
+        match repo::companies::update_versioned(&txn, row.clone(), expected).await? {
+            WriteOutcome::Written => {}
+            WriteOutcome::Stale => {
+                let latest = repo::companies::get(&txn, id.as_uuid()).await?;
+                return Err(CoreError::StaleVersion {
+                    current_version: latest.map_or(expected, |r| r.version),
+                });
+            }
+            WriteOutcome::NotFound => return Err(CoreError::NotFound { entity: "company" }),
+        }
+        repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        txn.commit().await?;
+        self.company_view(&key, &row, tag_strings(&data.tags))
+    }
+
+    pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<(), CoreError> {
+        self.set_company_deleted(actor, id, true).await.map(|_| ())
+    }
+
+    pub async fn restore_company(
+        &self,
+        actor: &Actor,
+        id: CompanyId,
+    ) -> Result<CompanyView, CoreError> {
+        self.set_company_deleted(actor, id, false).await
+    }
+
+    async fn set_company_deleted(
+        &self,
+        _actor: &Actor,
+        id: CompanyId,
+        delete: bool,
+    ) -> Result<CompanyView, CoreError> {
+        let txn = self.store().begin().await?;
+        let mut row = repo::companies::get(&txn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "company" })?;
+        match (delete, row.deleted_at.is_some()) {
+            (true, true) => return Err(CoreError::NotFound { entity: "company" }),
+            (false, false) => return Err(CoreError::Conflict("the company is not deleted")),
+            _ => {}
+        }
+        let expected = row.version;
+        let now = self.now().max(row.updated_at);
+        row.deleted_at = delete.then_some(now);
+        row.updated_at = now;
+        row.version = expected + 1;
+        if repo::companies::update_versioned(&txn, row.clone(), expected).await?
+            != WriteOutcome::Written
+        {
+            return Err(CoreError::StaleVersion {
+                current_version: expected,
+            });
+        }
+        let key = self.keys().data_key(&txn, row.dek_id).await?;
+        let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
+            .await?
+            .into_iter()
+            .map(|t| t.tag)
+            .collect();
+        txn.commit().await?;
+        self.company_view(&key, &row, tags)
+    }
+
+    pub async fn list_companies(
+        &self,
+        _actor: &Actor,
+        query: CompanyQuery,
+    ) -> Result<CompanyPage, CoreError> {
+        let limit = cursor::page_size(query.limit)?;
+        let sort_code = query.sort.code();
+        let after = query
+            .cursor
+            .as_deref()
+            .map(|c| cursor::decode(sort_code, c))
+            .transpose()?;
+        let mut v = Validator::new();
+        let industry = optional(&mut v, query.industry.as_deref(), |s| {
+            Industry::parse("industry", s)
+        });
+        let size = optional(&mut v, query.size.as_deref(), |s| {
+            CompanySize::parse("size", s)
+        });
+        let region = optional(&mut v, query.region.as_deref(), |s| {
+            Region::parse("region", s)
+        });
+        if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            v.push(FieldError::new(
+                "q",
+                "too_long",
+                "must be at most 200 characters",
+            ));
+        }
+        v.finish()?;
+        let filter = repo::companies::Filter {
+            owner_id: query.owner_id,
+            industry: industry.map(|i| i.code().to_owned()),
+            size_band: size.map(|s| s.code().to_owned()),
+            region: region.map(|r| r.as_str().to_owned()),
+            tag: query.tag.as_deref().map(str::to_lowercase),
+            name_prefix: query
+                .q
+                .as_deref()
+                .map(|q| name_sort_key(q.trim()))
+                .filter(|q| !q.is_empty()),
+            deleted: query.deleted,
+        };
+        let (sort, direction) = query.sort.parts();
+        let conn = self.store().conn();
+        let page =
+            repo::companies::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
+        let next_cursor = match (page.has_more, page.items.last()) {
+            (true, Some(last)) => Some(cursor::encode(
+                sort_code,
+                &After {
+                    key: match sort {
+                        repo::companies::Sort::Created => KeyValue::Int(last.created_at),
+                        repo::companies::Sort::Updated => KeyValue::Int(last.updated_at),
+                        repo::companies::Sort::Name => KeyValue::Text(last.name_sort.clone()),
+                    },
+                    id: last.id,
+                },
+            )),
+            _ => None,
+        };
+        let key = self.keys().org_key(conn).await?;
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let tags = repo::tags::for_records(conn, ENTITY, &ids).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|row| {
+                let row_tags = tags
+                    .iter()
+                    .filter(|t| t.entity_id == row.id)
+                    .map(|t| t.tag.clone())
+                    .collect();
+                // Lists omit the (personal) address; the detail view shows it.
+                let mut view = self.company_view(&key, row, row_tags)?;
+                view.address = None;
+                Ok(view)
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        Ok(CompanyPage { items, next_cursor })
+    }
+
+    async fn check_company_owner<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        data: &CompanyData,
+    ) -> Result<(), CoreError> {
+        if let Some(owner) = data.owner_id
+            && repo::users::get(conn, owner).await?.is_none()
+        {
+            return Err(
+                FieldError::new("owner_id", "unknown_user", "no user with this id exists").into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn encrypt_company(
+        &self,
+        key: &DataKey,
+        id: Uuid,
+        data: &CompanyData,
+        created_at: i64,
+        updated_at: i64,
+        version: i64,
+    ) -> Result<company::Model, CoreError> {
+        let address_ct = data
+            .address
+            .as_ref()
+            .map(|a| {
+                self.keys()
+                    .encrypt(key, TABLE, "address", id, a.as_str().as_bytes(), self.rng())
+            })
+            .transpose()?;
+        Ok(company::Model {
+            id,
+            name: data.name.as_str().to_owned(),
+            name_sort: name_sort_key(data.name.as_str()),
+            industry: data.industry.map(|i| i.code().to_owned()),
+            size_band: data.size.map(|s| s.code().to_owned()),
+            region: data.region.as_ref().map(|r| r.as_str().to_owned()),
+            website: data.website.as_ref().map(|w| w.as_str().to_owned()),
+            address_ct,
+            dek_id: key.id(),
+            owner_id: data.owner_id,
+            created_at,
+            updated_at,
+            deleted_at: None,
+            version,
+        })
+    }
+
+    fn company_view(
+        &self,
+        key: &DataKey,
+        row: &company::Model,
+        tags: Vec<String>,
+    ) -> Result<CompanyView, CoreError> {
+        Ok(CompanyView {
+            id: CompanyId(row.id),
+            name: row.name.clone(),
+            industry: row.industry.clone(),
+            size: row.size_band.clone(),
+            region: row.region.clone(),
+            address: row
+                .address_ct
+                .as_deref()
+                .map(|ct| {
+                    self.keys()
+                        .decrypt_string(key, TABLE, "address", row.id, ct)
+                })
+                .transpose()?,
+            website: row.website.clone(),
+            owner_id: row.owner_id.map(UserId),
+            tags,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            deleted_at: row.deleted_at.map(from_millis),
+            version: row.version,
+        })
+    }
+}
+
+fn name_sort_key(name: &str) -> String {
+    custodian_domain::search::normalize_for_match(name)
+}

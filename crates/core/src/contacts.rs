@@ -1,0 +1,899 @@
+//! Contacts: people at customers, each a data subject with its own data key. Personal fields
+//! are encrypted with that key (AAD binds table, column and row); e-mail, phone and name are
+//! searchable through truncated blind indexes.
+
+use crate::cursor;
+use crate::patch;
+use crate::{Actor, Core, CoreError};
+use custodian_crypto::envelope::DataKey;
+use custodian_domain::clock::from_millis;
+use custodian_domain::error::Validator;
+use custodian_domain::search::{name_tokens, normalize_for_match};
+use custodian_domain::values::{
+    Address, Email, JobTitle, Notes, PersonName, Phone, Tag, Team, limits, parse_tags,
+};
+use custodian_domain::{CompanyId, ContactId, FieldError, UserId};
+use custodian_store::ConnectionTrait;
+use custodian_store::entities::contact;
+use custodian_store::page::{After, Direction, KeyValue};
+pub use custodian_store::repo::Deleted;
+use custodian_store::repo::{self, WriteOutcome};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+const TABLE: &str = "contacts";
+const ENTITY: &str = "contact";
+/// Most candidate rows a blind-index search will decrypt and confirm.
+const SEARCH_CANDIDATE_CAP: u64 = 2_000;
+/// Most contacts created in one batch transaction.
+pub const MAX_BATCH: usize = 1_000;
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A new contact as submitted (API or form). Parsed into value objects before anything is stored.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub company_id: Option<Uuid>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A partial update. `version` is the version the client last saw: if the contact changed
+/// since, the update is refused with a conflict instead of overwriting someone's work.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub version: i64,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub emails: Option<Vec<String>>,
+    #[serde(default)]
+    pub phones: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub company_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub notes: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub owner_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub team: Option<Option<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+macro_rules! redacted_debug {
+    ($($t:ty),+) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // Holds personal data: never printed.
+                f.write_str(concat!(stringify!($t), " { .. }"))
+            }
+        }
+    )+};
+}
+redacted_debug!(ContactInput, ContactPatch, ContactView, ContactSummary);
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A contact as its reader sees it.
+#[derive(Clone, Serialize)]
+pub struct ContactView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ContactId,
+    pub name: String,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    pub job_title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub company_id: Option<CompanyId>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub owner_id: Option<UserId>,
+    pub team: Option<String>,
+    pub tags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub deleted_at: Option<time::OffsetDateTime>,
+    pub version: i64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A row of a contact list: what a list shows, without notes or address.
+#[derive(Clone, Serialize)]
+pub struct ContactSummary {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: ContactId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub company_id: Option<CompanyId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub owner_id: Option<UserId>,
+    pub team: Option<String>,
+    pub tags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub deleted_at: Option<time::OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContactSort {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    UpdatedDesc,
+    UpdatedAsc,
+}
+
+impl ContactSort {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        match raw {
+            "-created" => Ok(Self::CreatedDesc),
+            "created" => Ok(Self::CreatedAsc),
+            "-updated" => Ok(Self::UpdatedDesc),
+            "updated" => Ok(Self::UpdatedAsc),
+            _ => Err(FieldError::new(
+                "sort",
+                "invalid_sort",
+                "must be one of: created, -created, updated, -updated (contacts cannot be sorted by encrypted fields)",
+            )
+            .into()),
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::CreatedDesc => "-created",
+            Self::CreatedAsc => "created",
+            Self::UpdatedDesc => "-updated",
+            Self::UpdatedAsc => "updated",
+        }
+    }
+
+    fn parts(self) -> (repo::contacts::Sort, Direction) {
+        match self {
+            Self::CreatedDesc => (repo::contacts::Sort::Created, Direction::Desc),
+            Self::CreatedAsc => (repo::contacts::Sort::Created, Direction::Asc),
+            Self::UpdatedDesc => (repo::contacts::Sort::Updated, Direction::Desc),
+            Self::UpdatedAsc => (repo::contacts::Sort::Updated, Direction::Asc),
+        }
+    }
+}
+
+/// A list request: filters on non-sensitive columns, exact search by e-mail or phone, word
+/// search by name, keyset pagination.
+#[derive(Clone, Default)]
+pub struct ContactQuery {
+    pub owner_id: Option<Uuid>,
+    pub team: Option<String>,
+    pub company_id: Option<Uuid>,
+    pub tag: Option<String>,
+    pub deleted: Deleted,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub sort: ContactSort,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
+}
+redacted_debug!(ContactQuery);
+
+#[derive(Debug, Clone)]
+pub struct ContactPage {
+    pub items: Vec<ContactSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Validated contact fields.
+struct ContactData {
+    name: PersonName,
+    emails: Vec<Email>,
+    phones: Vec<Phone>,
+    job_title: Option<JobTitle>,
+    company_id: Option<Uuid>,
+    address: Option<Address>,
+    notes: Option<Notes>,
+    owner_id: Option<Uuid>,
+    team: Option<Team>,
+    tags: Vec<Tag>,
+}
+
+fn optional<T>(
+    v: &mut Validator,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+) -> Option<T> {
+    match raw {
+        Some(s) if !s.trim().is_empty() => v.check(parse(s)),
+        _ => None,
+    }
+}
+
+fn list_of<T>(
+    v: &mut Validator,
+    field: &str,
+    raw: &[String],
+    max: usize,
+    parse: impl Fn(&str, &str) -> Result<T, FieldError>,
+) -> Vec<T>
+where
+    T: PartialEq,
+{
+    if raw.len() > max {
+        v.push(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {max} values are allowed"),
+        ));
+        return Vec::new();
+    }
+    let mut out: Vec<T> = Vec::new();
+    for (i, item) in raw.iter().enumerate().filter(|(_, s)| !s.trim().is_empty()) {
+        if let Some(parsed) = v.check(parse(&format!("{field}[{i}]"), item))
+            && !out.contains(&parsed)
+        {
+            out.push(parsed);
+        }
+    }
+    out
+}
+
+impl ContactData {
+    fn parse(input: &ContactInput) -> Result<Self, CoreError> {
+        let mut v = Validator::new();
+        let name = v.check(PersonName::parse("name", &input.name));
+        let emails = list_of(
+            &mut v,
+            "emails",
+            &input.emails,
+            limits::EMAILS,
+            Email::parse,
+        );
+        let phones = list_of(
+            &mut v,
+            "phones",
+            &input.phones,
+            limits::PHONES,
+            Phone::parse,
+        );
+        let job_title = optional(&mut v, input.job_title.as_deref(), |s| {
+            JobTitle::parse("job_title", s)
+        });
+        let address = optional(&mut v, input.address.as_deref(), |s| {
+            Address::parse("address", s)
+        });
+        let notes = optional(&mut v, input.notes.as_deref(), |s| Notes::parse("notes", s));
+        let team = optional(&mut v, input.team.as_deref(), |s| Team::parse("team", s));
+        let tags = v.check(parse_tags("tags", &input.tags)).unwrap_or_default();
+        v.finish()?;
+        Ok(Self {
+            name: name.ok_or(CoreError::Internal("validated name missing"))?,
+            emails,
+            phones,
+            job_title,
+            company_id: input.company_id,
+            address,
+            notes,
+            owner_id: input.owner_id,
+            team,
+            tags,
+        })
+    }
+
+    fn to_input(view: &ContactView) -> ContactInput {
+        ContactInput {
+            name: view.name.clone(),
+            emails: view.emails.clone(),
+            phones: view.phones.clone(),
+            job_title: view.job_title.clone(),
+            company_id: view.company_id.map(|c| c.as_uuid()),
+            address: view.address.clone(),
+            notes: view.notes.clone(),
+            owner_id: view.owner_id.map(|u| u.as_uuid()),
+            team: view.team.clone(),
+            tags: view.tags.clone(),
+        }
+    }
+}
+
+fn apply_patch(mut input: ContactInput, patch: ContactPatch) -> ContactInput {
+    if let Some(v) = patch.name {
+        input.name = v;
+    }
+    if let Some(v) = patch.emails {
+        input.emails = v;
+    }
+    if let Some(v) = patch.phones {
+        input.phones = v;
+    }
+    if let Some(v) = patch.job_title {
+        input.job_title = v;
+    }
+    if let Some(v) = patch.company_id {
+        input.company_id = v;
+    }
+    if let Some(v) = patch.address {
+        input.address = v;
+    }
+    if let Some(v) = patch.notes {
+        input.notes = v;
+    }
+    if let Some(v) = patch.owner_id {
+        input.owner_id = v;
+    }
+    if let Some(v) = patch.team {
+        input.team = v;
+    }
+    if let Some(v) = patch.tags {
+        input.tags = v;
+    }
+    input
+}
+
+fn json_list(items: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(items).unwrap_or_default()
+}
+
+impl Core {
+    pub async fn create_contact(
+        &self,
+        actor: &Actor,
+        input: ContactInput,
+    ) -> Result<ContactView, CoreError> {
+        let txn = self.store().begin().await?;
+        let (key, row, tags) = self.insert_contact(&txn, actor, &input).await?;
+        txn.commit().await?;
+        self.contact_view(&key, &row, tags)
+    }
+
+    /// Creates many contacts in one transaction: all or none (imports, demo data).
+    pub async fn create_contacts(
+        &self,
+        actor: &Actor,
+        inputs: &[ContactInput],
+    ) -> Result<Vec<ContactId>, CoreError> {
+        if inputs.len() > MAX_BATCH {
+            return Err(FieldError::new(
+                "contacts",
+                "too_many",
+                format!("at most {MAX_BATCH} contacts per batch"),
+            )
+            .into());
+        }
+        let txn = self.store().begin().await?;
+        let mut ids = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let (_, row, _) = self.insert_contact(&txn, actor, input).await?;
+            ids.push(ContactId(row.id));
+        }
+        txn.commit().await?;
+        Ok(ids)
+    }
+
+    async fn insert_contact<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        actor: &Actor,
+        input: &ContactInput,
+    ) -> Result<(std::sync::Arc<DataKey>, contact::Model, Vec<String>), CoreError> {
+        let mut data = ContactData::parse(input)?;
+        data.owner_id.get_or_insert(actor.user_id.as_uuid());
+        let now = self.now();
+        let id = ContactId::new_at(now);
+        self.check_references(txn, &data).await?;
+        let key = self
+            .keys()
+            .create_data_key(txn, &format!("contact:{id}"), self.rng(), now)
+            .await?;
+        let row = self.encrypt_contact(&key, id.as_uuid(), &data, now, now, None, 1)?;
+        repo::contacts::insert(txn, row.clone()).await?;
+        self.write_contact_indexes(txn, id.as_uuid(), &data).await?;
+        Ok((key, row, tag_strings(&data.tags)))
+    }
+
+    pub async fn get_contact(
+        &self,
+        _actor: &Actor,
+        id: ContactId,
+    ) -> Result<ContactView, CoreError> {
+        let conn = self.store().conn();
+        let row = repo::contacts::get(conn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        let key = self.keys().data_key(conn, row.dek_id).await?;
+        let tags = repo::tags::for_records(conn, ENTITY, &[row.id])
+            .await?
+            .into_iter()
+            .map(|t| t.tag)
+            .collect();
+        self.contact_view(&key, &row, tags)
+    }
+
+    pub async fn update_contact(
+        &self,
+        actor: &Actor,
+        id: ContactId,
+        patch: ContactPatch,
+    ) -> Result<ContactView, CoreError> {
+        let current = self.get_contact(actor, id).await?;
+        if current.deleted_at.is_some() {
+            return Err(CoreError::Conflict(
+                "the contact is deleted; restore it before editing",
+            ));
+        }
+        let expected = patch.version;
+        if expected != current.version {
+            return Err(CoreError::StaleVersion {
+                current_version: current.version,
+            });
+        }
+        let input = apply_patch(ContactData::to_input(&current), patch);
+        let data = ContactData::parse(&input)?;
+        let now = self.now().max(crate::companies::to_ms(current.updated_at));
+        let txn = self.store().begin().await?;
+        self.check_references(&txn, &data).await?;
+        let existing = repo::contacts::get(&txn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        let key = self.keys().data_key(&txn, existing.dek_id).await?;
+        let row = self.encrypt_contact(
+            &key,
+            id.as_uuid(),
+            &data,
+            existing.created_at,
+            now,
+            None,
+            expected + 1,
+        )?;
+        match repo::contacts::update_versioned(&txn, row.clone(), expected).await? {
+            WriteOutcome::Written => {}
+            WriteOutcome::Stale => {
+                let latest = repo::contacts::get(&txn, id.as_uuid()).await?;
+                return Err(CoreError::StaleVersion {
+                    current_version: latest.map_or(expected, |r| r.version),
+                });
+            }
+            WriteOutcome::NotFound => return Err(CoreError::NotFound { entity: "contact" }),
+        }
+        self.write_contact_indexes(&txn, id.as_uuid(), &data)
+            .await?;
+        txn.commit().await?;
+        self.contact_view(&key, &row, tag_strings(&data.tags))
+    }
+
+    /// Soft delete: the record leaves lists and search but can be restored.
+    pub async fn delete_contact(&self, actor: &Actor, id: ContactId) -> Result<(), CoreError> {
+        self.set_contact_deleted(actor, id, true).await.map(|_| ())
+    }
+
+    pub async fn restore_contact(
+        &self,
+        actor: &Actor,
+        id: ContactId,
+    ) -> Result<ContactView, CoreError> {
+        self.set_contact_deleted(actor, id, false).await
+    }
+
+    async fn set_contact_deleted(
+        &self,
+        _actor: &Actor,
+        id: ContactId,
+        delete: bool,
+    ) -> Result<ContactView, CoreError> {
+        let txn = self.store().begin().await?;
+        let mut row = repo::contacts::get(&txn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        match (delete, row.deleted_at.is_some()) {
+            (true, true) => return Err(CoreError::NotFound { entity: "contact" }),
+            (false, false) => return Err(CoreError::Conflict("the contact is not deleted")),
+            _ => {}
+        }
+        let expected = row.version;
+        let now = self.now().max(row.updated_at);
+        row.deleted_at = delete.then_some(now);
+        row.updated_at = now;
+        row.version = expected + 1;
+        if repo::contacts::update_versioned(&txn, row.clone(), expected).await?
+            != WriteOutcome::Written
+        {
+            return Err(CoreError::StaleVersion {
+                current_version: expected,
+            });
+        }
+        let key = self.keys().data_key(&txn, row.dek_id).await?;
+        let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
+            .await?
+            .into_iter()
+            .map(|t| t.tag)
+            .collect();
+        txn.commit().await?;
+        self.contact_view(&key, &row, tags)
+    }
+
+    pub async fn list_contacts(
+        &self,
+        _actor: &Actor,
+        query: ContactQuery,
+    ) -> Result<ContactPage, CoreError> {
+        let limit = cursor::page_size(query.limit)?;
+        let sort_code = query.sort.code();
+        let after = query
+            .cursor
+            .as_deref()
+            .map(|c| cursor::decode(sort_code, c))
+            .transpose()?;
+        let ids = self.search_contact_ids(&query).await?;
+        let conn = self.store().conn();
+        let filter = repo::contacts::Filter {
+            owner_id: query.owner_id,
+            team: query.team.clone(),
+            company_id: query.company_id,
+            tag: query.tag.as_deref().map(str::to_lowercase),
+            deleted: query.deleted,
+            ids,
+        };
+        let (sort, direction) = query.sort.parts();
+        let page =
+            repo::contacts::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
+        let next_cursor = match (page.has_more, page.items.last()) {
+            (true, Some(last)) => Some(cursor::encode(
+                sort_code,
+                &After {
+                    key: KeyValue::Int(match sort {
+                        repo::contacts::Sort::Created => last.created_at,
+                        repo::contacts::Sort::Updated => last.updated_at,
+                    }),
+                    id: last.id,
+                },
+            )),
+            _ => None,
+        };
+        let items = self.summarize_contacts(conn, &page.items).await?;
+        Ok(ContactPage { items, next_cursor })
+    }
+
+    /// Resolves the search parameters to the confirmed matching ids, or `None` when the query
+    /// has no search parameter.
+    async fn search_contact_ids(
+        &self,
+        query: &ContactQuery,
+    ) -> Result<Option<Vec<Uuid>>, CoreError> {
+        let conn = self.store().conn();
+        let mut result: Option<Vec<Uuid>> = None;
+        let mut narrow = |ids: Vec<Uuid>| {
+            result = Some(match result.take() {
+                None => ids,
+                Some(prev) => prev.into_iter().filter(|id| ids.contains(id)).collect(),
+            });
+        };
+        if let Some(raw) = query.email.as_deref() {
+            let email = Email::parse("email", raw)?;
+            let token = self.keys().blind(TABLE, "email", email.as_str())?;
+            let candidates = repo::search_tokens::candidates(
+                conn,
+                ENTITY,
+                "email",
+                &[token],
+                SEARCH_CANDIDATE_CAP,
+            )
+            .await?;
+            let confirmed = self
+                .confirm(conn, &candidates, |view| {
+                    view.emails.iter().any(|e| e == email.as_str())
+                })
+                .await?;
+            narrow(confirmed);
+        }
+        if let Some(raw) = query.phone.as_deref() {
+            let phone = Phone::parse("phone", raw)?;
+            let token = self.keys().blind(TABLE, "phone", phone.as_str())?;
+            let candidates = repo::search_tokens::candidates(
+                conn,
+                ENTITY,
+                "phone",
+                &[token],
+                SEARCH_CANDIDATE_CAP,
+            )
+            .await?;
+            let confirmed = self
+                .confirm(conn, &candidates, |view| {
+                    view.phones.iter().any(|p| p == phone.as_str())
+                })
+                .await?;
+            narrow(confirmed);
+        }
+        if let Some(raw) = query.name.as_deref() {
+            let words = name_tokens(raw);
+            if words.is_empty() || raw.chars().count() > limits::NAME {
+                return Err(FieldError::new(
+                    "name",
+                    "invalid_search",
+                    "enter at least one word of the name (at most 200 characters)",
+                )
+                .into());
+            }
+            let tokens = words
+                .iter()
+                .map(|w| self.keys().blind(TABLE, "name", w))
+                .collect::<Result<Vec<_>, _>>()?;
+            let candidates = repo::search_tokens::candidates(
+                conn,
+                ENTITY,
+                "name",
+                &tokens,
+                SEARCH_CANDIDATE_CAP,
+            )
+            .await?;
+            let wanted = normalize_for_match(raw);
+            let confirmed = self
+                .confirm(conn, &candidates, |view| {
+                    normalize_for_match(&view.name).contains(&wanted)
+                        || words.iter().all(|w| name_tokens(&view.name).contains(w))
+                })
+                .await?;
+            narrow(confirmed);
+        }
+        Ok(result)
+    }
+
+    /// Decrypts candidate rows and keeps those the predicate confirms: blind indexes are
+    /// truncated, so a token match is only a candidate.
+    async fn confirm<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        candidates: &[Uuid],
+        matches: impl Fn(&ContactView) -> bool,
+    ) -> Result<Vec<Uuid>, CoreError> {
+        let rows = repo::contacts::get_many(conn, candidates).await?;
+        let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
+        let keys = self.keys().data_keys(conn, &key_ids).await?;
+        let mut out = Vec::new();
+        for (row, key) in rows.iter().zip(keys) {
+            let view = self.contact_view(&key, row, Vec::new())?;
+            if matches(&view) {
+                out.push(row.id);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn summarize_contacts<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        rows: &[contact::Model],
+    ) -> Result<Vec<ContactSummary>, CoreError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
+        let keys = self.keys().data_keys(conn, &key_ids).await?;
+        let mut tags = repo::tags::for_records(conn, ENTITY, &ids).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, key) in rows.iter().zip(keys) {
+            let k = self.keys();
+            let decrypt_list =
+                |column: &'static str, ct: &Option<Vec<u8>>| -> Result<Vec<String>, CoreError> {
+                    match ct {
+                        None => Ok(Vec::new()),
+                        Some(ct) => {
+                            let bytes = k.decrypt(&key, TABLE, column, row.id, ct)?;
+                            serde_json::from_slice(&bytes).map_err(|_| CoreError::DataIntegrity {
+                                table: TABLE,
+                                column,
+                            })
+                        }
+                    }
+                };
+            let row_tags: Vec<String> = tags
+                .iter()
+                .filter(|t| t.entity_id == row.id)
+                .map(|t| t.tag.clone())
+                .collect();
+            tags.retain(|t| t.entity_id != row.id);
+            out.push(ContactSummary {
+                id: ContactId(row.id),
+                name: k.decrypt_string(&key, TABLE, "name", row.id, &row.name_ct)?,
+                email: decrypt_list("emails", &row.emails_ct)?.into_iter().next(),
+                phone: decrypt_list("phones", &row.phones_ct)?.into_iter().next(),
+                job_title: row
+                    .job_title_ct
+                    .as_deref()
+                    .map(|ct| k.decrypt_string(&key, TABLE, "job_title", row.id, ct))
+                    .transpose()?,
+                company_id: row.company_id.map(CompanyId),
+                owner_id: row.owner_id.map(UserId),
+                team: row.team.clone(),
+                tags: row_tags,
+                updated_at: from_millis(row.updated_at),
+                deleted_at: row.deleted_at.map(from_millis),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn check_references<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        data: &ContactData,
+    ) -> Result<(), CoreError> {
+        let mut v = Validator::new();
+        if let Some(company) = data.company_id {
+            let live = repo::companies::get(conn, company)
+                .await?
+                .is_some_and(|c| c.deleted_at.is_none());
+            if !live {
+                v.push(FieldError::new(
+                    "company_id",
+                    "unknown_company",
+                    "no company with this id exists",
+                ));
+            }
+        }
+        if let Some(owner) = data.owner_id
+            && repo::users::get(conn, owner).await?.is_none()
+        {
+            v.push(FieldError::new(
+                "owner_id",
+                "unknown_user",
+                "no user with this id exists",
+            ));
+        }
+        Ok(v.finish()?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn encrypt_contact(
+        &self,
+        key: &DataKey,
+        id: Uuid,
+        data: &ContactData,
+        created_at: i64,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+        version: i64,
+    ) -> Result<contact::Model, CoreError> {
+        let k = self.keys();
+        let rng = self.rng();
+        let enc =
+            |column: &'static str, bytes: &[u8]| k.encrypt(key, TABLE, column, id, bytes, rng);
+        let enc_opt = |column: &'static str, text: Option<&str>| {
+            text.map(|t| enc(column, t.as_bytes())).transpose()
+        };
+        Ok(contact::Model {
+            id,
+            dek_id: key.id(),
+            name_ct: enc("name", data.name.as_str().as_bytes())?,
+            emails_ct: if data.emails.is_empty() {
+                None
+            } else {
+                let emails: Vec<&str> = data.emails.iter().map(Email::as_str).collect();
+                Some(enc("emails", &json_list(&emails))?)
+            },
+            phones_ct: if data.phones.is_empty() {
+                None
+            } else {
+                let phones: Vec<&str> = data.phones.iter().map(Phone::as_str).collect();
+                Some(enc("phones", &json_list(&phones))?)
+            },
+            job_title_ct: enc_opt("job_title", data.job_title.as_ref().map(JobTitle::as_str))?,
+            address_ct: enc_opt("address", data.address.as_ref().map(Address::as_str))?,
+            notes_ct: enc_opt("notes", data.notes.as_ref().map(Notes::as_str))?,
+            company_id: data.company_id,
+            owner_id: data.owner_id,
+            team: data.team.as_ref().map(|t| t.as_str().to_owned()),
+            created_at,
+            updated_at,
+            deleted_at,
+            version,
+        })
+    }
+
+    async fn write_contact_indexes<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        id: Uuid,
+        data: &ContactData,
+    ) -> Result<(), CoreError> {
+        let k = self.keys();
+        let version = k.index_version();
+        let emails = data
+            .emails
+            .iter()
+            .map(|e| k.blind(TABLE, "email", e.as_str()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let phones = data
+            .phones
+            .iter()
+            .map(|p| k.blind(TABLE, "phone", p.as_str()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names = name_tokens(data.name.as_str())
+            .iter()
+            .map(|w| k.blind(TABLE, "name", w))
+            .collect::<Result<Vec<_>, _>>()?;
+        repo::search_tokens::replace(conn, ENTITY, "email", id, version, &emails).await?;
+        repo::search_tokens::replace(conn, ENTITY, "phone", id, version, &phones).await?;
+        repo::search_tokens::replace(conn, ENTITY, "name", id, version, &names).await?;
+        repo::tags::replace(conn, ENTITY, id, &tag_strings(&data.tags)).await?;
+        Ok(())
+    }
+
+    fn contact_view(
+        &self,
+        key: &DataKey,
+        row: &contact::Model,
+        tags: Vec<String>,
+    ) -> Result<ContactView, CoreError> {
+        let k = self.keys();
+        let text = |column: &'static str, ct: &Option<Vec<u8>>| {
+            ct.as_deref()
+                .map(|ct| k.decrypt_string(key, TABLE, column, row.id, ct))
+                .transpose()
+        };
+        let list = |column: &'static str, ct: &Option<Vec<u8>>| -> Result<Vec<String>, CoreError> {
+            match ct {
+                None => Ok(Vec::new()),
+                Some(ct) => {
+                    let bytes = k.decrypt(key, TABLE, column, row.id, ct)?;
+                    serde_json::from_slice(&bytes).map_err(|_| CoreError::DataIntegrity {
+                        table: TABLE,
+                        column,
+                    })
+                }
+            }
+        };
+        Ok(ContactView {
+            id: ContactId(row.id),
+            name: k.decrypt_string(key, TABLE, "name", row.id, &row.name_ct)?,
+            emails: list("emails", &row.emails_ct)?,
+            phones: list("phones", &row.phones_ct)?,
+            job_title: text("job_title", &row.job_title_ct)?,
+            company_id: row.company_id.map(CompanyId),
+            address: text("address", &row.address_ct)?,
+            notes: text("notes", &row.notes_ct)?,
+            owner_id: row.owner_id.map(UserId),
+            team: row.team.clone(),
+            tags,
+            created_at: from_millis(row.created_at),
+            updated_at: from_millis(row.updated_at),
+            deleted_at: row.deleted_at.map(from_millis),
+            version: row.version,
+        })
+    }
+}
+
+pub(crate) fn tag_strings(tags: &[Tag]) -> Vec<String> {
+    tags.iter().map(|t| t.as_str().to_owned()).collect()
+}

@@ -1,0 +1,67 @@
+//! Errors of the use cases. The web layer maps each to one HTTP status and stable code; the
+//! messages here are safe to show (no personal data, no internals).
+
+use custodian_crypto::CryptoError;
+use custodian_domain::{DomainError, FieldError};
+use custodian_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("some fields are invalid")]
+    Validation(Vec<FieldError>),
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("the record was changed by someone else; reload it and apply your change again")]
+    StaleVersion { current_version: i64 },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("e-mail or password is incorrect")]
+    InvalidCredentials,
+    #[error("the setup code is invalid, used or expired")]
+    InvalidSetupCode,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("the cursor is invalid; start again from the first page")]
+    InvalidCursor,
+    #[error("invalid configuration")]
+    Config(Vec<FieldError>),
+    #[error(
+        "the key file does not match this database: {0}. Restore the key file that belongs to this database (from your offline key backup), or point --data-dir / --database-url at the matching pair"
+    )]
+    KeyMismatch(String),
+    /// Stored data failed authentication on decryption: tampering, a moved ciphertext or a
+    /// destroyed key. Never carries the data.
+    #[error("stored data could not be decrypted")]
+    DataIntegrity {
+        table: &'static str,
+        column: &'static str,
+    },
+    #[error("cryptographic failure")]
+    Crypto(#[from] CryptoError),
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<DomainError> for CoreError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(errors) => CoreError::Validation(errors),
+        }
+    }
+}
+
+impl From<FieldError> for CoreError {
+    fn from(e: FieldError) -> Self {
+        CoreError::Validation(vec![e])
+    }
+}
+
+impl From<custodian_store::DbErr> for CoreError {
+    fn from(e: custodian_store::DbErr) -> Self {
+        CoreError::Store(StoreError::Db(e))
+    }
+}

@@ -1,0 +1,110 @@
+//! Custodian's use cases. Every operation takes an authenticated [`Actor`] (or is an explicit
+//! authentication step), encrypts and decrypts fields with the data subject's key, and decides
+//! transaction boundaries. No HTTP types live here.
+
+pub mod actor;
+pub mod auth;
+pub mod companies;
+pub mod contacts;
+pub mod cursor;
+pub mod error;
+pub mod keyring;
+pub mod patch;
+pub mod settings;
+
+use custodian_crypto::password::PasswordHasher;
+use custodian_crypto::random::SecureRandom;
+use custodian_domain::Clock;
+use custodian_store::Store;
+use std::sync::Arc;
+
+pub use actor::{Actor, AuthMethod};
+pub use error::CoreError;
+pub use keyring::KeyRing;
+pub use settings::CoreSettings;
+
+/// Re-exports the web and CLI layers need without depending on the crypto crate directly.
+pub mod secrets {
+    pub use secrecy::{ExposeSecret, SecretString};
+}
+
+/// The application: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    keys: KeyRing,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+    hasher: PasswordHasher,
+    settings: CoreSettings,
+}
+
+impl Core {
+    /// Builds the application after checking the key file against the database.
+    pub async fn open(
+        store: Store,
+        keys: KeyRing,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecureRandom>,
+        settings: CoreSettings,
+    ) -> Result<Self, CoreError> {
+        settings.validate()?;
+        keys.check_against(&store, clock.now_millis()).await?;
+        let hasher = PasswordHasher::new(settings.password_params, rng.as_ref())?;
+        let core = Self {
+            inner: Arc::new(Inner {
+                store,
+                keys,
+                clock,
+                rng,
+                hasher,
+                settings,
+            }),
+        };
+        core.inner
+            .keys
+            .ensure_org_key(&core.inner.store, core.inner.rng.as_ref(), core.now())
+            .await?;
+        Ok(core)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &CoreSettings {
+        &self.inner.settings
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now_millis()
+    }
+
+    fn rng(&self) -> &dyn SecureRandom {
+        self.inner.rng.as_ref()
+    }
+
+    fn keys(&self) -> &KeyRing {
+        &self.inner.keys
+    }
+
+    /// Liveness of the database, for the health endpoint.
+    pub async fn ping(&self) -> bool {
+        use custodian_store::ConnectionTrait;
+        self.inner
+            .store
+            .conn()
+            .execute_unprepared("SELECT 1")
+            .await
+            .is_ok()
+    }
+}

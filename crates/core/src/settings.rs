@@ -1,0 +1,92 @@
+//! Tunables of the use cases, validated once at start.
+
+use crate::CoreError;
+use custodian_crypto::password::PasswordParams;
+use custodian_domain::FieldError;
+
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// A session ends after this long without a request.
+    pub session_idle_secs: i64,
+    /// A session ends this long after login, whatever its activity.
+    pub session_absolute_secs: i64,
+    pub password_min_length: usize,
+    pub password_params: PasswordParams,
+    /// How long the first administrator's setup code stays valid.
+    pub setup_code_ttl_secs: i64,
+    /// Rows expected per searchable table; sets blind-index truncation (CipherSweet's rule).
+    pub search_expected_rows: u64,
+    /// Unwrapped data keys kept in memory.
+    pub data_key_cache_size: usize,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 60 * 60,
+            password_min_length: 12,
+            password_params: PasswordParams::default(),
+            setup_code_ttl_secs: 24 * 60 * 60,
+            search_expected_rows: 1_000_000,
+            data_key_cache_size: 10_000,
+        }
+    }
+}
+
+/// The longest password accepted. NIST 800-63B asks for at least 64; the cap only bounds the
+/// hashing work an attacker can request.
+pub const PASSWORD_MAX_LENGTH: usize = 256;
+
+impl CoreSettings {
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let mut errors = Vec::new();
+        if self.session_idle_secs < 60 || self.session_idle_secs > self.session_absolute_secs {
+            errors.push(FieldError::new(
+                "session.idle_timeout_secs",
+                "out_of_range",
+                "must be at least 60 and no longer than session.absolute_timeout_secs",
+            ));
+        }
+        if self.session_absolute_secs > 30 * 24 * 60 * 60 {
+            errors.push(FieldError::new(
+                "session.absolute_timeout_secs",
+                "out_of_range",
+                "must be at most 30 days (2592000)",
+            ));
+        }
+        if !(8..=64).contains(&self.password_min_length) {
+            errors.push(FieldError::new(
+                "password.min_length",
+                "out_of_range",
+                "must be between 8 and 64 (NIST SP 800-63B asks for at least 8; 15 is recommended)",
+            ));
+        }
+        if let Err(e) = self.password_params.validate() {
+            errors.push(FieldError::new(
+                "password.argon2",
+                "too_weak",
+                e.to_string(),
+            ));
+        }
+        if self.data_key_cache_size == 0 {
+            errors.push(FieldError::new(
+                "crypto.data_key_cache_size",
+                "out_of_range",
+                "must be at least 1",
+            ));
+        }
+        if self.search_expected_rows < 16 {
+            errors.push(FieldError::new(
+                "search.expected_rows",
+                "out_of_range",
+                "must be at least 16",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CoreError::Config(errors))
+        }
+    }
+}

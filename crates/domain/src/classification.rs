@@ -1,0 +1,129 @@
+//! Every field of every entity carries a classification, and the classification decides
+//! storage: personal and sensitive fields are encrypted under the data subject's key and never
+//! stored in plaintext; public and internal fields may be stored plainly and used to list, sort
+//! and filter.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// May be shown to anyone who can see the record.
+    Public,
+    /// Business data that identifies no person (owner, tags, region).
+    Internal,
+    /// Identifies or relates to a person (GDPR personal data, PIPL 个人信息).
+    Personal,
+    /// Personal data whose exposure is especially harmful (free-text notes, complaints).
+    Sensitive,
+}
+
+impl Classification {
+    /// Whether values of this class must be encrypted at rest.
+    pub const fn encrypted_at_rest(self) -> bool {
+        matches!(self, Classification::Personal | Classification::Sensitive)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub classification: Classification,
+}
+
+const fn field(name: &'static str, classification: Classification) -> FieldSpec {
+    FieldSpec {
+        name,
+        classification,
+    }
+}
+
+use Classification::{Internal, Personal, Public, Sensitive};
+
+/// Contact fields. A contact is a data subject: its encrypted fields use its own data key, so
+/// destroying that key erases the person (crypto-shredding).
+pub const CONTACT_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("name", Personal),
+    field("emails", Personal),
+    field("phones", Personal),
+    field("job_title", Personal),
+    field("company_id", Internal),
+    field("address", Personal),
+    field("notes", Sensitive),
+    field("owner_id", Internal),
+    field("team", Internal),
+    field("tags", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Company fields. A company is not a data subject, but its address may locate a sole trader,
+/// so it is encrypted under the organisation data key; the name stays sortable.
+pub const COMPANY_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("name", Internal),
+    field("industry", Internal),
+    field("size", Internal),
+    field("region", Internal),
+    field("address", Personal),
+    field("website", Internal),
+    field("owner_id", Internal),
+    field("tags", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Staff users are data subjects too: their e-mail and display name are encrypted under the
+/// organisation data key and found by a full-length blind index.
+pub const USER_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("email", Personal),
+    field("display_name", Personal),
+    field("password_hash", Sensitive),
+    field("role", Internal),
+    field("locale", Internal),
+    field("status", Internal),
+    field("created_at", Internal),
+];
+
+/// The classification of a named field of an entity, if the field exists.
+pub fn classify(fields: &[FieldSpec], name: &str) -> Option<Classification> {
+    fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.classification)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_contact_fields_are_encrypted() {
+        for name in ["name", "emails", "phones", "job_title", "address", "notes"] {
+            let class = classify(CONTACT_FIELDS, name);
+            assert!(
+                class.is_some_and(Classification::encrypted_at_rest),
+                "{name} must be encrypted at rest"
+            );
+        }
+        assert_eq!(classify(CONTACT_FIELDS, "tags"), Some(Internal));
+        assert_eq!(classify(CONTACT_FIELDS, "nope"), None);
+    }
+
+    #[test]
+    fn field_names_are_unique() {
+        for fields in [CONTACT_FIELDS, COMPANY_FIELDS, USER_FIELDS] {
+            let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len());
+        }
+    }
+}

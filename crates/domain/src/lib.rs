@@ -1,0 +1,14 @@
+//! Pure domain types for Custodian: typed IDs, value objects parsed once, the field
+//! classification of every entity, and the injected clock. No I/O, no async, no crypto.
+
+pub mod classification;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod search;
+pub mod values;
+
+pub use classification::{Classification, FieldSpec};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DomainError, FieldError};
+pub use ids::{ApiTokenId, CompanyId, ContactId, DataKeyId, SessionId, UserId};

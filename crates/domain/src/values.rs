@@ -1,0 +1,520 @@
+//! Value objects: parsed once at the edge, valid for ever after. Parsers return a
+//! [`FieldError`] naming the field; they never echo the rejected value.
+
+use crate::error::FieldError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest free-text values accepted, in characters.
+pub mod limits {
+    pub const NAME: usize = 200;
+    pub const EMAIL: usize = 254;
+    pub const JOB_TITLE: usize = 200;
+    pub const ADDRESS: usize = 1_000;
+    pub const NOTES: usize = 20_000;
+    pub const WEBSITE: usize = 2_048;
+    pub const TAG: usize = 50;
+    pub const TAGS: usize = 50;
+    pub const TEAM: usize = 100;
+    pub const REGION: usize = 64;
+    pub const EMAILS: usize = 10;
+    pub const PHONES: usize = 10;
+}
+
+fn clean(text: &str) -> String {
+    text.nfkc().collect::<String>().trim().to_owned()
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// Free text of bounded length: trimmed, NFKC-normalised, no control characters except newlines
+/// and tabs (where `multiline`).
+pub fn bounded_text(
+    field: &str,
+    raw: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, FieldError> {
+    let text = clean(raw);
+    if text.is_empty() {
+        return Err(FieldError::new(field, "required", "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if has_control(&text) || (!multiline && text.contains(['\n', '\t'])) {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            "must not contain control characters or line breaks",
+        ));
+    }
+    Ok(text)
+}
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $multiline:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+                bounded_text(field, raw, $max, $multiline).map(Self)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // May be personal data: never printed.
+                write!(f, "{}([REDACTED])", stringify!($name))
+            }
+        }
+    };
+}
+
+text_value!(
+    /// A person's name as they write it, in any script.
+    PersonName, limits::NAME, false
+);
+text_value!(
+    /// A job title.
+    JobTitle, limits::JOB_TITLE, false
+);
+text_value!(
+    /// A postal address, free form (several lines allowed).
+    Address, limits::ADDRESS, true
+);
+text_value!(
+    /// Free-text notes about a contact (sensitive).
+    Notes, limits::NOTES, true
+);
+text_value!(
+    /// A company's name.
+    CompanyName, limits::NAME, false
+);
+
+/// An e-mail address, normalised to lower case and trimmed (so search is exact).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let email = clean(raw).to_lowercase();
+        let invalid = || {
+            FieldError::new(
+                field,
+                "invalid_email",
+                "must be an e-mail address such as name@example.com",
+            )
+        };
+        if email.is_empty() || email.chars().count() > limits::EMAIL {
+            return Err(invalid());
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        let domain_ok = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part before the `@`, used to reject passwords that contain it.
+    pub fn local_part(&self) -> &str {
+        self.0.split('@').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Email([REDACTED])")
+    }
+}
+
+/// A phone number in E.164 form (`+` then 8 to 15 digits). Spaces, dots, dashes and brackets
+/// are removed; a leading `00` becomes `+`. Numbers without a country code are refused rather
+/// than guessed, because a wrong guess makes exact search silently miss.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let text = clean(raw);
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+            .collect();
+        let digits = if let Some(rest) = compact.strip_prefix('+') {
+            rest
+        } else if let Some(rest) = compact.strip_prefix("00") {
+            rest
+        } else {
+            return Err(FieldError::new(
+                field,
+                "invalid_phone",
+                "must start with + and the country code, e.g. +86 138 0013 8000",
+            ));
+        };
+        if !(8..=15).contains(&digits.len())
+            || !digits.chars().all(|c| c.is_ascii_digit())
+            || digits.starts_with('0')
+        {
+            return Err(FieldError::new(
+                field,
+                "invalid_phone",
+                "must be a country code and number of 8 to 15 digits in all, e.g. +44 20 7946 0958",
+            ));
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Phone([REDACTED])")
+    }
+}
+
+/// A label on a record, for filtering. Internal, stored in plaintext: never put personal data
+/// in a tag (documented for users).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let text = bounded_text(field, raw, limits::TAG, false)?.to_lowercase();
+        if text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' ' | '&' | '.'))
+        {
+            Ok(Self(text))
+        } else {
+            Err(FieldError::new(
+                field,
+                "invalid_tag",
+                "may contain only letters, digits, spaces and - _ & .",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a list of tags, de-duplicated and sorted, at most [`limits::TAGS`].
+pub fn parse_tags(field: &str, raw: &[String]) -> Result<Vec<Tag>, FieldError> {
+    if raw.len() > limits::TAGS {
+        return Err(FieldError::new(
+            field,
+            "too_many",
+            format!("at most {} tags are allowed", limits::TAGS),
+        ));
+    }
+    let mut tags = raw
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Tag::parse(&format!("{field}[{i}]"), t))
+        .collect::<Result<Vec<_>, _>>()?;
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
+/// A short code-like label (team, region): letters, digits, `-`, `_`, `.` and spaces.
+fn label(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let text = bounded_text(field, raw, max, false)?;
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' ' | '.'))
+    {
+        Ok(text)
+    } else {
+        Err(FieldError::new(
+            field,
+            "invalid_label",
+            "may contain only letters, digits, spaces and - _ .",
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Team(String);
+
+impl Team {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        label(field, raw, limits::TEAM).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A sales region or territory, e.g. `cn-east`, `emea`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Region(String);
+
+impl Region {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        label(field, raw, limits::REGION).map(|r| Self(r.to_lowercase()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A company website: an http(s) URL with a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Website(String);
+
+impl Website {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let text = bounded_text(field, raw, limits::WEBSITE, false)?;
+        let lower = text.to_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        match host {
+            Some(h)
+                if h.contains('.')
+                    && !text.contains(char::is_whitespace)
+                    && h.chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | ':')) =>
+            {
+                Ok(Self(text))
+            }
+            _ => Err(FieldError::new(
+                field,
+                "invalid_url",
+                "must be a web address starting with https:// or http://",
+            )),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident, $field_code:literal, $hint:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $code)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+                match raw.trim() {
+                    $($code => Ok($name::$variant),)+
+                    _ => Err(FieldError::new(field, $field_code, $hint)),
+                }
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// Industry of a company, for filters and reports.
+    Industry, "invalid_industry",
+    "must be one of: oil_gas, food, manufacturing, chemicals, energy, logistics, retail, technology, other",
+    {
+        OilGas => "oil_gas",
+        Food => "food",
+        Manufacturing => "manufacturing",
+        Chemicals => "chemicals",
+        Energy => "energy",
+        Logistics => "logistics",
+        Retail => "retail",
+        Technology => "technology",
+        Other => "other",
+    }
+);
+
+code_enum!(
+    /// Head-count band of a company.
+    CompanySize, "invalid_size",
+    "must be one of: 1-10, 11-50, 51-200, 201-1000, 1001-5000, 5000+",
+    {
+        Micro => "1-10",
+        Small => "11-50",
+        Medium => "51-200",
+        Large => "201-1000",
+        VeryLarge => "1001-5000",
+        Enterprise => "5000+",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails_normalise_and_reject() {
+        assert_eq!(
+            Email::parse("email", "  Li.Na@Example.CN ")
+                .unwrap()
+                .as_str(),
+            "li.na@example.cn"
+        );
+        for bad in [
+            "",
+            "no-at",
+            "a@b",
+            "@nowhere.test",
+            "a..b@nowhere.test",
+            "a b@example.com",
+            "a@-x.com",
+        ] {
+            let err = Email::parse("email", bad).unwrap_err();
+            assert_eq!(err.code, "invalid_email", "{bad}");
+            assert!(bad.is_empty() || !err.message.contains(bad));
+        }
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        assert_eq!(
+            Phone::parse("p", "+86 138-0013-8000").unwrap().as_str(),
+            "+8613800138000"
+        );
+        assert_eq!(
+            Phone::parse("p", "0044 (20) 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        for bad in [
+            "13800138000",
+            "+12",
+            "+86 138 abc",
+            "+0123456789",
+            "+1234567890123456",
+        ] {
+            assert_eq!(
+                Phone::parse("p", bad).unwrap_err().code,
+                "invalid_phone",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_limits_and_debug_redaction() {
+        let name = PersonName::parse("name", " 王小明 ").unwrap();
+        assert_eq!(name.as_str(), "王小明");
+        assert!(!format!("{name:?}").contains("王"));
+        assert_eq!(
+            PersonName::parse("name", "   ").unwrap_err().code,
+            "required"
+        );
+        assert_eq!(
+            PersonName::parse("name", &"x".repeat(201))
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+        assert_eq!(
+            PersonName::parse("name", "a\nb").unwrap_err().code,
+            "invalid_characters"
+        );
+        assert!(Address::parse("address", "line 1\nline 2").is_ok());
+    }
+
+    #[test]
+    fn tags_sorted_deduplicated_limited() {
+        let tags = parse_tags("tags", &["VIP".into(), "vip".into(), "石油".into()]).unwrap();
+        assert_eq!(
+            tags.iter().map(Tag::as_str).collect::<Vec<_>>(),
+            vec!["vip", "石油"]
+        );
+        let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+        assert_eq!(parse_tags("tags", &many).unwrap_err().code, "too_many");
+        assert_eq!(
+            Tag::parse("tags", "<script>").unwrap_err().code,
+            "invalid_tag"
+        );
+    }
+
+    #[test]
+    fn enums_and_websites() {
+        assert_eq!(
+            Industry::parse("industry", "oil_gas").unwrap(),
+            Industry::OilGas
+        );
+        assert!(Industry::parse("industry", "banking").is_err());
+        assert_eq!(CompanySize::parse("size", "5000+").unwrap().code(), "5000+");
+        assert!(Website::parse("website", "https://sinopec.com/en").is_ok());
+        assert!(Website::parse("website", "javascript:alert(1)").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,300}") {
+            let _ = Email::parse("e", &s);
+            let _ = Phone::parse("p", &s);
+            let _ = PersonName::parse("n", &s);
+            let _ = Website::parse("w", &s);
+            let _ = Tag::parse("t", &s);
+        }
+
+        #[test]
+        fn parsed_email_reparses_to_itself(local in "[a-z0-9]{1,20}", domain in "[a-z]{1,10}\\.[a-z]{2,5}") {
+            let e = Email::parse("e", &format!("{local}@{domain}")).unwrap();
+            prop_assert_eq!(Email::parse("e", e.as_str()).unwrap(), e);
+        }
+    }
+}

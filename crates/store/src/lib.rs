@@ -1,0 +1,271 @@
+//! Storage for Custodian: one code path over SQLite (embedded default) and PostgreSQL, chosen by
+//! URL scheme. This crate sees ciphertext and blind indexes only — never keys or plaintext
+//! personal data.
+
+pub mod entities;
+pub mod migration;
+pub mod page;
+pub mod repo;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm_migration::MigratorTrait;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sea_orm::{ConnectionTrait, DbErr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL scheme; use sqlite:///path/to/custodian.db or postgres://user@host/database"
+    )]
+    UnsupportedScheme,
+    #[error(
+        "the SQLite database {path} does not exist; check --database-url or --data-dir (Custodian never creates a database from a path that may be mistyped; run `custodian init` to create one)"
+    )]
+    DatabaseMissing { path: PathBuf },
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    /// True when the failure is a uniqueness violation (e.g. an e-mail already registered).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(e) => matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Which backend a URL selects. Anything but these two schemes is refused, so a typo never
+/// silently becomes a new, empty SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn sqlite_in(dir: &Path) -> Self {
+        DatabaseUrl::Sqlite(dir.join("custodian.db"))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StoreError;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let url = url.trim();
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(StoreError::UnsupportedScheme);
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        Err(StoreError::UnsupportedScheme)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// Shows the URL without credentials, so it can be logged.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => {
+                let without_scheme = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let host_part = without_scheme
+                    .rsplit_once('@')
+                    .map_or(without_scheme, |(_, h)| h);
+                write!(f, "postgres://***@{host_part}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether opening may create a new SQLite file (first run only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    CreateIfMissing,
+    MustExist,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    pub async fn connect(url: &DatabaseUrl, mode: OpenMode) -> Result<Self, StoreError> {
+        let db = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if mode == OpenMode::MustExist && !path.exists() {
+                    return Err(StoreError::DatabaseMissing { path: path.clone() });
+                }
+                // WAL with synchronous=FULL: a committed change survives a crash or power loss,
+                // and readers never block the writer.
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(mode == OpenMode::CreateIfMissing)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+            }
+            DatabaseUrl::Postgres(url) => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+            }
+        };
+        Ok(Self {
+            db,
+            backend: url.backend(),
+        })
+    }
+
+    /// Applies pending migrations; safe to call at every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(migration::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .len())
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction; dropping it without `commit` rolls back, so an error
+    /// part-way through a multi-row change leaves nothing half-written.
+    ///
+    /// On SQLite it takes the write lock at `BEGIN` (IMMEDIATE): a deferred transaction that
+    /// reads and then writes fails with SQLITE_BUSY when another writer got in between, where
+    /// an immediate one simply waits its turn (busy timeout).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
+        let txn = match self.backend {
+            Backend::Sqlite => {
+                self.db
+                    .begin_with_options(sea_orm::TransactionOptions {
+                        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            Backend::Postgres => self.db.begin().await?,
+        };
+        Ok(txn)
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+pub use sea_orm::DatabaseTransaction as Transaction;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls_select_backend_and_refuse_unknown_schemes() {
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            "sqlite:data/x.db?mode=rwc".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            "postgresql://u:p@h/db"
+                .parse::<DatabaseUrl>()
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        for bad in [
+            "mysql://h/db",
+            "/tmp/x.db",
+            "sqlite::memory:",
+            "sqlit:///x.db",
+            "",
+        ] {
+            assert!(bad.parse::<DatabaseUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_hides_credentials() {
+        let url: DatabaseUrl = "postgres://alice:s3cret@db.internal:5432/crm"
+            .parse()
+            .unwrap();
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("alice"));
+        assert!(shown.contains("db.internal:5432/crm"));
+    }
+
+    #[tokio::test]
+    async fn must_exist_refuses_a_missing_sqlite_file() {
+        let dir = std::env::temp_dir().join(format!("custodian-store-{}", uuid::Uuid::new_v4()));
+        let url = DatabaseUrl::Sqlite(dir.join("missing.db"));
+        let err = Store::connect(&url, OpenMode::MustExist).await.unwrap_err();
+        assert!(matches!(err, StoreError::DatabaseMissing { .. }));
+        assert!(!dir.join("missing.db").exists());
+    }
+}

@@ -1,0 +1,680 @@
+//! Repositories: thin, parameterised queries over the entities. Every function takes any
+//! connection or transaction, so use cases decide the transaction boundaries.
+
+use crate::StoreError;
+use crate::entities::*;
+use crate::page::{After, Direction, KeyValue, Page};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
+use uuid::Uuid;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Whether soft-deleted rows are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deleted {
+    #[default]
+    Exclude,
+    Only,
+    Include,
+}
+
+fn key_value(v: &KeyValue) -> Value {
+    match v {
+        KeyValue::Int(i) => Value::from(*i),
+        KeyValue::Text(s) => Value::from(s.clone()),
+    }
+}
+
+/// Applies keyset pagination: rows strictly after `after` in (sort, id) order, one extra row
+/// fetched to learn whether another page exists.
+fn keyset<E: EntityTrait>(
+    query: Select<E>,
+    sort: E::Column,
+    id: E::Column,
+    direction: Direction,
+    after: Option<&After>,
+    limit: u64,
+) -> Select<E> {
+    let order = match direction {
+        Direction::Asc => Order::Asc,
+        Direction::Desc => Order::Desc,
+    };
+    let mut query = query;
+    if let Some(after) = after {
+        let k = key_value(&after.key);
+        let cond = match direction {
+            Direction::Asc => Condition::any()
+                .add(sort.gt(k.clone()))
+                .add(Condition::all().add(sort.eq(k)).add(id.gt(after.id))),
+            Direction::Desc => Condition::any()
+                .add(sort.lt(k.clone()))
+                .add(Condition::all().add(sort.eq(k)).add(id.lt(after.id))),
+        };
+        query = query.filter(cond);
+    }
+    query
+        .order_by(sort, order.clone())
+        .order_by(id, order)
+        .limit(limit.saturating_add(1))
+}
+
+fn into_page<T>(mut rows: Vec<T>, limit: u64) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    Page {
+        items: rows,
+        has_more,
+    }
+}
+
+pub mod key_versions {
+    use super::*;
+
+    pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<key_version::Model>> {
+        Ok(key_version::Entity::find().all(c).await?)
+    }
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: key_version::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+}
+
+pub mod data_keys {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: data_key::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<data_key::Model>> {
+        Ok(data_key::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn get_many<C: ConnectionTrait>(c: &C, ids: &[Uuid]) -> Result<Vec<data_key::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(data_key::Entity::find()
+            .filter(data_key::Column::Id.is_in(ids.iter().copied()))
+            .all(c)
+            .await?)
+    }
+
+    pub async fn by_scope<C: ConnectionTrait>(
+        c: &C,
+        scope: &str,
+    ) -> Result<Option<data_key::Model>> {
+        Ok(data_key::Entity::find()
+            .filter(data_key::Column::Scope.eq(scope))
+            .filter(data_key::Column::DestroyedAt.is_null())
+            .order_by_asc(data_key::Column::CreatedAt)
+            .one(c)
+            .await?)
+    }
+}
+
+pub mod users {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: user::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn by_email_lookup<C: ConnectionTrait>(
+        c: &C,
+        lookup: &[u8],
+    ) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::EmailLookup.eq(lookup.to_vec()))
+            .one(c)
+            .await?)
+    }
+
+    /// The oldest active user with `role`.
+    pub async fn first_with_role<C: ConnectionTrait>(
+        c: &C,
+        role: &str,
+        status: &str,
+    ) -> Result<Option<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .filter(user::Column::Status.eq(status))
+            .order_by_asc(user::Column::CreatedAt)
+            .one(c)
+            .await?)
+    }
+
+    pub async fn count<C: ConnectionTrait>(c: &C) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(user::Entity::find().count(c).await?)
+    }
+
+    pub async fn update<C: ConnectionTrait>(c: &C, row: user::Model) -> Result<()> {
+        row.into_active_model().reset_all().update(c).await?;
+        Ok(())
+    }
+}
+
+pub mod sessions {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: session::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn by_token_hash<C: ConnectionTrait>(
+        c: &C,
+        hash: &[u8],
+    ) -> Result<Option<session::Model>> {
+        Ok(session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash.to_vec()))
+            .one(c)
+            .await?)
+    }
+
+    /// Records activity, but at most once per `min_interval_ms` so reads do not each cost a
+    /// write.
+    pub async fn touch<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        now: i64,
+        min_interval_ms: i64,
+    ) -> Result<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::LastSeenAt.lt(now - min_interval_ms))
+            .exec(c)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke<C: ConnectionTrait>(c: &C, id: Uuid, now: i64) -> Result<bool> {
+        let res = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(c)
+            .await?;
+        Ok(res.rows_affected > 0)
+    }
+}
+
+pub mod api_tokens {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: api_token::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn by_token_hash<C: ConnectionTrait>(
+        c: &C,
+        hash: &[u8],
+    ) -> Result<Option<api_token::Model>> {
+        Ok(api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(hash.to_vec()))
+            .one(c)
+            .await?)
+    }
+
+    pub async fn touch<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        now: i64,
+        min_interval_ms: i64,
+    ) -> Result<()> {
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+            .filter(api_token::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(api_token::Column::LastUsedAt.is_null())
+                    .add(api_token::Column::LastUsedAt.lt(now - min_interval_ms)),
+            )
+            .exec(c)
+            .await?;
+        Ok(())
+    }
+}
+
+pub mod setup_codes {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: setup_code::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    /// Marks an unused, unexpired code as used. Returns false if it was not (a replayed or
+    /// expired code), atomically, so two concurrent uses cannot both succeed.
+    pub async fn consume<C: ConnectionTrait>(
+        c: &C,
+        hash: &[u8],
+        purpose: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let res = setup_code::Entity::update_many()
+            .col_expr(setup_code::Column::UsedAt, Expr::value(now))
+            .filter(setup_code::Column::CodeHash.eq(hash.to_vec()))
+            .filter(setup_code::Column::Purpose.eq(purpose))
+            .filter(setup_code::Column::UsedAt.is_null())
+            .filter(setup_code::Column::ExpiresAt.gt(now))
+            .exec(c)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    pub async fn is_valid<C: ConnectionTrait>(
+        c: &C,
+        hash: &[u8],
+        purpose: &str,
+        now: i64,
+    ) -> Result<bool> {
+        Ok(setup_code::Entity::find()
+            .filter(setup_code::Column::CodeHash.eq(hash.to_vec()))
+            .filter(setup_code::Column::Purpose.eq(purpose))
+            .filter(setup_code::Column::UsedAt.is_null())
+            .filter(setup_code::Column::ExpiresAt.gt(now))
+            .one(c)
+            .await?
+            .is_some())
+    }
+
+    pub async fn invalidate_purpose<C: ConnectionTrait>(
+        c: &C,
+        purpose: &str,
+        now: i64,
+    ) -> Result<()> {
+        setup_code::Entity::update_many()
+            .col_expr(setup_code::Column::UsedAt, Expr::value(now))
+            .filter(setup_code::Column::Purpose.eq(purpose))
+            .filter(setup_code::Column::UsedAt.is_null())
+            .exec(c)
+            .await?;
+        Ok(())
+    }
+}
+
+pub mod tags {
+    use super::*;
+
+    /// Replaces the tags of one record.
+    pub async fn replace<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        entity_id: Uuid,
+        tags: &[String],
+    ) -> Result<()> {
+        record_tag::Entity::delete_many()
+            .filter(record_tag::Column::Entity.eq(entity))
+            .filter(record_tag::Column::EntityId.eq(entity_id))
+            .exec(c)
+            .await?;
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let rows = tags.iter().map(|tag| {
+            record_tag::Model {
+                entity: entity.to_owned(),
+                tag: tag.clone(),
+                entity_id,
+            }
+            .into_active_model()
+            .reset_all()
+        });
+        record_tag::Entity::insert_many(rows).exec(c).await?;
+        Ok(())
+    }
+
+    /// Tags of many records at once (one query per page, not per row).
+    pub async fn for_records<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<record_tag::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(record_tag::Entity::find()
+            .filter(record_tag::Column::Entity.eq(entity))
+            .filter(record_tag::Column::EntityId.is_in(ids.iter().copied()))
+            .order_by_asc(record_tag::Column::Tag)
+            .all(c)
+            .await?)
+    }
+
+    pub(crate) fn has_tag_condition(
+        entity: &str,
+        tag: &str,
+        id_col: impl sea_orm::IntoSimpleExpr,
+    ) -> Expr {
+        let sub = sea_orm::sea_query::Query::select()
+            .column(record_tag::Column::EntityId)
+            .from(record_tag::Entity)
+            .and_where(record_tag::Column::Entity.eq(entity))
+            .and_where(record_tag::Column::Tag.eq(tag))
+            .to_owned();
+        id_col.into_simple_expr().in_subquery(sub)
+    }
+}
+
+pub mod search_tokens {
+    use super::*;
+
+    /// Replaces the blind-index tokens of one field of one record.
+    pub async fn replace<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        field: &str,
+        entity_id: Uuid,
+        index_version: i32,
+        tokens: &[i64],
+    ) -> Result<()> {
+        search_token::Entity::delete_many()
+            .filter(search_token::Column::Entity.eq(entity))
+            .filter(search_token::Column::Field.eq(field))
+            .filter(search_token::Column::EntityId.eq(entity_id))
+            .exec(c)
+            .await?;
+        let mut unique = tokens.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.is_empty() {
+            return Ok(());
+        }
+        let rows = unique.into_iter().map(|token| {
+            search_token::Model {
+                entity: entity.to_owned(),
+                field: field.to_owned(),
+                token,
+                entity_id,
+                index_version,
+            }
+            .into_active_model()
+            .reset_all()
+        });
+        search_token::Entity::insert_many(rows).exec(c).await?;
+        Ok(())
+    }
+
+    pub async fn delete_for_record<C: ConnectionTrait>(c: &C, entity_id: Uuid) -> Result<()> {
+        search_token::Entity::delete_many()
+            .filter(search_token::Column::EntityId.eq(entity_id))
+            .exec(c)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that carry every one of `tokens` in `field`: candidates only, since truncated
+    /// tokens collide by design; the caller decrypts and confirms.
+    pub async fn candidates<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        field: &str,
+        tokens: &[i64],
+        cap: u64,
+    ) -> Result<Vec<Uuid>> {
+        let mut unique = tokens.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        let needed = i64::try_from(unique.len()).unwrap_or(i64::MAX);
+        let ids: Vec<Uuid> = search_token::Entity::find()
+            .select_only()
+            .column(search_token::Column::EntityId)
+            .filter(search_token::Column::Entity.eq(entity))
+            .filter(search_token::Column::Field.eq(field))
+            .filter(search_token::Column::Token.is_in(unique))
+            .group_by(search_token::Column::EntityId)
+            .having(ExprTrait::eq(
+                Expr::expr(Func::count_distinct(Expr::col(search_token::Column::Token))),
+                needed,
+            ))
+            .order_by_desc(search_token::Column::EntityId)
+            .limit(cap)
+            .into_tuple()
+            .all(c)
+            .await?;
+        Ok(ids)
+    }
+}
+
+/// Result of a version-checked update or state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The row exists but its version moved on: someone else wrote first.
+    Stale,
+    NotFound,
+}
+
+pub mod contacts {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Sort {
+        Created,
+        Updated,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Filter {
+        pub owner_id: Option<Uuid>,
+        pub team: Option<String>,
+        pub company_id: Option<Uuid>,
+        pub tag: Option<String>,
+        pub deleted: Deleted,
+        /// Restrict to these ids (search results).
+        pub ids: Option<Vec<Uuid>>,
+    }
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: contact::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<contact::Model>> {
+        Ok(contact::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn get_many<C: ConnectionTrait>(c: &C, ids: &[Uuid]) -> Result<Vec<contact::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(contact::Entity::find()
+            .filter(contact::Column::Id.is_in(ids.iter().copied()))
+            .all(c)
+            .await?)
+    }
+
+    /// Writes `row` only if the stored version is still `expected_version`; `row.version` must
+    /// already be the next version.
+    pub async fn update_versioned<C: ConnectionTrait>(
+        c: &C,
+        row: contact::Model,
+        expected_version: i64,
+    ) -> Result<WriteOutcome> {
+        let id = row.id;
+        let res = contact::Entity::update_many()
+            .set(row.into_active_model().reset_all())
+            .filter(contact::Column::Id.eq(id))
+            .filter(contact::Column::Version.eq(expected_version))
+            .exec(c)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(WriteOutcome::Written);
+        }
+        Ok(match get(c, id).await? {
+            Some(_) => WriteOutcome::Stale,
+            None => WriteOutcome::NotFound,
+        })
+    }
+
+    pub async fn list<C: ConnectionTrait>(
+        c: &C,
+        filter: &Filter,
+        sort: Sort,
+        direction: Direction,
+        after: Option<&After>,
+        limit: u64,
+    ) -> Result<Page<contact::Model>> {
+        use contact::Column as Col;
+        let mut q = contact::Entity::find();
+        q = match filter.deleted {
+            Deleted::Exclude => q.filter(Col::DeletedAt.is_null()),
+            Deleted::Only => q.filter(Col::DeletedAt.is_not_null()),
+            Deleted::Include => q,
+        };
+        if let Some(owner) = filter.owner_id {
+            q = q.filter(Col::OwnerId.eq(owner));
+        }
+        if let Some(team) = &filter.team {
+            q = q.filter(Col::Team.eq(team.clone()));
+        }
+        if let Some(company) = filter.company_id {
+            q = q.filter(Col::CompanyId.eq(company));
+        }
+        if let Some(tag) = &filter.tag {
+            q = q.filter(tags::has_tag_condition("contact", tag, Col::Id));
+        }
+        if let Some(ids) = &filter.ids {
+            q = q.filter(Col::Id.is_in(ids.iter().copied()));
+        }
+        let sort_col = match sort {
+            Sort::Created => Col::CreatedAt,
+            Sort::Updated => Col::UpdatedAt,
+        };
+        let rows = keyset(q, sort_col, Col::Id, direction, after, limit)
+            .all(c)
+            .await?;
+        Ok(into_page(rows, limit))
+    }
+}
+
+pub mod companies {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Sort {
+        Created,
+        Updated,
+        Name,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Filter {
+        pub owner_id: Option<Uuid>,
+        pub industry: Option<String>,
+        pub size_band: Option<String>,
+        pub region: Option<String>,
+        pub tag: Option<String>,
+        /// Case-insensitive prefix of the (non-personal) company name.
+        pub name_prefix: Option<String>,
+        pub deleted: Deleted,
+    }
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: company::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<company::Model>> {
+        Ok(company::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn get_many<C: ConnectionTrait>(c: &C, ids: &[Uuid]) -> Result<Vec<company::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(company::Entity::find()
+            .filter(company::Column::Id.is_in(ids.iter().copied()))
+            .all(c)
+            .await?)
+    }
+
+    pub async fn update_versioned<C: ConnectionTrait>(
+        c: &C,
+        row: company::Model,
+        expected_version: i64,
+    ) -> Result<WriteOutcome> {
+        let id = row.id;
+        let res = company::Entity::update_many()
+            .set(row.into_active_model().reset_all())
+            .filter(company::Column::Id.eq(id))
+            .filter(company::Column::Version.eq(expected_version))
+            .exec(c)
+            .await?;
+        if res.rows_affected == 1 {
+            return Ok(WriteOutcome::Written);
+        }
+        Ok(match get(c, id).await? {
+            Some(_) => WriteOutcome::Stale,
+            None => WriteOutcome::NotFound,
+        })
+    }
+
+    pub async fn list<C: ConnectionTrait>(
+        c: &C,
+        filter: &Filter,
+        sort: Sort,
+        direction: Direction,
+        after: Option<&After>,
+        limit: u64,
+    ) -> Result<Page<company::Model>> {
+        use company::Column as Col;
+        let mut q = company::Entity::find();
+        q = match filter.deleted {
+            Deleted::Exclude => q.filter(Col::DeletedAt.is_null()),
+            Deleted::Only => q.filter(Col::DeletedAt.is_not_null()),
+            Deleted::Include => q,
+        };
+        if let Some(owner) = filter.owner_id {
+            q = q.filter(Col::OwnerId.eq(owner));
+        }
+        if let Some(v) = &filter.industry {
+            q = q.filter(Col::Industry.eq(v.clone()));
+        }
+        if let Some(v) = &filter.size_band {
+            q = q.filter(Col::SizeBand.eq(v.clone()));
+        }
+        if let Some(v) = &filter.region {
+            q = q.filter(Col::Region.eq(v.clone()));
+        }
+        if let Some(tag) = &filter.tag {
+            q = q.filter(tags::has_tag_condition("company", tag, Col::Id));
+        }
+        if let Some(prefix) = &filter.name_prefix {
+            // Range scan on the lower-cased name index instead of LIKE, so `%` and `_` in user
+            // input mean nothing special.
+            let upper = format!("{prefix}\u{10FFFF}");
+            q = q
+                .filter(Col::NameSort.gte(prefix.clone()))
+                .filter(Col::NameSort.lt(upper));
+        }
+        let sort_col = match sort {
+            Sort::Created => Col::CreatedAt,
+            Sort::Updated => Col::UpdatedAt,
+            Sort::Name => Col::NameSort,
+        };
+        let rows = keyset(q, sort_col, Col::Id, direction, after, limit)
+            .all(c)
+            .await?;
+        Ok(into_page(rows, limit))
+    }
+}

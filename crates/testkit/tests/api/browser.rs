@@ -1,0 +1,243 @@
+//! The product as a person uses it: headless Debian Chromium driven through chromedriver
+//! (WebDriver), against the real HTTPS server. Chromium trusts exactly the server's self-signed
+//! certificate (by its public-key hash), not "any certificate".
+
+use base64::Engine;
+use custodian_core::secrets::ExposeSecret;
+use custodian_testkit::{Backend, on_both_backends, spawn_unconfigured};
+use sha2::Digest;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use thirtyfour::components::SelectElement;
+use thirtyfour::prelude::*;
+
+struct ChromeDriver {
+    child: Child,
+    port: u16,
+}
+
+impl ChromeDriver {
+    // The child is reaped by `Drop` (kill + wait) on every path; clippy cannot see through it.
+    #[allow(clippy::zombie_processes)]
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver) must be installed; scripts/test installs it");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self { child, port };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spki_hash(cert_pem: &[u8]) -> String {
+    let der = x509_parser::pem::parse_x509_pem(cert_pem)
+        .unwrap()
+        .1
+        .contents;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    let digest = sha2::Sha256::digest(cert.public_key().raw);
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
+async fn wait_for(driver: &WebDriver, by: By) -> WebDriverResult<WebElement> {
+    driver
+        .query(by)
+        .wait(Duration::from_secs(10), Duration::from_millis(100))
+        .first()
+        .await
+}
+
+/// Waits until the element found by `by` contains `needle`, re-finding it each time because
+/// htmx swaps elements out from under us.
+async fn wait_for_text(driver: &WebDriver, by: By, needle: &str) -> bool {
+    for _ in 0..100 {
+        if let Ok(element) = driver.find(by.clone()).await
+            && element.text().await.unwrap_or_default().contains(needle)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn set_up_sign_in_create_find_and_switch_to_chinese(backend: Backend) {
+    let (app, code) = spawn_unconfigured(backend).await;
+    let chromedriver = ChromeDriver::start().await;
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium").unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=en-US",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    caps.add_arg(&format!(
+        "--ignore-certificate-errors-spki-list={}",
+        spki_hash(&app.cert_pem)
+    ))
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
+        .unwrap();
+    let driver = WebDriver::new(format!("http://127.0.0.1:{}", chromedriver.port), caps)
+        .await
+        .unwrap();
+
+    let result = async {
+        // 1. First administrator through the printed one-time link (code in the fragment).
+        driver
+            .goto(format!(
+                "{}/setup#code={}",
+                app.base_url,
+                code.expose_secret()
+            ))
+            .await?;
+        let email = "owner@custodian.test";
+        let password = "a passphrase only I know";
+        wait_for(&driver, By::Name("email"))
+            .await?
+            .send_keys(email)
+            .await?;
+        driver
+            .find(By::Name("display_name"))
+            .await?
+            .send_keys("Owner")
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        driver
+            .find(By::Name("password_confirm"))
+            .await?
+            .send_keys(password)
+            .await?;
+        let code_field = driver.find(By::Name("code")).await?;
+        assert_eq!(
+            code_field.value().await?.as_deref(),
+            Some(code.expose_secret()),
+            "app.js moved the code from the fragment"
+        );
+        assert!(
+            !driver.current_url().await?.as_str().contains("cus_setup_"),
+            "the fragment is cleared"
+        );
+        driver.find(By::Id("setup-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+
+        // 2. Sign out and sign in again.
+        driver
+            .find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("login-submit")).await?;
+        driver
+            .find(By::Name("email"))
+            .await?
+            .send_keys(email)
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        driver.find(By::Id("login-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+
+        // 3. Create a contact.
+        driver
+            .goto(format!("{}/contacts/new", app.base_url))
+            .await?;
+        wait_for(&driver, By::Name("name"))
+            .await?
+            .send_keys("李娜 Li Na")
+            .await?;
+        driver
+            .find(By::Name("emails"))
+            .await?
+            .send_keys("li.na@jade-river.example.cn")
+            .await?;
+        driver
+            .find(By::Name("phones"))
+            .await?
+            .send_keys("+86 138 0013 8000")
+            .await?;
+        driver.find(By::Id("contact-submit")).await?.click().await?;
+        let title = wait_for(&driver, By::Id("page-title")).await?;
+        assert!(
+            title.text().await?.contains("李娜"),
+            "lands on the new contact"
+        );
+
+        // 4. Find it by e-mail (typed differently).
+        driver.goto(format!("{}/contacts", app.base_url)).await?;
+        wait_for(&driver, By::Id("contact-search"))
+            .await?
+            .send_keys("LI.NA@jade-river.example.cn")
+            .await?;
+        driver
+            .find(By::Id("contact-search-submit"))
+            .await?
+            .click()
+            .await?;
+        let found = wait_for_text(&driver, By::Id("contact-results"), "李娜").await;
+        assert!(found, "search by e-mail finds the contact");
+        assert!(
+            !driver.current_url().await?.as_str().contains("jade-river"),
+            "no personal data in the URL"
+        );
+
+        // 5. Switch the interface to Chinese.
+        let select = SelectElement::new(&driver.find(By::Id("locale-select")).await?).await?;
+        select.select_by_value("zh-CN").await?;
+        driver.find(By::Id("locale-submit")).await?.click().await?;
+        let chinese = wait_for_text(&driver, By::Id("nav-contacts"), "联系人").await;
+        assert!(chinese, "navigation is in Chinese");
+        let lang = driver.find(By::Css("html")).await?.attr("lang").await?;
+        assert_eq!(lang.as_deref(), Some("zh-CN"));
+        WebDriverResult::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let shot = std::env::temp_dir().join(format!("custodian-browser-failure-{backend:?}.png"));
+        let _ = driver.screenshot(&shot).await;
+        eprintln!("screenshot of the failure: {}", shot.display());
+    }
+    driver.quit().await.unwrap();
+    result.unwrap();
+}
+
+on_both_backends!(set_up_sign_in_create_find_and_switch_to_chinese);

@@ -1,0 +1,239 @@
+use custodian_store::entities::contact;
+use custodian_store::repo;
+use custodian_testkit::{ADMIN_EMAIL, Backend, TestApp, on_both_backends, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const NAME: &str = "王小明";
+const EMAIL: &str = "wang.xiaoming@sinopec.example.cn";
+const PHONE: &str = "+8613800138000";
+const ADDRESS: &str = "北京市朝阳区建国门外大街1号";
+const NOTES: &str = "Prefers calls after 3pm";
+const TITLE: &str = "Chief Procurement Officer";
+const COMPANY_ADDRESS: &str = "88 Century Avenue, Pudong";
+/// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
+const PLAIN_MARKER: &str = "marker-team-4711";
+
+async fn seed(app: &TestApp) -> serde_json::Value {
+    app.create_company(json!({"name": "Sino Petro", "address": COMPANY_ADDRESS}))
+        .await;
+    app.create_contact(json!({
+        "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
+        "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
+    }))
+    .await
+}
+
+fn secrets() -> Vec<&'static str> {
+    vec![
+        NAME,
+        EMAIL,
+        PHONE,
+        &PHONE[1..],
+        ADDRESS,
+        NOTES,
+        TITLE,
+        COMPANY_ADDRESS,
+        ADMIN_EMAIL,
+        "sinopec",
+    ]
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn stored_bytes(app: &TestApp) -> Vec<u8> {
+    match app.backend {
+        Backend::Sqlite => {
+            let mut all = Vec::new();
+            for file in ["custodian.db", "custodian.db-wal"] {
+                if let Ok(bytes) = std::fs::read(app.data_dir.join(file)) {
+                    all.extend(bytes);
+                }
+            }
+            assert!(!all.is_empty());
+            all
+        }
+        Backend::Postgres => {
+            use sqlx::{Connection, Row};
+            let mut conn = sqlx::PgConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            let tables: Vec<String> = sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+            assert!(tables.contains(&"contacts".to_owned()));
+            let mut all = String::new();
+            for table in tables {
+                // Table names come from the catalog, not from input.
+                let sql = format!(
+                    "SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') FROM \"{table}\" t"
+                );
+                let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                all.push_str(&text);
+            }
+            all.into_bytes()
+        }
+    }
+}
+
+async fn no_plaintext_personal_data_at_rest(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let contact = seed(&app).await;
+    // The values really were stored and are served back decrypted.
+    let (_, fetched) = app
+        .get_json(&format!(
+            "/api/v1/contacts/{}",
+            contact["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(fetched["name"], NAME);
+    assert_eq!(fetched["notes"], NOTES);
+
+    let bytes = stored_bytes(&app).await;
+    let lower = String::from_utf8_lossy(&bytes).to_lowercase().into_bytes();
+    assert!(
+        contains(&bytes, PLAIN_MARKER.as_bytes()),
+        "positive control: the scan must see stored data"
+    );
+    for secret in secrets() {
+        assert!(
+            !contains(&lower, secret.to_lowercase().as_bytes()),
+            "plaintext `{secret}` found at rest"
+        );
+        assert!(
+            !contains(&lower, hex(secret.as_bytes()).as_bytes()),
+            "hex of `{secret}` found at rest"
+        );
+    }
+}
+
+async fn tamper(app: &TestApp, id: uuid::Uuid, change: impl FnOnce(&mut contact::Model)) {
+    let conn = app.core.store().conn();
+    let mut row = repo::contacts::get(conn, id).await.unwrap().unwrap();
+    let version = row.version;
+    change(&mut row);
+    assert_eq!(
+        repo::contacts::update_versioned(conn, row, version)
+            .await
+            .unwrap(),
+        repo::WriteOutcome::Written
+    );
+}
+
+async fn moved_or_corrupted_ciphertext_fails_closed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = seed(&app).await;
+    let b = app
+        .create_contact(json!({"name": "Li Na", "job_title": "Buyer"}))
+        .await;
+    let a_id: uuid::Uuid = a["id"].as_str().unwrap().parse().unwrap();
+    let b_id: uuid::Uuid = b["id"].as_str().unwrap().parse().unwrap();
+    let conn = app.core.store().conn();
+    let a_row = repo::contacts::get(conn, a_id).await.unwrap().unwrap();
+    let b_row = repo::contacts::get(conn, b_id).await.unwrap().unwrap();
+
+    let expect_integrity_error = |path: String| {
+        let app = &app;
+        async move {
+            let (status, body) = app.get_json(&path).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
+            assert_eq!(body["code"], "data_integrity");
+            let text = body.to_string();
+            assert!(
+                !text.contains(NAME) && !text.contains("Li Na"),
+                "no data in the error"
+            );
+        }
+    };
+
+    // Another row's ciphertext (same key id would not even match: different data keys).
+    let a_name = a_row.name_ct.clone();
+    tamper(&app, b_id, |r| r.name_ct = a_name).await;
+    expect_integrity_error(format!("/api/v1/contacts/{b_id}")).await;
+
+    // Same row, same key, another column: the AAD binds the column.
+    let a_name = a_row.name_ct.clone();
+    tamper(&app, a_id, |r| r.job_title_ct = Some(a_name)).await;
+    expect_integrity_error(format!("/api/v1/contacts/{a_id}")).await;
+
+    // Restoring the right ciphertext heals it: the failure was the tampering.
+    let original = a_row.job_title_ct.clone();
+    tamper(&app, a_id, |r| r.job_title_ct = original).await;
+    let (status, _) = app.get_json(&format!("/api/v1/contacts/{a_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // One flipped bit in a stored ciphertext.
+    let mut notes = a_row.notes_ct.clone().unwrap();
+    let last = notes.len() - 1;
+    notes[last] ^= 0x01;
+    tamper(&app, a_id, |r| r.notes_ct = Some(notes)).await;
+    expect_integrity_error(format!("/api/v1/contacts/{a_id}")).await;
+    // The untouched contact's data is unaffected by its neighbour's corruption.
+    let b_good = b_row.name_ct.clone();
+    tamper(&app, b_id, |r| r.name_ct = b_good).await;
+    let (status, body) = app.get_json(&format!("/api/v1/contacts/{b_id}")).await;
+    assert_eq!(
+        (status, body["name"].as_str()),
+        (StatusCode::OK, Some("Li Na"))
+    );
+}
+
+async fn a_wrong_master_key_refuses_to_start(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    seed(&app).await;
+    app.stop().await;
+    let key_path = app.data_dir.join("master.key");
+    let original = std::fs::read(&key_path).unwrap();
+    std::fs::remove_file(&key_path).unwrap();
+    let other =
+        custodian_crypto::keys::KeyFile::generate(&custodian_crypto::random::SystemRandom).unwrap();
+    custodian::datadir::write_private_file(&key_path, other.to_text().as_bytes(), false).unwrap();
+
+    let url = app.config.database_url(&app.data_dir).unwrap();
+    let wiring = custodian::server::Wiring::system();
+    let policy = custodian::server::InitPolicy::IfFresh;
+    let err = custodian::server::prepare(&app.data_dir, &url, &app.config, &wiring, policy)
+        .await
+        .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("does not match"), "{message}");
+    assert!(
+        message.contains("Restore the key file"),
+        "says what to do: {message}"
+    );
+
+    // A key file others can read is refused too, with the fix.
+    std::fs::remove_file(&key_path).unwrap();
+    std::fs::write(&key_path, &original).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = custodian::server::prepare(&app.data_dir, &url, &app.config, &wiring, policy)
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("chmod 600"), "{err:#}");
+
+    // The right key, right permissions: starts again.
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    custodian::server::prepare(&app.data_dir, &url, &app.config, &wiring, policy)
+        .await
+        .unwrap();
+}
+
+on_both_backends!(
+    no_plaintext_personal_data_at_rest,
+    moved_or_corrupted_ciphertext_fails_closed,
+    a_wrong_master_key_refuses_to_start,
+);

@@ -1,0 +1,11 @@
+//! One integration-test binary: every test starts the real server (TLS, real database) with a
+//! fresh database, on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod browser;
+mod companies;
+mod contacts;
+mod encryption;
+mod startup;

@@ -1,0 +1,101 @@
+//! REST API under `/api/v1`.
+
+mod companies;
+mod contacts;
+mod openapi;
+mod session;
+
+pub use openapi::ApiDoc;
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Serialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/auth/me", get(session::me))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route(
+            "/contacts/{id}",
+            get(contacts::get)
+                .patch(contacts::update)
+                .delete(contacts::delete),
+        )
+        .route("/contacts/{id}/restore", post(contacts::restore))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route(
+            "/companies/{id}",
+            get(companies::get)
+                .patch(companies::update)
+                .delete(companies::delete),
+        )
+        .route("/companies/{id}/restore", post(companies::restore))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This method is not allowed on this resource.",
+            )
+        })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// Public liveness and database reachability; reveals nothing else.
+#[utoipa::path(get, path = "/api/v1/health", tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Health)), security(()))]
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    if state.core.ping().await {
+        (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                database: "ok",
+            }),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "degraded",
+                database: "unreachable",
+            }),
+        )
+    }
+}
+
+/// A page of results: `next_cursor` is absent on the last page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Parses `deleted=exclude|only|include`.
+pub fn parse_deleted(raw: Option<&str>) -> Result<custodian_core::contacts::Deleted, ApiError> {
+    use custodian_core::contacts::Deleted;
+    match raw.unwrap_or("exclude") {
+        "exclude" => Ok(Deleted::Exclude),
+        "only" => Ok(Deleted::Only),
+        "include" => Ok(Deleted::Include),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "`deleted` must be one of: exclude, only, include.",
+        )),
+    }
+}

@@ -1,0 +1,61 @@
+//! The OpenAPI description of `/api/v1`, served at `/api/v1/openapi.json` and browsed with the
+//! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
+//! carry no data.
+
+use super::{Health, PageBody, companies, contacts, session};
+use crate::error::ApiError;
+use custodian_core::auth::UserView;
+use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
+use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Custodian API",
+        description = "The security-first CRM. Authenticate with `Authorization: Bearer <token>` \
+(create one with `custodian token create`) or with the session cookie from `/api/v1/auth/login`; \
+cookie-authenticated state changes must send the `X-CSRF-Token` header returned at login. Errors \
+are JSON `{code, message, details}` with stable codes."
+    ),
+    paths(
+        super::health,
+        session::login, session::logout, session::me,
+        contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
+        companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
+    ),
+    components(schemas(
+        ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
+        CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>
+    )),
+    modifiers(&Security),
+    security(("bearer" = []), ("session_cookie" = [])),
+    tags(
+        (name = "contacts", description = "People at customers; personal fields encrypted per person"),
+        (name = "companies", description = "Customer companies (accounts)"),
+        (name = "auth", description = "Sessions"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}

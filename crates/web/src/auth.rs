@@ -1,0 +1,112 @@
+//! Who is calling: a bearer API token or the session cookie. Cookie-authenticated state changes
+//! must prove they come from our own pages (CSRF): API calls with the `X-CSRF-Token` header,
+//! HTML forms with a hidden `_csrf` field checked by the handler.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use custodian_core::Actor;
+use custodian_core::auth::{csrf_token, verify_csrf};
+use custodian_core::secrets::{ExposeSecret, SecretString};
+
+/// `__Host-` prefix: the browser only accepts it over HTTPS, for path `/`, without a Domain, so
+/// no sibling host can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-custodian_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Debug)]
+pub struct Authenticated {
+    pub actor: Actor,
+    /// Present for cookie sessions; derives the CSRF token.
+    pub session_token: Option<SecretString>,
+}
+
+impl Authenticated {
+    pub fn csrf_token(&self) -> Option<String> {
+        self.session_token
+            .as_ref()
+            .map(|t| csrf_token(t.expose_secret()))
+    }
+
+    /// For HTML form posts: the hidden `_csrf` field must match the session.
+    pub fn verify_form_csrf(&self, presented: &str) -> Result<(), ApiError> {
+        match &self.session_token {
+            Some(token) if verify_csrf(token.expose_secret(), presented) => Ok(()),
+            Some(_) => Err(ApiError::csrf()),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+pub fn session_from_jar(jar: &CookieJar) -> Option<SecretString> {
+    jar.get(SESSION_COOKIE)
+        .map(|c| SecretString::from(c.value().to_owned()))
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer_token(&parts.headers) {
+            let actor = state.core.authenticate_bearer(token).await?;
+            return Ok(Self {
+                actor,
+                session_token: None,
+            });
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = session_from_jar(&jar).ok_or_else(ApiError::unauthenticated)?;
+        let actor = state
+            .core
+            .authenticate_session(token.expose_secret())
+            .await?;
+        // Nested routers see a stripped path; the original one tells API calls from forms.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
+        if path.starts_with("/api/") && !is_safe(&parts.method) {
+            let presented = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !verify_csrf(token.expose_secret(), presented) {
+                return Err(ApiError::csrf());
+            }
+        }
+        Ok(Self {
+            actor,
+            session_token: Some(token),
+        })
+    }
+}
+
+pub fn session_cookie(token: &SecretString) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token.expose_secret().to_owned()))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
+}
+
+pub fn clear_session_cookie() -> Cookie<'static> {
+    let mut c = session_cookie(&SecretString::from(String::new()));
+    c.make_removal();
+    c
+}

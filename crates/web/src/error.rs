@@ -1,0 +1,134 @@
+//! One error type for every HTTP response that is not a success: JSON `{code, message, details}`
+//! with a stable machine code and a sentence a person can act on. Internals are logged, never
+//! returned.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use custodian_core::CoreError;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `validation_failed`, `stale_version`.
+    #[schema(value_type = String)]
+    pub code: &'static str,
+    /// A sentence a person can act on.
+    pub message: String,
+    /// Per-field problems (`[{field, code, message}]`) or other structured detail.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Sign in, or send an API token as `Authorization: Bearer <token>`.",
+        )
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "The request lacks a valid CSRF token; reload the page and try again.",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; it has been logged. Try again later.",
+        )
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        match e {
+            CoreError::Validation(errors) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some fields are invalid; see details.",
+            )
+            .with_details(serde_json::to_value(errors).unwrap_or_default()),
+            CoreError::NotFound { entity } => {
+                Self::new(S::NOT_FOUND, "not_found", format!("No such {entity}."))
+            }
+            CoreError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            CoreError::StaleVersion { current_version } => Self::new(
+                S::CONFLICT,
+                "stale_version",
+                "The record was changed by someone else since you loaded it; reload it and apply your change again.",
+            )
+            .with_details(serde_json::json!({ "current_version": current_version })),
+            CoreError::Unauthenticated => Self::unauthenticated(),
+            CoreError::InvalidCredentials => Self::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "E-mail or password is incorrect.",
+            ),
+            CoreError::InvalidSetupCode => Self::new(
+                S::BAD_REQUEST,
+                "invalid_setup_code",
+                "The setup code is invalid, already used or expired. Restart the server to print a new one.",
+            ),
+            CoreError::Forbidden => {
+                Self::new(S::FORBIDDEN, "forbidden", "You are not allowed to do this.")
+            }
+            CoreError::InvalidCursor => Self::new(
+                S::BAD_REQUEST,
+                "invalid_cursor",
+                "The cursor is invalid; start again from the first page.",
+            ),
+            CoreError::DataIntegrity { table, column } => {
+                tracing::error!(code = "data_integrity", table, column, "integrity failure served as 500");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "data_integrity",
+                    "Stored data failed its integrity check and was not shown. An administrator has been notified through the log.",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, debug = ?other, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        (status, Json(self)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

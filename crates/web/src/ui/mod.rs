@@ -1,0 +1,305 @@
+//! The HTML UI: askama templates, vendored htmx, no inline script or style (the CSP forbids
+//! them). Every text comes from the message catalogs; personal data is held only in memory for
+//! rendering and never put into URLs.
+
+mod companies;
+mod contacts;
+mod session;
+mod support;
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::root))
+        .route("/static/{file}", get(static_file))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/setup", get(session::setup_form).post(session::setup))
+        .route("/logout", post(session::logout))
+        .route("/settings/language", post(session::set_language))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route(
+            "/contacts/search",
+            get(contacts::search_get).post(contacts::search),
+        )
+        .route("/contacts/new", get(contacts::new_form))
+        .route(
+            "/contacts/{id}",
+            get(contacts::detail).post(contacts::update),
+        )
+        .route("/contacts/{id}/edit", get(contacts::edit_form))
+        .route("/contacts/{id}/delete", post(contacts::delete))
+        .route("/contacts/{id}/restore", post(contacts::restore))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route("/companies/new", get(companies::new_form))
+        .route(
+            "/companies/{id}",
+            get(companies::detail).post(companies::update),
+        )
+        .route("/companies/{id}/edit", get(companies::edit_form))
+        .route("/companies/{id}/delete", post(companies::delete))
+        .route("/companies/{id}/restore", post(companies::restore))
+}
+
+const HTMX_JS: &[u8] = include_bytes!("../../static/htmx.min.js");
+const APP_JS: &[u8] = include_bytes!("../../static/app.js");
+const APP_CSS: &[u8] = include_bytes!("../../static/app.css");
+
+fn static_asset(name: &str) -> Option<(&'static str, &'static [u8])> {
+    match name {
+        "htmx.min.js" => Some(("text/javascript; charset=utf-8", HTMX_JS)),
+        "app.js" => Some(("text/javascript; charset=utf-8", APP_JS)),
+        "app.css" => Some(("text/css; charset=utf-8", APP_CSS)),
+        _ => None,
+    }
+}
+
+/// The three vendored assets, compiled into the binary; anything else is a 404.
+async fn static_file(Path(file): Path<String>) -> Response {
+    match static_asset(&file) {
+        Some((content_type, body)) => {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::contacts::{ContactForm, search_query};
+    use super::session::LoginPage;
+    use super::support::*;
+    use crate::i18n::Catalogs;
+    use askama::Template;
+    use custodian_domain::FieldError;
+
+    #[test]
+    fn return_to_accepts_only_same_site_paths() {
+        assert_eq!(safe_return_to("/contacts"), Some("/contacts"));
+        assert_eq!(
+            safe_return_to("/companies?q=abc&cursor=x"),
+            Some("/companies?q=abc&cursor=x")
+        );
+        for bad in [
+            "",
+            "contacts",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_return_to(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn search_box_classification() {
+        assert_eq!(classify_search("li.na@example.cn"), SearchKind::Email);
+        assert_eq!(classify_search(" li＠example.cn"), SearchKind::Email);
+        assert_eq!(classify_search("+86 138 0013 8000"), SearchKind::Phone);
+        assert_eq!(classify_search("0086 138"), SearchKind::Phone);
+        assert_eq!(classify_search("１３８"), SearchKind::Phone);
+        assert_eq!(classify_search("王小明"), SearchKind::Name);
+        assert_eq!(classify_search("Li Na"), SearchKind::Name);
+        let q = search_query(" a@b.cn ", None);
+        assert_eq!(q.email.as_deref(), Some("a@b.cn"));
+        assert!(q.phone.is_none() && q.name.is_none());
+        let q = search_query("+8613800138000", None);
+        assert_eq!(q.phone.as_deref(), Some("+8613800138000"));
+        let q = search_query("王", Some("c".into()));
+        assert_eq!(q.name.as_deref(), Some("王"));
+        assert_eq!(q.cursor.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_newlines() {
+        assert_eq!(
+            split_list("a@x.cn, b@x.cn\r\nc@x.cn，d@x.cn、e@x.cn;;  "),
+            vec!["a@x.cn", "b@x.cn", "c@x.cn", "d@x.cn", "e@x.cn"]
+        );
+        assert!(split_list("  , ,\n").is_empty());
+        assert_eq!(join_list(&["a".into(), "b".into()]), "a, b");
+        assert_eq!(normalize_newlines("a\r\nb\rc"), "a\nb\nc");
+        assert_eq!(optional("  "), None);
+        assert_eq!(optional("x\r\ny").as_deref(), Some("x\ny"));
+    }
+
+    #[test]
+    fn contact_form_becomes_input_and_patch() {
+        let form = ContactForm {
+            name: "王小明".into(),
+            emails: "a@x.cn, b@x.cn".into(),
+            phones: "+86 138 0013 8000".into(),
+            job_title: " ".into(),
+            company_id: String::new(),
+            address: "line 1\r\nline 2".into(),
+            tags: "vip, 石油".into(),
+            version: "3".into(),
+            ..ContactForm::default()
+        };
+        let input = form.to_input().unwrap();
+        assert_eq!(input.emails, vec!["a@x.cn", "b@x.cn"]);
+        assert_eq!(input.phones.len(), 1);
+        assert_eq!(input.job_title, None);
+        assert_eq!(input.company_id, None);
+        assert_eq!(input.address.as_deref(), Some("line 1\nline 2"));
+        assert_eq!(input.tags, vec!["vip", "石油"]);
+        let patch = form.to_patch().unwrap();
+        assert_eq!(patch.version, 3);
+        assert_eq!(patch.job_title, Some(None));
+        assert_eq!(patch.company_id, Some(None));
+        assert!(patch.owner_id.is_none());
+
+        let bad = ContactForm {
+            company_id: "not-a-uuid".into(),
+            version: "x".into(),
+            ..ContactForm::default()
+        };
+        assert_eq!(bad.to_input().unwrap_err().field, "company_id");
+        assert_eq!(bad.to_patch().unwrap_err().field, "version");
+    }
+
+    #[test]
+    fn url_building_encodes_values() {
+        assert_eq!(encode_query_value("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
+        assert_eq!(
+            build_url(
+                "/companies",
+                &[("q", "中"), ("industry", ""), ("cursor", "abc-_")]
+            ),
+            "/companies?q=%E4%B8%AD&cursor=abc-_"
+        );
+        assert_eq!(build_url("/contacts", &[("deleted", "")]), "/contacts");
+    }
+
+    #[test]
+    fn times_render_in_utc() {
+        let t = time::macros::datetime!(2025-03-04 05:06:07 +08:00);
+        assert_eq!(format_time(t), "2025-03-03 21:06 UTC");
+    }
+
+    #[test]
+    fn field_errors_are_translated_and_mapped() {
+        let catalogs = Catalogs::load().unwrap();
+        let zh = catalogs.translator("zh-CN");
+        let en = catalogs.translator("en");
+        let too_long = FieldError::new("name", "too_long", "must be at most 200 characters");
+        assert_eq!(field_message(&zh, &too_long), "不能超过 200 个字符。");
+        assert_eq!(
+            field_message(&en, &too_long),
+            "Must be at most 200 characters."
+        );
+        let unknown = FieldError::new("x", "brand_new_code", "must be nice");
+        assert_eq!(
+            field_message(&en, &unknown),
+            "This field is invalid: must be nice"
+        );
+        let errors = FormErrors::from_fields(
+            &en,
+            &[
+                FieldError::new("emails[1]", "invalid_email", "bad"),
+                FieldError::new("owner_id", "unknown_user", "no such user"),
+            ],
+            &["name", "emails"],
+        );
+        assert!(errors.get("emails").is_some());
+        assert!(errors.get("name").is_none());
+        assert_eq!(errors.general.len(), 1);
+        assert!(errors.any());
+    }
+
+    #[test]
+    fn origin_check() {
+        use axum::http::{HeaderMap, HeaderValue, Uri};
+        let uri: Uri = "/login".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("crm.example.cn:8443"));
+        assert!(same_origin(&h, &uri), "no Origin header");
+        h.insert(
+            "origin",
+            HeaderValue::from_static("https://crm.example.cn:8443"),
+        );
+        assert!(same_origin(&h, &uri));
+        h.insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h, &uri));
+        h.insert("origin", HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, &uri));
+        h.insert(
+            "origin",
+            HeaderValue::from_static("http://crm.example.cn:8443"),
+        );
+        assert!(!same_origin(&h, &uri));
+        h.remove("origin");
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h, &uri));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(
+            !same_origin(&h, &uri),
+            "a sibling subdomain is not this site"
+        );
+        // Referrer-Policy: no-referrer makes browsers send `Origin: null` on same-origin posts.
+        h.insert("origin", HeaderValue::from_static("null"));
+        assert!(!same_origin(&h, &uri));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&h, &uri));
+        h.insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h, &uri), "a real foreign origin always loses");
+    }
+
+    #[test]
+    fn static_assets_are_known_and_typed() {
+        assert!(
+            super::static_asset("htmx.min.js")
+                .unwrap()
+                .0
+                .starts_with("text/javascript")
+        );
+        assert!(
+            super::static_asset("app.css")
+                .unwrap()
+                .0
+                .starts_with("text/css")
+        );
+        assert!(super::static_asset("../Cargo.toml").is_none());
+        assert!(super::static_asset("app.js.map").is_none());
+    }
+
+    #[test]
+    fn login_page_renders_in_both_languages() {
+        let catalogs = Catalogs::load().unwrap();
+        for (locale, title) in [("en", "Sign in"), ("zh-CN", "登录")] {
+            let page = LoginPage {
+                t: catalogs.translator(locale),
+                chrome: Chrome::public("/login"),
+                email: "<li@example.cn>".into(),
+                lang: String::new(),
+                failed: true,
+                needs_setup: true,
+                errors: FormErrors::default(),
+            };
+            let html = page.render().unwrap();
+            assert!(html.contains(&format!("lang=\"{locale}\"")), "{locale}");
+            assert!(
+                html.contains(&format!("<h1 id=\"page-title\">{title}</h1>")),
+                "{html}"
+            );
+            assert!(html.contains("id=\"login-submit\""));
+            assert!(html.contains("name=\"email\"") && html.contains("name=\"password\""));
+            assert!(html.contains("/setup"), "setup link when no admin exists");
+            // Autoescaping on; no inline script or style.
+            assert!(
+                html.contains("&#60;li@example.cn&#62;") || html.contains("&lt;li@example.cn&gt;")
+            );
+            assert!(!html.contains("<script>") && !html.contains("style="));
+            assert!(!html.contains("hx-on"));
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Sign-in, first-administrator setup, sign-out and the language switch.
+
+use super::support::{
+    Chrome, FormErrors, UiError, UiResultExt, Viewer, accept_language, bad_origin, bad_request,
+    render, safe_return_to, same_origin,
+};
+use crate::AppState;
+use crate::auth::{Authenticated, clear_session_cookie, session_cookie};
+use crate::error::ApiError;
+use crate::i18n::{Tr, negotiate};
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use custodian_core::CoreError;
+use custodian_core::secrets::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::fmt;
+
+/// `?lang=` on the public pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LangQuery {
+    lang: Option<String>,
+}
+
+fn public_locale(headers: &HeaderMap, lang: Option<&str>) -> &'static str {
+    negotiate(lang.filter(|l| !l.is_empty()), accept_language(headers))
+}
+
+fn signed_in(auth: &Result<Authenticated, ApiError>) -> bool {
+    auth.as_ref().is_ok_and(|a| a.session_token.is_some())
+}
+
+pub(crate) async fn root(auth: Result<Authenticated, ApiError>) -> Redirect {
+    if auth.is_ok() {
+        Redirect::to("/contacts")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage<'a> {
+    pub(crate) t: Tr<'a>,
+    pub(crate) chrome: Chrome,
+    pub(crate) email: String,
+    pub(crate) lang: String,
+    pub(crate) failed: bool,
+    pub(crate) needs_setup: bool,
+    pub(crate) errors: FormErrors,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LoginForm {
+    email: String,
+    password: Option<SecretString>,
+    lang: String,
+}
+
+impl fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginForm { .. }")
+    }
+}
+
+pub(crate) async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    auth: Result<Authenticated, ApiError>,
+) -> Response {
+    if signed_in(&auth) {
+        return Redirect::to("/contacts").into_response();
+    }
+    let lang = query.map(|Query(q)| q.lang).ok().flatten();
+    let locale = public_locale(&headers, lang.as_deref());
+    let needs_setup = state.core.needs_setup().await.unwrap_or(false);
+    let page = LoginPage {
+        t: state.i18n.translator(locale),
+        chrome: Chrome::public("/login"),
+        email: String::new(),
+        lang: lang.unwrap_or_default(),
+        failed: false,
+        needs_setup,
+        errors: FormErrors::default(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), Response> {
+    let browser = public_locale(&headers, None);
+    if !same_origin(&headers, &uri) {
+        return Err(UiError::public(&state, browser, bad_origin()).into_response());
+    }
+    let Ok(Form(form)) = form else {
+        return Err(UiError::public(&state, browser, bad_request()).into_response());
+    };
+    let locale = public_locale(&headers, Some(&form.lang));
+    let password = form
+        .password
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    match state.core.login(&form.email, password).await {
+        Ok(grant) => Ok((
+            jar.add(session_cookie(&grant.token)),
+            Redirect::to("/contacts"),
+        )),
+        Err(CoreError::InvalidCredentials | CoreError::Validation(_)) => {
+            // One message for every failure: no hint whether the account exists.
+            let page = LoginPage {
+                t: state.i18n.translator(locale),
+                chrome: Chrome::public("/login"),
+                email: form.email,
+                lang: form.lang,
+                failed: true,
+                needs_setup: false,
+                errors: FormErrors::default(),
+            };
+            Err(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+pub(crate) async fn logout(
+    v: Viewer,
+    jar: CookieJar,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<(CookieJar, Redirect), UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    v.core().logout(v.actor()).await.ui(&v)?;
+    Ok((jar.add(clear_session_cookie()), Redirect::to("/login")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CsrfOnly {
+    #[serde(rename = "_csrf")]
+    pub(crate) csrf: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// First-administrator setup
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub(crate) struct SetupPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    /// False once an administrator exists: the page then only links to sign-in.
+    open: bool,
+    form: SetupForm,
+    password_help: String,
+    errors: FormErrors,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SetupForm {
+    code: String,
+    email: String,
+    display_name: String,
+    password: Option<SecretString>,
+    password_confirm: Option<SecretString>,
+    lang: String,
+}
+
+impl fmt::Debug for SetupForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SetupForm { .. }")
+    }
+}
+
+const SETUP_FIELDS: &[&str] = &[
+    "code",
+    "email",
+    "display_name",
+    "password",
+    "password_confirm",
+];
+
+fn setup_page<'a>(
+    state: &'a AppState,
+    locale: &'static str,
+    open: bool,
+    form: SetupForm,
+    errors: FormErrors,
+) -> SetupPage<'a> {
+    let t = state.i18n.translator(locale);
+    let password_help = t.t("setup.password_help").replace(
+        "{n}",
+        &state.core.settings().password_min_length.to_string(),
+    );
+    SetupPage {
+        t,
+        chrome: Chrome {
+            keep_code: true,
+            ..Chrome::public("/setup")
+        },
+        open,
+        form,
+        password_help,
+        errors,
+    }
+}
+
+pub(crate) async fn setup_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+    auth: Result<Authenticated, ApiError>,
+) -> Response {
+    let lang = query.map(|Query(q)| q.lang).ok().flatten();
+    // A signed-in user who follows the "sign in" hint keeps their own language.
+    let saved = auth.ok().and_then(|a| a.actor.locale);
+    let locale = public_locale(&headers, lang.as_deref().or(saved.as_deref()));
+    let open = match state.core.needs_setup().await {
+        Ok(open) => open,
+        Err(e) => return UiError::public(&state, locale, e).into_response(),
+    };
+    let form = SetupForm {
+        lang: lang.unwrap_or_default(),
+        ..SetupForm::default()
+    };
+    let page = setup_page(&state, locale, open, form, FormErrors::default());
+    render(StatusCode::OK, &page)
+}
+
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    form: Result<Form<SetupForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), Response> {
+    let browser = public_locale(&headers, None);
+    if !same_origin(&headers, &uri) {
+        return Err(UiError::public(&state, browser, bad_origin()).into_response());
+    }
+    let Ok(Form(mut form)) = form else {
+        return Err(UiError::public(&state, browser, bad_request()).into_response());
+    };
+    let locale = public_locale(&headers, Some(&form.lang));
+    let t = state.i18n.translator(locale);
+    let rerender = |status: StatusCode, form: SetupForm, errors: FormErrors| {
+        let open = true;
+        render(status, &setup_page(&state, locale, open, form, errors))
+    };
+    match state.core.needs_setup().await {
+        Ok(true) => {}
+        Ok(false) => {
+            let page = setup_page(
+                &state,
+                locale,
+                false,
+                SetupForm::default(),
+                FormErrors::default(),
+            );
+            return Err(render(StatusCode::CONFLICT, &page));
+        }
+        Err(e) => return Err(UiError::public(&state, locale, e).into_response()),
+    }
+    form.code = form.code.trim().to_owned();
+    let password = form
+        .password
+        .take()
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    let confirm = form
+        .password_confirm
+        .take()
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    let mut errors = FormErrors::default();
+    if form.code.is_empty() {
+        errors.add("code", t.t("field_error.required").to_owned());
+    }
+    if password.expose_secret() != confirm.expose_secret() {
+        errors.add(
+            "password_confirm",
+            t.t("field_error.password_mismatch").to_owned(),
+        );
+    }
+    if errors.any() {
+        return Err(rerender(StatusCode::UNPROCESSABLE_ENTITY, form, errors));
+    }
+    let code = SecretString::from(form.code.clone());
+    match state
+        .core
+        .complete_setup(&code, &form.email, &form.display_name, password)
+        .await
+    {
+        Ok(grant) => Ok((
+            jar.add(session_cookie(&grant.token)),
+            Redirect::to("/contacts"),
+        )),
+        Err(CoreError::Validation(field_errors)) => {
+            let errors = FormErrors::from_fields(&t, &field_errors, SETUP_FIELDS);
+            Err(rerender(StatusCode::UNPROCESSABLE_ENTITY, form, errors))
+        }
+        Err(CoreError::InvalidSetupCode) => {
+            let mut errors = FormErrors::default();
+            errors.add("code", t.t("setup.invalid_code").to_owned());
+            Err(rerender(StatusCode::BAD_REQUEST, form, errors))
+        }
+        Err(CoreError::Conflict(message)) => {
+            let mut errors = FormErrors::default();
+            errors
+                .general
+                .push(format!("{} ({message})", t.t("error.conflict")));
+            Err(rerender(StatusCode::CONFLICT, form, errors))
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Language
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LanguageForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    locale: String,
+    return_to: String,
+}
+
+pub(crate) async fn set_language(
+    v: Viewer,
+    form: Result<Form<LanguageForm>, FormRejection>,
+) -> Result<Redirect, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let locale = Some(form.locale.trim()).filter(|l| !l.is_empty());
+    v.core().set_locale(v.actor(), locale).await.ui(&v)?;
+    let target = safe_return_to(&form.return_to).unwrap_or("/contacts");
+    Ok(Redirect::to(target))
+}
