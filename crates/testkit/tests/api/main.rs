@@ -9,3 +9,4 @@ mod companies;
 mod contacts;
 mod encryption;
 mod startup;
+mod ui;
