@@ -1,0 +1,503 @@
+//! Custodian's ratio benchmark. Everything is measured in one run on one machine, and each
+//! result is reported against a baseline from the same run:
+//!
+//! (a) contacts created per second through the HTTPS API (encryption, blind indexes, audit-ready
+//!     transaction) vs (b) the same rows inserted as plaintext straight into SQLite with the same
+//!     durability settings and indexes, one commit per row;
+//! (c) reads by id and searches by e-mail per second through the API vs (d) a hello-JSON axum
+//!     server on the same TLS stack and the same load generator (the ceiling);
+//! optionally, search-by-e-mail latency and the server's peak memory at a large data set
+//! (`--search-contacts 1000000`).
+//!
+//! Build and run (release): `cargo build --release -p custodian -p custodian-bench &&
+//! target/release/custodian-ratios [--duration-secs 10] [--concurrency 16] [--search-contacts N]`
+
+#![allow(clippy::disallowed_methods, clippy::print_stdout)]
+
+use anyhow::{Context, bail};
+use custodian_bench::{Stats, load, peak_rss_kib, stats};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Args {
+    duration: Duration,
+    concurrency: usize,
+    search_contacts: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        duration: Duration::from_secs(10),
+        concurrency: 16,
+        search_contacts: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--duration-secs" => args.duration = Duration::from_secs(value.parse()?),
+            "--concurrency" => args.concurrency = value.parse()?,
+            "--search-contacts" => args.search_contacts = value.parse()?,
+            _ => bail!("unknown flag {flag}; see the doc comment of custodian-ratios"),
+        }
+    }
+    if args.duration > Duration::from_secs(300) || args.concurrency == 0 || args.concurrency > 256 {
+        bail!("--duration-secs must be ≤ 300 and --concurrency between 1 and 256");
+    }
+    Ok(args)
+}
+
+/// A child process killed (and reaped) when dropped, so a failed run leaves nothing behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.parent().context("no exe dir")?.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} not found; build it first: cargo build --release -p custodian -p custodian-bench",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.output()?;
+    if !out.status.success() {
+        bail!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn client(cert: &[u8]) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert)?])
+        .http1_only()
+        .pool_max_idle_per_host(512)
+        .build()?)
+}
+
+async fn wait_healthy(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("server at {url} did not become healthy")
+}
+
+fn start_custodian(exe: &Path, data: &Path, port: u16) -> anyhow::Result<Server> {
+    Ok(Server(
+        Command::new(exe)
+            .args(["serve", "--data-dir"])
+            .arg(data)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("CUSTODIAN_LOG__LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?,
+    ))
+}
+
+/// A tiny deterministic generator for picking ids.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn contact_body(n: u64) -> serde_json::Value {
+    json!({
+        "name": format!("Bench Person {n} 王小明"),
+        "emails": [format!("bench{n}@example.com")],
+        "phones": [format!("+1555{:07}", n % 10_000_000)],
+        "job_title": "Procurement Manager",
+        "address": "88 Century Avenue, Pudong, Shanghai",
+        "notes": "Prefers calls after 3pm",
+        "team": "bench",
+        "tags": ["bench"],
+    })
+}
+
+/// (b): the same rows as plaintext, straight into SQLite: WAL + synchronous=FULL like the
+/// server, the same indexes, one transaction (commit) per row.
+async fn baseline_inserts(dir: &Path, args: &Args) -> anyhow::Result<Stats> {
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("baseline.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    for ddl in [
+        "CREATE TABLE contacts (id BLOB PRIMARY KEY, name TEXT NOT NULL, emails TEXT, phones TEXT, job_title TEXT, company_id BLOB, address TEXT, notes TEXT, owner_id BLOB, team TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL)",
+        "CREATE INDEX ix_contacts_created ON contacts (created_at, id)",
+        "CREATE INDEX ix_contacts_updated ON contacts (updated_at, id)",
+        "CREATE INDEX ix_contacts_company ON contacts (company_id)",
+        "CREATE INDEX ix_contacts_owner ON contacts (owner_id)",
+        "CREATE INDEX ix_contacts_team ON contacts (team)",
+        "CREATE TABLE contact_emails (email TEXT NOT NULL, contact_id BLOB NOT NULL, PRIMARY KEY (email, contact_id))",
+        "CREATE TABLE record_tags (entity TEXT NOT NULL, tag TEXT NOT NULL, entity_id BLOB NOT NULL, PRIMARY KEY (entity, tag, entity_id))",
+    ] {
+        sqlx::query(ddl).execute(&pool).await?;
+    }
+    let owner = uuid::Uuid::new_v4();
+    let stats = load(args.concurrency, args.duration, move |n| {
+        let pool = pool.clone();
+        async move {
+            let insert = async {
+                let body = contact_body(n);
+                let id = uuid::Uuid::new_v4();
+                let now = i64::try_from(n).unwrap_or(0);
+                let mut conn = pool.acquire().await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+                sqlx::query("INSERT INTO contacts (id, name, emails, phones, job_title, address, notes, owner_id, team, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)")
+                    .bind(id)
+                    .bind(body["name"].as_str())
+                    .bind(body["emails"].to_string())
+                    .bind(body["phones"].to_string())
+                    .bind(body["job_title"].as_str())
+                    .bind(body["address"].as_str())
+                    .bind(body["notes"].as_str())
+                    .bind(owner)
+                    .bind(body["team"].as_str())
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("INSERT INTO contact_emails (email, contact_id) VALUES (?, ?)")
+                    .bind(format!("bench{n}@example.com"))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("INSERT INTO record_tags (entity, tag, entity_id) VALUES ('contact', 'bench', ?)")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+                anyhow::Ok(())
+            };
+            insert.await.is_ok()
+        }
+    })
+    .await;
+    Ok(stats)
+}
+
+fn report(label: &str, s: &Stats) {
+    println!(
+        "{label:<46} {:>10.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed)",
+        s.per_second(),
+        s.p50_us as f64 / 1000.0,
+        s.p99_us as f64 / 1000.0,
+        s.ok,
+        s.failed
+    );
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "meets target" } else { "BELOW TARGET" }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let custodian = sibling("custodian")?;
+    let hello = sibling("custodian-hello")?;
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("data");
+    let password = tmp.path().join("password");
+    std::fs::write(&password, "benchmark passphrase 42\n")?;
+    run(Command::new(&custodian)
+        .args([
+            "init",
+            "--admin-email",
+            "bench@example.com",
+            "--admin-password-file",
+        ])
+        .arg(&password)
+        .arg("--data-dir")
+        .arg(&data))?;
+    let token = run(Command::new(&custodian)
+        .args([
+            "token",
+            "create",
+            "--user",
+            "bench@example.com",
+            "--name",
+            "bench",
+            "--data-dir",
+        ])
+        .arg(&data))?
+    .trim()
+    .to_owned();
+    let port = free_port()?;
+    let mut server = start_custodian(&custodian, &data, port)?;
+    let cert = std::fs::read(data.join("tls/cert.pem"))?;
+    let http = client(&cert)?;
+    let base = format!("https://127.0.0.1:{port}");
+    wait_healthy(&http, &format!("{base}/api/v1/health")).await?;
+    let auth = format!("Bearer {token}");
+    println!(
+        "Custodian ratio benchmark: {} workers, {} s per phase, SQLite, {} cores",
+        args.concurrency,
+        args.duration.as_secs(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+
+    // (a) creates through the API.
+    let created: Arc<Mutex<Vec<(u64, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let create = {
+        let (http, base, auth, created) =
+            (http.clone(), base.clone(), auth.clone(), created.clone());
+        load(args.concurrency, args.duration, move |n| {
+            let (http, base, auth, created) =
+                (http.clone(), base.clone(), auth.clone(), created.clone());
+            async move {
+                let res = http
+                    .post(format!("{base}/api/v1/contacts"))
+                    .header("authorization", auth)
+                    .json(&contact_body(n))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 201 => {
+                        let id = r
+                            .json::<serde_json::Value>()
+                            .await
+                            .ok()
+                            .and_then(|v| v["id"].as_str().map(str::to_owned));
+                        if let (Some(id), Ok(mut list)) = (id, created.lock()) {
+                            list.push((n, id));
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        })
+        .await
+    };
+    report("(a) create contact via HTTPS API (encrypted)", &create);
+
+    // (b) the plaintext baseline.
+    let baseline = baseline_inserts(tmp.path(), &args).await?;
+    report("(b) plaintext insert into SQLite (baseline)", &baseline);
+
+    let ids: Arc<Vec<(u64, String)>> =
+        Arc::new(created.lock().map(|l| l.clone()).unwrap_or_default());
+    if ids.is_empty() {
+        bail!("no contact was created; see the server's errors above");
+    }
+    // (c) reads by id and searches by e-mail.
+    let reads = {
+        let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+        load(args.concurrency, args.duration, move |n| {
+            let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+            async move {
+                let (_, id) = &ids[(mix(n) % ids.len() as u64) as usize];
+                matches!(http.get(format!("{base}/api/v1/contacts/{id}")).header("authorization", auth).send().await, Ok(r) if r.status() == 200)
+            }
+        })
+        .await
+    };
+    report("(c1) read contact by id via API", &reads);
+    let searches = {
+        let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+        load(args.concurrency, args.duration, move |n| {
+            let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+            async move {
+                let (k, id) = &ids[(mix(n) % ids.len() as u64) as usize];
+                let res = http
+                    .get(format!("{base}/api/v1/contacts"))
+                    .query(&[("email", format!("bench{k}@example.com"))])
+                    .header("authorization", auth)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 200 => r
+                        .json::<serde_json::Value>()
+                        .await
+                        .is_ok_and(|v| v["items"][0]["id"].as_str() == Some(id.as_str())),
+                    _ => false,
+                }
+            }
+        })
+        .await
+    };
+    report("(c2) search contact by e-mail via API", &searches);
+
+    // (d) the ceiling: hello-JSON on the same TLS stack.
+    let hello_port = free_port()?;
+    let _hello = Server(
+        Command::new(&hello)
+            .arg(data.join("tls/cert.pem"))
+            .arg(data.join("tls/key.pem"))
+            .arg(format!("127.0.0.1:{hello_port}"))
+            .spawn()?,
+    );
+    let hello_url = format!("https://127.0.0.1:{hello_port}/hello");
+    wait_healthy(&http, &hello_url).await?;
+    let ceiling = {
+        let http = http.clone();
+        load(args.concurrency, args.duration, move |_| {
+            let (http, url) = (http.clone(), hello_url.clone());
+            async move { matches!(http.get(url).send().await, Ok(r) if r.status() == 200) }
+        })
+        .await
+    };
+    report("(d) hello-JSON axum on the same TLS (ceiling)", &ceiling);
+
+    let a_b = create.per_second() / baseline.per_second().max(1e-9);
+    let c_d = reads.per_second() / ceiling.per_second().max(1e-9);
+    let s_d = searches.per_second() / ceiling.per_second().max(1e-9);
+    println!();
+    println!(
+        "ratio (a)/(b) creates vs plaintext inserts: {a_b:.2}  (target ≥ 0.5: {})",
+        verdict(a_b >= 0.5)
+    );
+    println!(
+        "ratio (c1)/(d) reads vs ceiling:             {c_d:.2}  (target ≥ 0.2: {})",
+        verdict(c_d >= 0.2)
+    );
+    println!("ratio (c2)/(d) e-mail searches vs ceiling:   {s_d:.2}");
+    println!(
+        "server peak RSS so far: {:.1} MiB",
+        peak_rss_kib(server.0.id()).unwrap_or(0) as f64 / 1024.0
+    );
+
+    if args.search_contacts > 0 {
+        large_data_set(&args, &custodian, &data, &http, &auth, &mut server).await?;
+    }
+    Ok(())
+}
+
+async fn large_data_set(
+    args: &Args,
+    custodian: &Path,
+    data: &Path,
+    http: &reqwest::Client,
+    auth: &str,
+    server: &mut Server,
+) -> anyhow::Result<()> {
+    let n = args.search_contacts;
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    println!();
+    println!("seeding {n} demo contacts through the use cases (batches of 500)…");
+    let t = Instant::now();
+    run(Command::new(custodian)
+        .args(["demo", "seed", "--contacts", &n.to_string(), "--data-dir"])
+        .arg(data)
+        .env("CUSTODIAN_LOG__LEVEL", "warn"))?;
+    let seed_secs = t.elapsed().as_secs_f64();
+    println!(
+        "seeded in {seed_secs:.0} s ({:.0} contacts/s, encrypted and indexed)",
+        n as f64 / seed_secs
+    );
+    let db_bytes: u64 = ["custodian.db", "custodian.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!("database size: {:.0} MiB", db_bytes as f64 / 1_048_576.0);
+
+    let port = free_port()?;
+    *server = start_custodian(custodian, data, port)?;
+    let base = format!("https://127.0.0.1:{port}");
+    wait_healthy(http, &format!("{base}/api/v1/health")).await?;
+    let email = |k: usize| {
+        custodian::demo::contact_input(k, 0x5EED, None)
+            .emails
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    };
+    // One request at a time: latency, not throughput.
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    let start = Instant::now();
+    for i in 0..2_200u64 {
+        let k = (mix(i) % n as u64) as usize;
+        let t = Instant::now();
+        let res = http
+            .get(format!("{base}/api/v1/contacts"))
+            .query(&[("email", email(k))])
+            .header("authorization", auth)
+            .send()
+            .await;
+        let ok = match res {
+            Ok(r) if r.status() == 200 => r
+                .json::<serde_json::Value>()
+                .await
+                .is_ok_and(|v| v["items"].as_array().is_some_and(|a| a.len() == 1)),
+            _ => false,
+        };
+        // The first 200 warm the page cache and connection; they are not counted.
+        if i >= 200 {
+            if ok {
+                latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+            } else {
+                failed += 1;
+            }
+        }
+    }
+    let search = stats(latencies, failed, start.elapsed());
+    println!(
+        "search by e-mail at {n} contacts, sequential: p50 {:.2} ms, p99 {:.2} ms ({} ok, {} failed)  (target p99 ≤ 5 ms: {})",
+        search.p50_us as f64 / 1000.0,
+        search.p99_us as f64 / 1000.0,
+        search.ok,
+        search.failed,
+        verdict(search.p99_us <= 5_000 && search.failed == 0)
+    );
+    // Concurrent list + search traffic to push memory to its working peak.
+    let (http2, base2, auth2) = (http.clone(), base.clone(), auth.to_owned());
+    let mixed = load(args.concurrency, args.duration, move |i| {
+        let (http, base, auth) = (http2.clone(), base2.clone(), auth2.clone());
+        async move {
+            let url = if i % 2 == 0 {
+                format!("{base}/api/v1/contacts?limit=200")
+            } else {
+                format!("{base}/api/v1/contacts?limit=50&sort=-updated")
+            };
+            matches!(http.get(url).header("authorization", auth).send().await, Ok(r) if r.status() == 200)
+        }
+    })
+    .await;
+    report("list pages (200 and 50 rows) at scale", &mixed);
+    let rss = peak_rss_kib(server.0.id()).unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "server peak RSS at {n} contacts: {rss:.1} MiB  (target ≤ 150 MB: {})",
+        verdict(rss * 1.048_576 <= 150.0)
+    );
+    Ok(())
+}
