@@ -187,7 +187,7 @@ pub fn load(data_dir: &Path, explicit_file: Option<&Path>) -> anyhow::Result<Con
     figment = figment.merge(
         Env::prefixed("CUSTODIAN_")
             .split("__")
-            .filter(|k| !k.as_str().ends_with("_file"))
+            .filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file"))
             .ignore(&["data_dir", "config", "database_url", "listen"]),
     );
     let config: Config = figment.extract().map_err(|e| {
@@ -308,7 +308,10 @@ impl Config {
         if self.database.url.is_empty() {
             Ok(custodian_store::DatabaseUrl::sqlite_in(data_dir))
         } else {
-            Ok(self.database.url.parse()?)
+            self.database
+                .url
+                .parse()
+                .map_err(|e| anyhow::anyhow!("database.url (or --database-url): {e}"))
         }
     }
 

@@ -286,3 +286,44 @@ fn first_serve_initialises_and_prints_a_one_time_setup_link() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn environment_and_file_secrets_override_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    // Environment beats defaults: a bad value is reported under its key.
+    let out = command()
+        .args(["config", "check", "--data-dir", d])
+        .env("CUSTODIAN_SERVER__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("server.listen"),
+        "{}",
+        text(&out.stderr)
+    );
+    // *_FILE reads the value from a file (for secrets such as a database URL).
+    let secret = dir.path().join("db-url");
+    std::fs::write(&secret, "mysql://user:hunter2@db/crm\n").unwrap();
+    let out = command()
+        .args(["config", "check", "--data-dir", d])
+        .env("CUSTODIAN_DATABASE__URL_FILE", &secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("database.url"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the secret is not echoed: {stderr}"
+    );
+    // An unknown CUSTODIAN_ variable is an error, not silently ignored.
+    let out = command()
+        .args(["config", "check", "--data-dir", d])
+        .env("CUSTODIAN_SERVR__LISTEN", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("servr"), "{}", text(&out.stderr));
+}

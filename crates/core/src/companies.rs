@@ -27,7 +27,7 @@ pub(crate) fn to_ms(t: time::OffsetDateTime) -> i64 {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyInput {
     pub name: String,
@@ -48,7 +48,7 @@ pub struct CompanyInput {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
     pub version: i64,
@@ -71,7 +71,7 @@ pub struct CompanyPatch {
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct CompanyView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: CompanyId,
@@ -79,7 +79,7 @@ pub struct CompanyView {
     pub industry: Option<String>,
     pub size: Option<String>,
     pub region: Option<String>,
-    /// Personal-classified; the Debug of this struct is used in tests only on non-personal data.
+    /// Personal-classified (may locate a sole trader): encrypted at rest, omitted from lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     pub website: Option<String>,
@@ -166,6 +166,29 @@ pub struct CompanyQuery {
     pub sort: CompanySort,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
+}
+
+impl std::fmt::Debug for CompanyInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompanyInput { .. }")
+    }
+}
+
+impl std::fmt::Debug for CompanyPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompanyPatch { .. }")
+    }
+}
+
+impl std::fmt::Debug for CompanyView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The address is personal data; the rest is shown.
+        f.debug_struct("CompanyView")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -136,6 +136,7 @@ impl Store {
                 if mode == OpenMode::MustExist && !path.exists() {
                     return Err(StoreError::DatabaseMissing { path: path.clone() });
                 }
+                use sqlx::ConnectOptions;
                 // WAL with synchronous=FULL: a committed change survives a crash or power loss,
                 // and readers never block the writer.
                 let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -144,7 +145,9 @@ impl Store {
                     .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // Statements carry no values, but logs are no place to look for data.
+                    .disable_statement_logging();
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(8)
                     .connect_with(options)
@@ -153,10 +156,15 @@ impl Store {
                 sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
             }
             DatabaseUrl::Postgres(url) => {
+                use sqlx::ConnectOptions;
+                let options = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .map_err(|e| StoreError::Connect(e.to_string()))?
+                    .disable_statement_logging();
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
+                    .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
                 sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)

@@ -62,3 +62,29 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// One log line per request: method, the matched route *template* (never the raw URI, which
+/// holds ids), status, latency and client address. No bodies, no query strings.
+pub async fn access_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    // Latency is a measurement, not business time: the monotonic clock is right here.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, route, status, latency_ms, client = ?client, "request");
+    } else {
+        tracing::info!(%method, route, status, latency_ms, client = ?client, "request");
+    }
+    response
+}

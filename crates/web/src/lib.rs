@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(ui::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn(headers::access_log))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
