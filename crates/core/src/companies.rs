@@ -400,26 +400,11 @@ impl Core {
         delete: bool,
     ) -> Result<CompanyView, CoreError> {
         let txn = self.store().begin().await?;
-        let mut row = repo::companies::get(&txn, id.as_uuid())
+        let outcome = repo::companies::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
+        crate::soft_delete_outcome("company", delete, outcome)?;
+        let row = repo::companies::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
-        match (delete, row.deleted_at.is_some()) {
-            (true, true) => return Err(CoreError::NotFound { entity: "company" }),
-            (false, false) => return Err(CoreError::Conflict("the company is not deleted")),
-            _ => {}
-        }
-        let expected = row.version;
-        let now = self.now().max(row.updated_at);
-        row.deleted_at = delete.then_some(now);
-        row.updated_at = now;
-        row.version = expected + 1;
-        if repo::companies::update_versioned(&txn, row.clone(), expected).await?
-            != WriteOutcome::Written
-        {
-            return Err(CoreError::StaleVersion {
-                current_version: expected,
-            });
-        }
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
             .await?

@@ -515,26 +515,11 @@ impl Core {
         delete: bool,
     ) -> Result<ContactView, CoreError> {
         let txn = self.store().begin().await?;
-        let mut row = repo::contacts::get(&txn, id.as_uuid())
+        let outcome = repo::contacts::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
+        crate::soft_delete_outcome("contact", delete, outcome)?;
+        let row = repo::contacts::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "contact" })?;
-        match (delete, row.deleted_at.is_some()) {
-            (true, true) => return Err(CoreError::NotFound { entity: "contact" }),
-            (false, false) => return Err(CoreError::Conflict("the contact is not deleted")),
-            _ => {}
-        }
-        let expected = row.version;
-        let now = self.now().max(row.updated_at);
-        row.deleted_at = delete.then_some(now);
-        row.updated_at = now;
-        row.version = expected + 1;
-        if repo::contacts::update_versioned(&txn, row.clone(), expected).await?
-            != WriteOutcome::Written
-        {
-            return Err(CoreError::StaleVersion {
-                current_version: expected,
-            });
-        }
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
             .await?
@@ -593,7 +578,6 @@ impl Core {
         &self,
         query: &ContactQuery,
     ) -> Result<Option<Vec<Uuid>>, CoreError> {
-        let conn = self.store().conn();
         let mut result: Option<Vec<Uuid>> = None;
         let mut narrow = |ids: Vec<Uuid>| {
             result = Some(match result.take() {
@@ -603,39 +587,23 @@ impl Core {
         };
         if let Some(raw) = query.email.as_deref() {
             let email = Email::parse("email", raw)?;
-            let token = self.keys().blind(TABLE, "email", email.as_str())?;
-            let candidates = repo::search_tokens::candidates(
-                conn,
-                ENTITY,
-                "email",
-                &[token],
-                SEARCH_CANDIDATE_CAP,
-            )
-            .await?;
-            let confirmed = self
-                .confirm(conn, &candidates, |view| {
-                    view.emails.iter().any(|e| e == email.as_str())
+            let wanted = email.as_str();
+            narrow(
+                self.blind_search("email", &[wanted.to_owned()], |view| {
+                    view.emails.iter().any(|e| e == wanted)
                 })
-                .await?;
-            narrow(confirmed);
+                .await?,
+            );
         }
         if let Some(raw) = query.phone.as_deref() {
             let phone = Phone::parse("phone", raw)?;
-            let token = self.keys().blind(TABLE, "phone", phone.as_str())?;
-            let candidates = repo::search_tokens::candidates(
-                conn,
-                ENTITY,
-                "phone",
-                &[token],
-                SEARCH_CANDIDATE_CAP,
-            )
-            .await?;
-            let confirmed = self
-                .confirm(conn, &candidates, |view| {
-                    view.phones.iter().any(|p| p == phone.as_str())
+            let wanted = phone.as_str();
+            narrow(
+                self.blind_search("phone", &[wanted.to_owned()], |view| {
+                    view.phones.iter().any(|p| p == wanted)
                 })
-                .await?;
-            narrow(confirmed);
+                .await?,
+            );
         }
         if let Some(raw) = query.name.as_deref() {
             let words = name_tokens(raw);
@@ -647,28 +615,35 @@ impl Core {
                 )
                 .into());
             }
-            let tokens = words
-                .iter()
-                .map(|w| self.keys().blind(TABLE, "name", w))
-                .collect::<Result<Vec<_>, _>>()?;
-            let candidates = repo::search_tokens::candidates(
-                conn,
-                ENTITY,
-                "name",
-                &tokens,
-                SEARCH_CANDIDATE_CAP,
-            )
-            .await?;
             let wanted = normalize_for_match(raw);
-            let confirmed = self
-                .confirm(conn, &candidates, |view| {
+            narrow(
+                self.blind_search("name", &words, |view| {
                     normalize_for_match(&view.name).contains(&wanted)
                         || words.iter().all(|w| name_tokens(&view.name).contains(w))
                 })
-                .await?;
-            narrow(confirmed);
+                .await?,
+            );
         }
         Ok(result)
+    }
+
+    /// Contacts whose `field` carries every one of the normalised `values`, confirmed by
+    /// `matches` on the decrypted contact.
+    async fn blind_search(
+        &self,
+        field: &'static str,
+        values: &[String],
+        matches: impl Fn(&ContactView) -> bool,
+    ) -> Result<Vec<Uuid>, CoreError> {
+        let conn = self.store().conn();
+        let tokens = values
+            .iter()
+            .map(|v| self.keys().blind(TABLE, field, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let candidates =
+            repo::search_tokens::candidates(conn, ENTITY, field, &tokens, SEARCH_CANDIDATE_CAP)
+                .await?;
+        self.confirm(conn, &candidates, matches).await
     }
 
     /// Decrypts candidate rows and keeps those the predicate confirms: blind indexes are

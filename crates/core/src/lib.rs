@@ -108,3 +108,20 @@ impl Core {
             .is_ok()
     }
 }
+
+/// Maps the outcome of a soft delete or restore: deleting what is already deleted is "not
+/// found" (it left the live records), restoring what is live is a conflict.
+pub(crate) fn soft_delete_outcome(
+    entity: &'static str,
+    delete: bool,
+    outcome: custodian_store::repo::WriteOutcome,
+) -> Result<(), CoreError> {
+    use custodian_store::repo::WriteOutcome;
+    match (outcome, delete) {
+        (WriteOutcome::Written, _) => Ok(()),
+        (WriteOutcome::NotFound, _) | (WriteOutcome::Stale, true) => {
+            Err(CoreError::NotFound { entity })
+        }
+        (WriteOutcome::Stale, false) => Err(CoreError::Conflict("the record is not deleted")),
+    }
+}

@@ -72,6 +72,87 @@ fn into_page<T>(mut rows: Vec<T>, limit: u64) -> Page<T> {
     }
 }
 
+/// Writes `row` only if the stored version is still `expected_version` (`row` must already
+/// carry the next version): the optimistic-concurrency write shared by every versioned record.
+async fn write_if_version<E, C>(
+    c: &C,
+    row: E::Model,
+    id: Uuid,
+    (id_col, version_col): (E::Column, E::Column),
+    expected_version: i64,
+) -> Result<WriteOutcome>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    C: ConnectionTrait,
+{
+    let res = E::update_many()
+        .set(row.into_active_model().reset_all())
+        .filter(id_col.eq(id))
+        .filter(version_col.eq(expected_version))
+        .exec(c)
+        .await?;
+    if res.rows_affected == 1 {
+        return Ok(WriteOutcome::Written);
+    }
+    let exists = E::find().filter(id_col.eq(id)).one(c).await?.is_some();
+    Ok(if exists {
+        WriteOutcome::Stale
+    } else {
+        WriteOutcome::NotFound
+    })
+}
+
+/// Soft-deletes (`delete`) or restores a record in one statement, bumping its version:
+/// `Written`, `Stale` when it is already in the wanted state, `NotFound` when it does not exist.
+async fn set_deleted<E, C>(
+    c: &C,
+    id: Uuid,
+    delete: bool,
+    now: i64,
+    (id_col, version_col, deleted_col, updated_col): (E::Column, E::Column, E::Column, E::Column),
+) -> Result<WriteOutcome>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let state = if delete {
+        deleted_col.is_null()
+    } else {
+        deleted_col.is_not_null()
+    };
+    let res = E::update_many()
+        .col_expr(deleted_col, Expr::value(delete.then_some(now)))
+        .col_expr(updated_col, Expr::value(now))
+        .col_expr(version_col, Expr::col(version_col).add(1))
+        .filter(id_col.eq(id))
+        .filter(state)
+        .exec(c)
+        .await?;
+    if res.rows_affected == 1 {
+        return Ok(WriteOutcome::Written);
+    }
+    let exists = E::find().filter(id_col.eq(id)).one(c).await?.is_some();
+    Ok(if exists {
+        WriteOutcome::Stale
+    } else {
+        WriteOutcome::NotFound
+    })
+}
+
+fn deleted_filter<E: EntityTrait>(
+    query: Select<E>,
+    column: E::Column,
+    deleted: Deleted,
+) -> Select<E> {
+    match deleted {
+        Deleted::Exclude => query.filter(column.is_null()),
+        Deleted::Only => query.filter(column.is_not_null()),
+        Deleted::Include => query,
+    }
+}
+
 pub mod key_versions {
     use super::*;
 
@@ -503,27 +584,26 @@ pub mod contacts {
             .await?)
     }
 
-    /// Writes `row` only if the stored version is still `expected_version`; `row.version` must
-    /// already be the next version.
     pub async fn update_versioned<C: ConnectionTrait>(
         c: &C,
         row: contact::Model,
         expected_version: i64,
     ) -> Result<WriteOutcome> {
         let id = row.id;
-        let res = contact::Entity::update_many()
-            .set(row.into_active_model().reset_all())
-            .filter(contact::Column::Id.eq(id))
-            .filter(contact::Column::Version.eq(expected_version))
-            .exec(c)
-            .await?;
-        if res.rows_affected == 1 {
-            return Ok(WriteOutcome::Written);
-        }
-        Ok(match get(c, id).await? {
-            Some(_) => WriteOutcome::Stale,
-            None => WriteOutcome::NotFound,
-        })
+        let columns = (contact::Column::Id, contact::Column::Version);
+        write_if_version::<contact::Entity, _>(c, row, id, columns, expected_version).await
+    }
+
+    /// Soft delete (`delete = true`) or restore; `Stale` means it already was in that state.
+    pub async fn set_deleted<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        delete: bool,
+        now: i64,
+    ) -> Result<WriteOutcome> {
+        use contact::Column as Col;
+        let columns = (Col::Id, Col::Version, Col::DeletedAt, Col::UpdatedAt);
+        super::set_deleted::<contact::Entity, _>(c, id, delete, now, columns).await
     }
 
     pub async fn list<C: ConnectionTrait>(
@@ -535,12 +615,7 @@ pub mod contacts {
         limit: u64,
     ) -> Result<Page<contact::Model>> {
         use contact::Column as Col;
-        let mut q = contact::Entity::find();
-        q = match filter.deleted {
-            Deleted::Exclude => q.filter(Col::DeletedAt.is_null()),
-            Deleted::Only => q.filter(Col::DeletedAt.is_not_null()),
-            Deleted::Include => q,
-        };
+        let mut q = deleted_filter(contact::Entity::find(), Col::DeletedAt, filter.deleted);
         if let Some(owner) = filter.owner_id {
             q = q.filter(Col::OwnerId.eq(owner));
         }
@@ -614,19 +689,20 @@ pub mod companies {
         expected_version: i64,
     ) -> Result<WriteOutcome> {
         let id = row.id;
-        let res = company::Entity::update_many()
-            .set(row.into_active_model().reset_all())
-            .filter(company::Column::Id.eq(id))
-            .filter(company::Column::Version.eq(expected_version))
-            .exec(c)
-            .await?;
-        if res.rows_affected == 1 {
-            return Ok(WriteOutcome::Written);
-        }
-        Ok(match get(c, id).await? {
-            Some(_) => WriteOutcome::Stale,
-            None => WriteOutcome::NotFound,
-        })
+        let columns = (company::Column::Id, company::Column::Version);
+        write_if_version::<company::Entity, _>(c, row, id, columns, expected_version).await
+    }
+
+    /// Soft delete (`delete = true`) or restore; `Stale` means it already was in that state.
+    pub async fn set_deleted<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        delete: bool,
+        now: i64,
+    ) -> Result<WriteOutcome> {
+        use company::Column as Col;
+        let columns = (Col::Id, Col::Version, Col::DeletedAt, Col::UpdatedAt);
+        super::set_deleted::<company::Entity, _>(c, id, delete, now, columns).await
     }
 
     pub async fn list<C: ConnectionTrait>(
@@ -638,12 +714,7 @@ pub mod companies {
         limit: u64,
     ) -> Result<Page<company::Model>> {
         use company::Column as Col;
-        let mut q = company::Entity::find();
-        q = match filter.deleted {
-            Deleted::Exclude => q.filter(Col::DeletedAt.is_null()),
-            Deleted::Only => q.filter(Col::DeletedAt.is_not_null()),
-            Deleted::Include => q,
-        };
+        let mut q = deleted_filter(company::Entity::find(), Col::DeletedAt, filter.deleted);
         if let Some(owner) = filter.owner_id {
             q = q.filter(Col::OwnerId.eq(owner));
         }
