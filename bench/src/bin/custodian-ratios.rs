@@ -235,7 +235,7 @@ async fn main() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let data = tmp.path().join("data");
     let password = tmp.path().join("password");
-    std::fs::write(&password, "benchmark passphrase 42\n")?;
+    std::fs::write(&password, "load test passphrase 42\n")?;
     run(Command::new(&custodian)
         .args([
             "init",

@@ -189,6 +189,15 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
         } => {
             let (config, url) = load(&location)?;
             let password = read_password_file(&admin_password_file)?;
+            // Refuse a weak password before anything is created, so a failed init leaves no
+            // half-initialised data directory behind.
+            let email = custodian_domain::values::Email::parse("admin-email", &admin_email)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = custodian_core::auth::password_policy(
+                password,
+                &email,
+                config.password.min_length,
+            )?;
             let prepared = server::prepare(
                 &location.data_dir,
                 &url,

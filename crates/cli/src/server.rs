@@ -74,6 +74,13 @@ pub async fn prepare(
             if let DatabaseUrl::Sqlite(path) = database_url {
                 created.push(format!("SQLite database {}", path.display()));
             }
+            if config.tls_files().is_none() {
+                tls::resolve(None, data_dir, wiring.clock.now())?;
+                created.push(format!(
+                    "self-signed TLS certificate {} (90 days; localhost, custodian.localhost, 127.0.0.1)",
+                    tls::self_signed_paths(data_dir).0.display()
+                ));
+            }
             (keys, OpenMode::CreateIfMissing)
         }
         (true, InitPolicy::Never) => bail!(

@@ -130,6 +130,25 @@ fn init_token_migrate_demo_and_refusals() {
         "{stdout}"
     );
 
+    let weak = dir.path().join("weak");
+    std::fs::write(&weak, "short\n").unwrap();
+    let other = dir.path().join("other");
+    let out = custodian(&[
+        "init",
+        "--data-dir",
+        other.to_str().unwrap(),
+        "--admin-email",
+        "a@example.com",
+        "--admin-password-file",
+        weak.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("password: must be at least 12 characters"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let again = init(&data);
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("not empty"));

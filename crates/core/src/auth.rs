@@ -43,6 +43,69 @@ pub struct UserView {
     pub locale: Option<String>,
 }
 
+/// How long a verified credential is trusted without asking the database again. Revocation on
+/// this node is immediate (logout drops the entry); on other nodes it takes at most this long.
+const AUTH_CACHE_TTL_MS: i64 = 2_000;
+/// Entries kept at most; the cache is emptied when full (cheap, and rare).
+const AUTH_CACHE_MAX: usize = 10_000;
+
+/// Recently verified session and API tokens (by token hash), so a burst of requests from one
+/// client costs one database lookup instead of one per request.
+#[derive(Debug, Default)]
+pub(crate) struct AuthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], CachedAuth>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedAuth {
+    actor: Actor,
+    checked_at: i64,
+    /// When the credential itself expires (idle/absolute timeout, token expiry).
+    valid_until: i64,
+}
+
+impl AuthCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], CachedAuth>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, hash: &[u8; 32], now: i64) -> Option<Actor> {
+        let entries = self.lock();
+        let hit = entries.get(hash)?;
+        let fresh = now >= hit.checked_at
+            && now - hit.checked_at < AUTH_CACHE_TTL_MS
+            && now < hit.valid_until;
+        fresh.then(|| hit.actor.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], actor: Actor, now: i64, valid_until: i64) {
+        let mut entries = self.lock();
+        if entries.len() >= AUTH_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            hash,
+            CachedAuth {
+                actor,
+                checked_at: now,
+                valid_until,
+            },
+        );
+    }
+
+    fn forget_session(&self, id: SessionId) {
+        self.lock().retain(|_, c| c.actor.session_id() != Some(id));
+    }
+
+    /// After a change to the user (locale today; role or status later) their cached actors
+    /// must not outlive it.
+    fn forget_user(&self, id: UserId) {
+        self.lock().retain(|_, c| c.actor.user_id != id);
+    }
+}
+
 /// Locales the UI ships catalogs for.
 pub const SUPPORTED_LOCALES: &[&str] = &["en", "zh-CN"];
 
@@ -195,44 +258,12 @@ impl Core {
         }
     }
 
-    /// NIST SP 800-63B: length only, no composition rules; NFKC so the same password typed on
-    /// another keyboard matches. The shipped breached-password list comes with the identity work.
     fn check_password_policy(
         &self,
         password: SecretString,
         email: &Email,
     ) -> Result<SecretString, CoreError> {
-        let normalized: String = password.expose_secret().nfkc().collect();
-        let length = normalized.chars().count();
-        let min = self.settings().password_min_length;
-        let error = |code, message: String| {
-            Err(CoreError::Validation(vec![FieldError::new(
-                "password", code, message,
-            )]))
-        };
-        if length < min {
-            return error(
-                "password_too_short",
-                format!(
-                    "must be at least {min} characters; a passphrase of several words is easiest"
-                ),
-            );
-        }
-        if length > PASSWORD_MAX_LENGTH {
-            return error(
-                "password_too_long",
-                format!("must be at most {PASSWORD_MAX_LENGTH} characters"),
-            );
-        }
-        let lower = normalized.to_lowercase();
-        let local = email.local_part();
-        if lower.contains("custodian") || (local.chars().count() >= 3 && lower.contains(local)) {
-            return error(
-                "password_contains_context",
-                "must not contain the product name or your e-mail name".to_owned(),
-            );
-        }
-        Ok(SecretString::from(normalized))
+        password_policy(password, email, self.settings().password_min_length)
     }
 
     async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
@@ -286,7 +317,7 @@ impl Core {
                     let mut updated = user.clone();
                     updated.password_hash = Some(hash);
                     updated.updated_at = self.now();
-                    repo::users::update(self.store().conn(), updated).await?;
+                    repo::users::update(self.store().writer(), updated).await?;
                 }
                 user
             }
@@ -331,11 +362,15 @@ impl Core {
         if !token.starts_with(SESSION_TOKEN_PREFIX) || token.len() > 128 {
             return Err(CoreError::Unauthenticated);
         }
+        let hash = hash_token(token);
+        let now = self.now();
+        if let Some(actor) = self.inner.auth_cache.get(&hash, now) {
+            return Ok(actor);
+        }
         let conn = self.store().conn();
-        let row = repo::sessions::by_token_hash(conn, &hash_token(token))
+        let row = repo::sessions::by_token_hash(conn, &hash)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let now = self.now();
         let settings = self.settings();
         let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
         let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
@@ -343,35 +378,50 @@ impl Core {
             return Err(CoreError::Unauthenticated);
         }
         let user = self.active_user(row.user_id).await?;
-        repo::sessions::touch(conn, row.id, now, TOUCH_INTERVAL_MS).await?;
-        Ok(Actor {
+        repo::sessions::touch(self.store().writer(), row.id, now, TOUCH_INTERVAL_MS).await?;
+        let actor = Actor {
             user_id: UserId(user.id),
             role: user.role,
             locale: user.locale,
             method: AuthMethod::Session(SessionId(row.id)),
-        })
+        };
+        let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
+            .min(row.created_at + settings.session_absolute_secs * 1000);
+        self.inner
+            .auth_cache
+            .put(hash, actor.clone(), now, valid_until);
+        Ok(actor)
     }
 
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Actor, CoreError> {
         if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
             return Err(CoreError::Unauthenticated);
         }
+        let hash = hash_token(token);
+        let now = self.now();
+        if let Some(actor) = self.inner.auth_cache.get(&hash, now) {
+            return Ok(actor);
+        }
         let conn = self.store().conn();
-        let row = repo::api_tokens::by_token_hash(conn, &hash_token(token))
+        let row = repo::api_tokens::by_token_hash(conn, &hash)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let now = self.now();
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::Unauthenticated);
         }
         let user = self.active_user(row.user_id).await?;
-        repo::api_tokens::touch(conn, row.id, now, TOUCH_INTERVAL_MS).await?;
-        Ok(Actor {
+        repo::api_tokens::touch(self.store().writer(), row.id, now, TOUCH_INTERVAL_MS).await?;
+        let actor = Actor {
             user_id: UserId(user.id),
             role: user.role,
             locale: user.locale,
             method: AuthMethod::ApiToken(ApiTokenId(row.id)),
-        })
+        };
+        let valid_until = row.expires_at.unwrap_or(i64::MAX);
+        self.inner
+            .auth_cache
+            .put(hash, actor.clone(), now, valid_until);
+        Ok(actor)
     }
 
     async fn active_user(&self, id: uuid::Uuid) -> Result<user::Model, CoreError> {
@@ -384,7 +434,8 @@ impl Core {
     /// Ends the actor's session server-side; the cookie is useless afterwards.
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
         if let Some(id) = actor.session_id() {
-            repo::sessions::revoke(self.store().conn(), id.as_uuid(), self.now()).await?;
+            repo::sessions::revoke(self.store().writer(), id.as_uuid(), self.now()).await?;
+            self.inner.auth_cache.forget_session(id);
         }
         Ok(())
     }
@@ -406,7 +457,7 @@ impl Core {
         let now = self.now();
         let token = generate_token(API_TOKEN_PREFIX, self.rng())?;
         repo::api_tokens::insert(
-            self.store().conn(),
+            self.store().writer(),
             api_token::Model {
                 id: ApiTokenId::new_at(now).as_uuid(),
                 token_hash: hash_token(token.expose_secret()).to_vec(),
@@ -474,9 +525,48 @@ impl Core {
         let mut row = self.active_user(actor.user_id.as_uuid()).await?;
         row.locale = locale.map(str::to_owned);
         row.updated_at = self.now();
-        repo::users::update(self.store().conn(), row).await?;
+        repo::users::update(self.store().writer(), row).await?;
+        self.inner.auth_cache.forget_user(actor.user_id);
         Ok(())
     }
+}
+
+/// Checks a new password (NIST SP 800-63B): length only, no composition rules; NFKC so the same password typed on
+/// another keyboard matches. The shipped breached-password list comes with the identity work.
+pub fn password_policy(
+    password: SecretString,
+    email: &Email,
+    min_length: usize,
+) -> Result<SecretString, CoreError> {
+    let normalized: String = password.expose_secret().nfkc().collect();
+    let length = normalized.chars().count();
+    let min = min_length;
+    let error = |code, message: String| {
+        Err(CoreError::Validation(vec![FieldError::new(
+            "password", code, message,
+        )]))
+    };
+    if length < min {
+        return error(
+            "password_too_short",
+            format!("must be at least {min} characters; a passphrase of several words is easiest"),
+        );
+    }
+    if length > PASSWORD_MAX_LENGTH {
+        return error(
+            "password_too_long",
+            format!("must be at most {PASSWORD_MAX_LENGTH} characters"),
+        );
+    }
+    let lower = normalized.to_lowercase();
+    let local = email.local_part();
+    if lower.contains("custodian") || (local.chars().count() >= 3 && lower.contains(local)) {
+        return error(
+            "password_contains_context",
+            "must not contain the product name or your e-mail name".to_owned(),
+        );
+    }
+    Ok(SecretString::from(normalized))
 }
 
 /// The CSRF token of a session: derived from the session secret, so it needs no storage and

@@ -1,7 +1,7 @@
 //! Companies (accounts). Not data subjects: their address is encrypted under the organisation
 //! data key; name, industry, size, region and website are internal and stay sortable.
 
-use crate::contacts::tag_strings;
+use crate::contacts::{row_tags, tag_strings};
 use crate::cursor;
 use crate::patch;
 use crate::{Actor, Core, CoreError};
@@ -309,9 +309,9 @@ impl Core {
         let key = self.keys().org_key(&txn).await?;
         let row = self.encrypt_company(&key, id.as_uuid(), &data, now, now, 1)?;
         repo::companies::insert(&txn, row.clone()).await?;
-        repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        repo::tags::insert_new(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         txn.commit().await?;
-        self.company_view(&key, &row, tag_strings(&data.tags))
+        self.company_view(&key, &row)
     }
 
     pub async fn get_company(
@@ -324,12 +324,7 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        let tags = repo::tags::for_records(conn, ENTITY, &[row.id])
-            .await?
-            .into_iter()
-            .map(|t| t.tag)
-            .collect();
-        self.company_view(&key, &row, tags)
+        self.company_view(&key, &row)
     }
 
     pub async fn update_company(
@@ -378,7 +373,7 @@ impl Core {
         }
         repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         txn.commit().await?;
-        self.company_view(&key, &row, tag_strings(&data.tags))
+        self.company_view(&key, &row)
     }
 
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<(), CoreError> {
@@ -406,13 +401,8 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
-        let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
-            .await?
-            .into_iter()
-            .map(|t| t.tag)
-            .collect();
         txn.commit().await?;
-        self.company_view(&key, &row, tags)
+        self.company_view(&key, &row)
     }
 
     pub async fn list_companies(
@@ -477,19 +467,12 @@ impl Core {
             _ => None,
         };
         let key = self.keys().org_key(conn).await?;
-        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
-        let tags = repo::tags::for_records(conn, ENTITY, &ids).await?;
         let items = page
             .items
             .iter()
             .map(|row| {
-                let row_tags = tags
-                    .iter()
-                    .filter(|t| t.entity_id == row.id)
-                    .map(|t| t.tag.clone())
-                    .collect();
                 // Lists omit the (personal) address; the detail view shows it.
-                let mut view = self.company_view(&key, row, row_tags)?;
+                let mut view = self.company_view(&key, row)?;
                 view.address = None;
                 Ok(view)
             })
@@ -540,6 +523,7 @@ impl Core {
             address_ct,
             dek_id: key.id(),
             owner_id: data.owner_id,
+            tags: serde_json::to_string(&tag_strings(&data.tags)).unwrap_or_default(),
             created_at,
             updated_at,
             deleted_at: None,
@@ -547,12 +531,7 @@ impl Core {
         })
     }
 
-    fn company_view(
-        &self,
-        key: &DataKey,
-        row: &company::Model,
-        tags: Vec<String>,
-    ) -> Result<CompanyView, CoreError> {
+    fn company_view(&self, key: &DataKey, row: &company::Model) -> Result<CompanyView, CoreError> {
         Ok(CompanyView {
             id: CompanyId(row.id),
             name: row.name.clone(),
@@ -569,7 +548,7 @@ impl Core {
                 .transpose()?,
             website: row.website.clone(),
             owner_id: row.owner_id.map(UserId),
-            tags,
+            tags: row_tags(&row.tags)?,
             created_at: from_millis(row.created_at),
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),

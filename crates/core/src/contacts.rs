@@ -218,6 +218,15 @@ pub struct ContactPage {
     pub next_cursor: Option<String>,
 }
 
+/// A new contact ready to store: everything computed, nothing written.
+struct PreparedContact {
+    key: std::sync::Arc<DataKey>,
+    key_row: custodian_store::entities::data_key::Model,
+    row: contact::Model,
+    tokens: [(&'static str, Vec<i64>); 3],
+    data: ContactData,
+}
+
 /// Validated contact fields.
 struct ContactData {
     name: PersonName,
@@ -374,10 +383,13 @@ impl Core {
         actor: &Actor,
         input: ContactInput,
     ) -> Result<ContactView, CoreError> {
+        // All parsing and cryptography happen before the transaction: the write lock is held
+        // only for the inserts.
+        let prepared = self.prepare_contact(actor, &input)?;
         let txn = self.store().begin().await?;
-        let (key, row, tags) = self.insert_contact(&txn, actor, &input).await?;
+        self.insert_prepared(&txn, actor, &prepared).await?;
         txn.commit().await?;
-        self.contact_view(&key, &row, tags)
+        self.contact_view(&prepared.key, &prepared.row)
     }
 
     /// Creates many contacts in one transaction: all or none (imports, demo data).
@@ -394,35 +406,62 @@ impl Core {
             )
             .into());
         }
+        let prepared = inputs
+            .iter()
+            .map(|input| self.prepare_contact(actor, input))
+            .collect::<Result<Vec<_>, _>>()?;
         let txn = self.store().begin().await?;
-        let mut ids = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let (_, row, _) = self.insert_contact(&txn, actor, input).await?;
-            ids.push(ContactId(row.id));
+        for contact in &prepared {
+            self.insert_prepared(&txn, actor, contact).await?;
         }
         txn.commit().await?;
-        Ok(ids)
+        Ok(prepared.iter().map(|p| ContactId(p.row.id)).collect())
     }
 
-    async fn insert_contact<C: ConnectionTrait>(
+    /// Validates, creates the contact's data key, encrypts and computes search tokens: no I/O.
+    fn prepare_contact(
         &self,
-        txn: &C,
         actor: &Actor,
         input: &ContactInput,
-    ) -> Result<(std::sync::Arc<DataKey>, contact::Model, Vec<String>), CoreError> {
+    ) -> Result<PreparedContact, CoreError> {
         let mut data = ContactData::parse(input)?;
         data.owner_id.get_or_insert(actor.user_id.as_uuid());
         let now = self.now();
         let id = ContactId::new_at(now);
-        self.check_references(txn, &data).await?;
-        let key = self
+        let (key, key_row) = self
             .keys()
-            .create_data_key(txn, &format!("contact:{id}"), self.rng(), now)
-            .await?;
+            .new_data_key(&format!("contact:{id}"), self.rng(), now)?;
         let row = self.encrypt_contact(&key, id.as_uuid(), &data, now, now, None, 1)?;
-        repo::contacts::insert(txn, row.clone()).await?;
-        self.write_contact_indexes(txn, id.as_uuid(), &data).await?;
-        Ok((key, row, tag_strings(&data.tags)))
+        let tokens = self.contact_tokens(&data)?;
+        Ok(PreparedContact {
+            key,
+            key_row,
+            row,
+            tokens,
+            data,
+        })
+    }
+
+    async fn insert_prepared<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        actor: &Actor,
+        prepared: &PreparedContact,
+    ) -> Result<(), CoreError> {
+        let id = prepared.row.id;
+        self.check_references(txn, actor, &prepared.data).await?;
+        repo::data_keys::insert(txn, prepared.key_row.clone()).await?;
+        repo::contacts::insert(txn, prepared.row.clone()).await?;
+        repo::search_tokens::insert_new(
+            txn,
+            ENTITY,
+            id,
+            self.keys().index_version(),
+            &prepared.tokens,
+        )
+        .await?;
+        repo::tags::insert_new(txn, ENTITY, id, &tag_strings(&prepared.data.tags)).await?;
+        Ok(())
     }
 
     pub async fn get_contact(
@@ -435,12 +474,7 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "contact" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        let tags = repo::tags::for_records(conn, ENTITY, &[row.id])
-            .await?
-            .into_iter()
-            .map(|t| t.tag)
-            .collect();
-        self.contact_view(&key, &row, tags)
+        self.contact_view(&key, &row)
     }
 
     pub async fn update_contact(
@@ -449,7 +483,12 @@ impl Core {
         id: ContactId,
         patch: ContactPatch,
     ) -> Result<ContactView, CoreError> {
-        let current = self.get_contact(actor, id).await?;
+        let conn = self.store().conn();
+        let existing = repo::contacts::get(conn, id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        let key = self.keys().data_key(conn, existing.dek_id).await?;
+        let current = self.contact_view(&key, &existing)?;
         if current.deleted_at.is_some() {
             return Err(CoreError::Conflict(
                 "the contact is deleted; restore it before editing",
@@ -461,15 +500,10 @@ impl Core {
                 current_version: current.version,
             });
         }
-        let input = apply_patch(ContactData::to_input(&current), patch);
-        let data = ContactData::parse(&input)?;
-        let now = self.now().max(crate::companies::to_ms(current.updated_at));
-        let txn = self.store().begin().await?;
-        self.check_references(&txn, &data).await?;
-        let existing = repo::contacts::get(&txn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "contact" })?;
-        let key = self.keys().data_key(&txn, existing.dek_id).await?;
+        let data = ContactData::parse(&apply_patch(ContactData::to_input(&current), patch))?;
+        // Encrypt before taking the write lock; the versioned write below still refuses the
+        // change if anyone wrote since `existing` was read.
+        let now = self.now().max(existing.updated_at);
         let row = self.encrypt_contact(
             &key,
             id.as_uuid(),
@@ -479,6 +513,8 @@ impl Core {
             None,
             expected + 1,
         )?;
+        let txn = self.store().begin().await?;
+        self.check_references(&txn, actor, &data).await?;
         match repo::contacts::update_versioned(&txn, row.clone(), expected).await? {
             WriteOutcome::Written => {}
             WriteOutcome::Stale => {
@@ -492,7 +528,7 @@ impl Core {
         self.write_contact_indexes(&txn, id.as_uuid(), &data)
             .await?;
         txn.commit().await?;
-        self.contact_view(&key, &row, tag_strings(&data.tags))
+        self.contact_view(&key, &row)
     }
 
     /// Soft delete: the record leaves lists and search but can be restored.
@@ -521,13 +557,8 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "contact" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
-        let tags = repo::tags::for_records(&txn, ENTITY, &[row.id])
-            .await?
-            .into_iter()
-            .map(|t| t.tag)
-            .collect();
         txn.commit().await?;
-        self.contact_view(&key, &row, tags)
+        self.contact_view(&key, &row)
     }
 
     pub async fn list_contacts(
@@ -659,7 +690,7 @@ impl Core {
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let mut out = Vec::new();
         for (row, key) in rows.iter().zip(keys) {
-            let view = self.contact_view(&key, row, Vec::new())?;
+            let view = self.contact_view(&key, row)?;
             if matches(&view) {
                 out.push(row.id);
             }
@@ -672,10 +703,8 @@ impl Core {
         conn: &C,
         rows: &[contact::Model],
     ) -> Result<Vec<ContactSummary>, CoreError> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
-        let mut tags = repo::tags::for_records(conn, ENTITY, &ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, key) in rows.iter().zip(keys) {
             let k = self.keys();
@@ -692,12 +721,6 @@ impl Core {
                         }
                     }
                 };
-            let row_tags: Vec<String> = tags
-                .iter()
-                .filter(|t| t.entity_id == row.id)
-                .map(|t| t.tag.clone())
-                .collect();
-            tags.retain(|t| t.entity_id != row.id);
             out.push(ContactSummary {
                 id: ContactId(row.id),
                 name: k.decrypt_string(&key, TABLE, "name", row.id, &row.name_ct)?,
@@ -711,7 +734,7 @@ impl Core {
                 company_id: row.company_id.map(CompanyId),
                 owner_id: row.owner_id.map(UserId),
                 team: row.team.clone(),
-                tags: row_tags,
+                tags: row_tags(&row.tags)?,
                 updated_at: from_millis(row.updated_at),
                 deleted_at: row.deleted_at.map(from_millis),
             });
@@ -722,6 +745,7 @@ impl Core {
     async fn check_references<C: ConnectionTrait>(
         &self,
         conn: &C,
+        actor: &Actor,
         data: &ContactData,
     ) -> Result<(), CoreError> {
         let mut v = Validator::new();
@@ -737,7 +761,9 @@ impl Core {
                 ));
             }
         }
+        // The actor is known to exist; only another owner needs looking up.
         if let Some(owner) = data.owner_id
+            && owner != actor.user_id.as_uuid()
             && repo::users::get(conn, owner).await?.is_none()
         {
             v.push(FieldError::new(
@@ -789,6 +815,7 @@ impl Core {
             company_id: data.company_id,
             owner_id: data.owner_id,
             team: data.team.as_ref().map(|t| t.as_str().to_owned()),
+            tags: serde_json::to_string(&tag_strings(&data.tags)).unwrap_or_default(),
             created_at,
             updated_at,
             deleted_at,
@@ -796,41 +823,48 @@ impl Core {
         })
     }
 
+    /// Blind-index tokens of every searchable field.
+    fn contact_tokens(
+        &self,
+        data: &ContactData,
+    ) -> Result<[(&'static str, Vec<i64>); 3], CoreError> {
+        let k = self.keys();
+        let blind = |field: &'static str, values: Vec<String>| -> Result<_, CoreError> {
+            let tokens = values
+                .iter()
+                .map(|v| k.blind(TABLE, field, v))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((field, tokens))
+        };
+        Ok([
+            blind(
+                "email",
+                data.emails.iter().map(|e| e.as_str().to_owned()).collect(),
+            )?,
+            blind(
+                "phone",
+                data.phones.iter().map(|p| p.as_str().to_owned()).collect(),
+            )?,
+            blind("name", name_tokens(data.name.as_str()))?,
+        ])
+    }
+
+    /// Replaces the search tokens and tags of an existing contact.
     async fn write_contact_indexes<C: ConnectionTrait>(
         &self,
         conn: &C,
         id: Uuid,
         data: &ContactData,
     ) -> Result<(), CoreError> {
-        let k = self.keys();
-        let version = k.index_version();
-        let emails = data
-            .emails
-            .iter()
-            .map(|e| k.blind(TABLE, "email", e.as_str()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let phones = data
-            .phones
-            .iter()
-            .map(|p| k.blind(TABLE, "phone", p.as_str()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let names = name_tokens(data.name.as_str())
-            .iter()
-            .map(|w| k.blind(TABLE, "name", w))
-            .collect::<Result<Vec<_>, _>>()?;
-        repo::search_tokens::replace(conn, ENTITY, "email", id, version, &emails).await?;
-        repo::search_tokens::replace(conn, ENTITY, "phone", id, version, &phones).await?;
-        repo::search_tokens::replace(conn, ENTITY, "name", id, version, &names).await?;
+        let version = self.keys().index_version();
+        for (field, tokens) in self.contact_tokens(data)? {
+            repo::search_tokens::replace(conn, ENTITY, field, id, version, &tokens).await?;
+        }
         repo::tags::replace(conn, ENTITY, id, &tag_strings(&data.tags)).await?;
         Ok(())
     }
 
-    fn contact_view(
-        &self,
-        key: &DataKey,
-        row: &contact::Model,
-        tags: Vec<String>,
-    ) -> Result<ContactView, CoreError> {
+    fn contact_view(&self, key: &DataKey, row: &contact::Model) -> Result<ContactView, CoreError> {
         let k = self.keys();
         let text = |column: &'static str, ct: &Option<Vec<u8>>| {
             ct.as_deref()
@@ -860,13 +894,21 @@ impl Core {
             notes: text("notes", &row.notes_ct)?,
             owner_id: row.owner_id.map(UserId),
             team: row.team.clone(),
-            tags,
+            tags: row_tags(&row.tags)?,
             created_at: from_millis(row.created_at),
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
         })
     }
+}
+
+/// Tags stored with the row (a JSON array).
+pub(crate) fn row_tags(json: &str) -> Result<Vec<String>, CoreError> {
+    serde_json::from_str(json).map_err(|_| CoreError::DataIntegrity {
+        table: "records",
+        column: "tags",
+    })
 }
 
 pub(crate) fn tag_strings(tags: &[Tag]) -> Vec<String> {

@@ -116,7 +116,7 @@ impl KeyRing {
             Some(row) => row.id,
             None => {
                 let key = self
-                    .create_data_key(store.conn(), ORG_SCOPE, rng, now)
+                    .create_data_key(store.writer(), ORG_SCOPE, rng, now)
                     .await?;
                 key.id()
             }
@@ -141,23 +141,32 @@ impl KeyRing {
         rng: &dyn SecureRandom,
         now: i64,
     ) -> Result<Arc<DataKey>, CoreError> {
+        let (key, row) = self.new_data_key(scope, rng, now)?;
+        repo::data_keys::insert(conn, row).await?;
+        Ok(key)
+    }
+
+    /// Generates and wraps a new data key without touching the database, so callers can do the
+    /// cryptography before they take the write lock; the caller stores the returned row.
+    pub fn new_data_key(
+        &self,
+        scope: &str,
+        rng: &dyn SecureRandom,
+        now: i64,
+    ) -> Result<(Arc<DataKey>, data_key::Model), CoreError> {
         let id = custodian_domain::DataKeyId::new_at(now).as_uuid();
         let key = DataKey::generate(id, rng)?;
         let root = self.file.primary_root();
         let wrapped = wrap_data_key(root, &key, rng)?;
-        repo::data_keys::insert(
-            conn,
-            data_key::Model {
-                id,
-                scope: scope.to_owned(),
-                root_version: i32::try_from(root.version()).unwrap_or(i32::MAX),
-                wrapped: Some(wrapped),
-                created_at: now,
-                destroyed_at: None,
-            },
-        )
-        .await?;
-        Ok(self.cache.insert(key))
+        let row = data_key::Model {
+            id,
+            scope: scope.to_owned(),
+            root_version: i32::try_from(root.version()).unwrap_or(i32::MAX),
+            wrapped: Some(wrapped),
+            created_at: now,
+            destroyed_at: None,
+        };
+        Ok((self.cache.insert(key), row))
     }
 
     pub async fn data_key<C: ConnectionTrait>(

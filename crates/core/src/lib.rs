@@ -42,6 +42,7 @@ struct Inner {
     rng: Arc<dyn SecureRandom>,
     hasher: PasswordHasher,
     settings: CoreSettings,
+    auth_cache: auth::AuthCache,
 }
 
 impl Core {
@@ -64,6 +65,7 @@ impl Core {
                 rng,
                 hasher,
                 settings,
+                auth_cache: auth::AuthCache::default(),
             }),
         };
         core.inner

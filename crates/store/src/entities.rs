@@ -143,6 +143,8 @@ pub mod company {
         pub address_ct: Option<Vec<u8>>,
         pub dek_id: Uuid,
         pub owner_id: Option<Uuid>,
+        /// JSON array of tags, so a read needs no second query; `record_tags` serves filters.
+        pub tags: String,
         pub created_at: i64,
         pub updated_at: i64,
         pub deleted_at: Option<i64>,
@@ -170,6 +172,8 @@ pub mod contact {
         pub company_id: Option<Uuid>,
         pub owner_id: Option<Uuid>,
         pub team: Option<String>,
+        /// JSON array of tags, so a read needs no second query; `record_tags` serves filters.
+        pub tags: String,
         pub created_at: i64,
         pub updated_at: i64,
         pub deleted_at: Option<i64>,

@@ -125,13 +125,17 @@ pub enum OpenMode {
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, everything).
     db: DatabaseConnection,
+    /// Writes. On SQLite a pool of exactly one connection: writers queue on the pool (async,
+    /// in order) instead of colliding on SQLite's file lock and sleeping in its busy handler.
+    writer: DatabaseConnection,
     backend: Backend,
 }
 
 impl Store {
     pub async fn connect(url: &DatabaseUrl, mode: OpenMode) -> Result<Self, StoreError> {
-        let db = match url {
+        let (db, writer) = match url {
             DatabaseUrl::Sqlite(path) => {
                 if mode == OpenMode::MustExist && !path.exists() {
                     return Err(StoreError::DatabaseMissing { path: path.clone() });
@@ -148,12 +152,21 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     // Statements carry no values, but logs are no place to look for data.
                     .disable_statement_logging();
-                let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(options)
+                let writer = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
-                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+                let readers = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options.create_if_missing(false))
+                    .await
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                (
+                    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(readers),
+                    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+                )
             }
             DatabaseUrl::Postgres(url) => {
                 use sqlx::ConnectOptions;
@@ -167,18 +180,20 @@ impl Store {
                     .connect_with(options)
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
-                sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+                let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+                (db.clone(), db)
             }
         };
         Ok(Self {
             db,
+            writer,
             backend: url.backend(),
         })
     }
 
     /// Applies pending migrations; safe to call at every start.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migration::Migrator::up(&self.db, None).await?;
+        migration::Migrator::up(&self.writer, None).await?;
         Ok(())
     }
 
@@ -188,8 +203,14 @@ impl Store {
             .len())
     }
 
+    /// For reads.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// For a single write statement outside a transaction.
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
     }
 
     pub fn backend(&self) -> Backend {
@@ -205,7 +226,7 @@ impl Store {
     pub async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
         let txn = match self.backend {
             Backend::Sqlite => {
-                self.db
+                self.writer
                     .begin_with_options(sea_orm::TransactionOptions {
                         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
                         ..Default::default()
@@ -219,6 +240,9 @@ impl Store {
 
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await?;
+        if self.backend == Backend::Sqlite {
+            self.writer.close().await?;
+        }
         Ok(())
     }
 }

@@ -421,6 +421,29 @@ pub mod tags {
         Ok(())
     }
 
+    /// Tags of a record that has none yet (a new record): one insert, no delete.
+    pub async fn insert_new<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        entity_id: Uuid,
+        tags: &[String],
+    ) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let rows = tags.iter().map(|tag| {
+            record_tag::Model {
+                entity: entity.to_owned(),
+                tag: tag.clone(),
+                entity_id,
+            }
+            .into_active_model()
+            .reset_all()
+        });
+        record_tag::Entity::insert_many(rows).exec(c).await?;
+        Ok(())
+    }
+
     /// Tags of many records at once (one query per page, not per row).
     pub async fn for_records<C: ConnectionTrait>(
         c: &C,
@@ -430,12 +453,14 @@ pub mod tags {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(record_tag::Entity::find()
-            .filter(record_tag::Column::Entity.eq(entity))
+        // Ids are globally unique; filtering on them alone lets the planner use the
+        // (entity_id, tag) index instead of scanning every tag of the entity type.
+        let rows = record_tag::Entity::find()
             .filter(record_tag::Column::EntityId.is_in(ids.iter().copied()))
             .order_by_asc(record_tag::Column::Tag)
             .all(c)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().filter(|r| r.entity == entity).collect())
     }
 
     pub(crate) fn has_tag_condition(
@@ -489,6 +514,37 @@ pub mod search_tokens {
             .reset_all()
         });
         search_token::Entity::insert_many(rows).exec(c).await?;
+        Ok(())
+    }
+
+    /// Tokens of a new record, all fields in one insert.
+    pub async fn insert_new<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        entity_id: Uuid,
+        index_version: i32,
+        fields: &[(&str, Vec<i64>)],
+    ) -> Result<()> {
+        let mut rows = Vec::new();
+        for (field, tokens) in fields {
+            let mut unique = tokens.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            rows.extend(unique.into_iter().map(|token| {
+                search_token::Model {
+                    entity: entity.to_owned(),
+                    field: (*field).to_owned(),
+                    token,
+                    entity_id,
+                    index_version,
+                }
+                .into_active_model()
+                .reset_all()
+            }));
+        }
+        if !rows.is_empty() {
+            search_token::Entity::insert_many(rows).exec(c).await?;
+        }
         Ok(())
     }
 

@@ -138,7 +138,17 @@ pub async fn spawn_app_with(backend: Backend, config: Config) -> TestApp {
     launch(backend, config, true).await
 }
 
+/// Server warnings and errors appear in the failing test's output (the test harness captures
+/// the rest).
+fn init_test_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_test_writer()
+        .try_init();
+}
+
 async fn launch(backend: Backend, mut config: Config, with_admin: bool) -> TestApp {
+    init_test_logging();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data_dir = tmp.path().join("data");
     let pg = match backend {
