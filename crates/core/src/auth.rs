@@ -2,7 +2,6 @@
 //! CSRF tokens. Passwords are hashed off the async runtime; unknown accounts cost the same time
 //! as known ones.
 
-use crate::keyring::ORG_SCOPE;
 use crate::settings::PASSWORD_MAX_LENGTH;
 use crate::{Actor, AuthMethod, Core, CoreError};
 use custodian_crypto::password::PasswordCheck;
@@ -599,6 +598,3 @@ fn parse_identity(
         _ => Err(CoreError::Internal("validator accepted missing fields")),
     }
 }
-
-/// The scope name under which staff data is encrypted, for documentation and tests.
-pub const USER_SCOPE: &str = ORG_SCOPE;

@@ -674,6 +674,15 @@ impl Core {
         let candidates =
             repo::search_tokens::candidates(conn, ENTITY, field, &tokens, SEARCH_CANDIDATE_CAP)
                 .await?;
+        if candidates.len() as u64 >= SEARCH_CANDIDATE_CAP {
+            // Never return a silently partial answer.
+            return Err(FieldError::new(
+                field,
+                "too_many_matches",
+                "matches too many contacts to search through; add more of the name (or search by e-mail or phone)",
+            )
+            .into());
+        }
         self.confirm(conn, &candidates, matches).await
     }
 

@@ -417,7 +417,30 @@ async fn bad_input_gets_clear_4xx(backend: Backend) {
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
+async fn a_too_common_name_is_refused_not_silently_truncated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let actor = app.core.cli_actor().await.unwrap();
+    for batch in 0..3 {
+        let inputs: Vec<custodian_core::contacts::ContactInput> = (0..700)
+            .map(|i| custodian_core::contacts::ContactInput {
+                name: format!("Wang Person{batch}x{i}"),
+                ..Default::default()
+            })
+            .collect();
+        app.core.create_contacts(&actor, &inputs).await.unwrap();
+    }
+    let (status, body) = app.get_json("/api/v1/contacts?name=wang").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"][0]["code"], "too_many_matches");
+    // A precise query still works.
+    let (status, body) = app.get_json("/api/v1/contacts?name=wang%20person1x5").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(body["items"][0]["name"], "Wang Person1x5");
+}
+
 on_both_backends!(
+    a_too_common_name_is_refused_not_silently_truncated,
     create_read_update_delete_restore,
     stale_write_is_a_conflict_not_a_lost_update,
     search_by_email_phone_and_name,
