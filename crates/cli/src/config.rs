@@ -37,12 +37,18 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// Empty: SQLite file `custodian.db` inside the data directory.
     pub url: String,
+    /// SQLite reader connections (writes always use one) or the PostgreSQL pool size;
+    /// 0 = the backend's default (4 and 16).
+    pub pool_size: u32,
 }
 
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password.
-        f.write_str("DatabaseConfig { url: [REDACTED] }")
+        f.debug_struct("DatabaseConfig")
+            .field("url", &"[REDACTED]")
+            .field("pool_size", &self.pool_size)
+            .finish()
     }
 }
 
@@ -342,6 +348,9 @@ public_url = ""
 # Empty: SQLite file custodian.db in the data directory.
 # PostgreSQL: "postgres://custodian@db.internal/custodian" (put passwords in a *_FILE secret).
 url = ""
+# SQLite reader connections (writes always go through one) or the PostgreSQL pool size.
+# 0 = default (4 for SQLite, 16 for PostgreSQL).
+pool_size = 0
 
 [tls]
 # PEM certificate chain and key. Both empty: a self-signed certificate (90 days, renewed at start

@@ -93,7 +93,8 @@ pub async fn prepare(
         ),
         (false, _) => (datadir::read_key_file(data_dir)?, OpenMode::MustExist),
     };
-    let store = Store::connect(database_url, mode)
+    let pool_size = (config.database.pool_size > 0).then_some(config.database.pool_size);
+    let store = Store::connect_with_pool(database_url, mode, pool_size)
         .await
         .with_context(|| format!("cannot open the database {database_url}"))?;
     store

@@ -43,6 +43,7 @@ struct Inner {
     hasher: PasswordHasher,
     settings: CoreSettings,
     auth_cache: auth::AuthCache,
+    contact_writer: contacts::ContactWriter,
 }
 
 impl Core {
@@ -57,6 +58,7 @@ impl Core {
         settings.validate()?;
         keys.check_against(&store, clock.now_millis()).await?;
         let hasher = PasswordHasher::new(settings.password_params, rng.as_ref())?;
+        let contact_writer = contacts::ContactWriter::start(store.clone());
         let core = Self {
             inner: Arc::new(Inner {
                 store,
@@ -66,6 +68,7 @@ impl Core {
                 hasher,
                 settings,
                 auth_cache: auth::AuthCache::default(),
+                contact_writer,
             }),
         };
         core.inner

@@ -7,14 +7,14 @@ pub mod migration;
 pub mod page;
 pub mod repo;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use sea_orm_migration::MigratorTrait;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use sea_orm::{ConnectionTrait, DbErr};
+pub use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -133,8 +133,22 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Reader connections (SQLite) or pool size (PostgreSQL) when not configured.
+pub const DEFAULT_SQLITE_READERS: u32 = 4;
+pub const DEFAULT_POSTGRES_POOL: u32 = 16;
+
 impl Store {
     pub async fn connect(url: &DatabaseUrl, mode: OpenMode) -> Result<Self, StoreError> {
+        Self::connect_with_pool(url, mode, None).await
+    }
+
+    /// `pool_size`: SQLite reader connections (the writer is always one) or the PostgreSQL
+    /// pool size; `None` for the backend's default.
+    pub async fn connect_with_pool(
+        url: &DatabaseUrl,
+        mode: OpenMode,
+        pool_size: Option<u32>,
+    ) -> Result<Self, StoreError> {
         let (db, writer) = match url {
             DatabaseUrl::Sqlite(path) => {
                 if mode == OpenMode::MustExist && !path.exists() {
@@ -159,7 +173,7 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
                 let readers = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(pool_size.unwrap_or(DEFAULT_SQLITE_READERS))
                     .connect_with(options.create_if_missing(false))
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
@@ -175,7 +189,7 @@ impl Store {
                     .map_err(|e| StoreError::Connect(e.to_string()))?
                     .disable_statement_logging();
                 let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(pool_size.unwrap_or(DEFAULT_POSTGRES_POOL))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await

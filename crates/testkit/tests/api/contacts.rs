@@ -439,7 +439,55 @@ async fn a_too_common_name_is_refused_not_silently_truncated(backend: Backend) {
     assert_eq!(body["items"][0]["name"], "Wang Person1x5");
 }
 
+/// Concurrent creates are committed in groups; a bad one must fail alone.
+async fn concurrent_creates_fail_alone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/contacts");
+        let csrf = app.csrf.clone();
+        let company = if i % 5 == 0 {
+            json!(uuid::Uuid::new_v4())
+        } else {
+            Value::Null
+        };
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .header("x-csrf-token", csrf)
+                .json(&json!({"name": format!("Concurrent {i}"), "emails": [format!("c{i}@example.com")], "company_id": company}))
+                .send()
+                .await
+                .unwrap();
+            (i, res.status())
+        }));
+    }
+    for t in tasks {
+        let (i, status) = t.await.unwrap();
+        let expected = if i % 5 == 0 {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::CREATED
+        };
+        assert_eq!(status, expected, "request {i}");
+    }
+    let (_, list) = app.get_json("/api/v1/contacts?limit=200").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 32);
+    let (_, found) = app.get_json("/api/v1/contacts?email=c7@example.com").await;
+    assert_eq!(
+        found["items"][0]["name"], "Concurrent 7",
+        "indexes written with the row"
+    );
+    let (_, missing) = app.get_json("/api/v1/contacts?email=c5@example.com").await;
+    assert!(
+        missing["items"].as_array().unwrap().is_empty(),
+        "the failed one left nothing behind"
+    );
+}
+
 on_both_backends!(
+    concurrent_creates_fail_alone,
     a_too_common_name_is_refused_not_silently_truncated,
     create_read_update_delete_restore,
     stale_write_is_a_conflict_not_a_lost_update,
