@@ -530,8 +530,9 @@ impl Core {
     }
 }
 
-/// Checks a new password (NIST SP 800-63B): length only, no composition rules; NFKC so the same password typed on
-/// another keyboard matches. The shipped breached-password list comes with the identity work.
+/// Checks a new password (NIST SP 800-63B): length only, no composition rules; NFKC so the
+/// same password typed on another keyboard matches. The shipped breached-password list comes
+/// with the identity work.
 pub fn password_policy(
     password: SecretString,
     email: &Email,
@@ -539,16 +540,17 @@ pub fn password_policy(
 ) -> Result<SecretString, CoreError> {
     let normalized: String = password.expose_secret().nfkc().collect();
     let length = normalized.chars().count();
-    let min = min_length;
     let error = |code, message: String| {
         Err(CoreError::Validation(vec![FieldError::new(
             "password", code, message,
         )]))
     };
-    if length < min {
+    if length < min_length {
         return error(
             "password_too_short",
-            format!("must be at least {min} characters; a passphrase of several words is easiest"),
+            format!(
+                "must be at least {min_length} characters; a passphrase of several words is easiest"
+            ),
         );
     }
     if length > PASSWORD_MAX_LENGTH {

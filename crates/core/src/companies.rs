@@ -311,7 +311,7 @@ impl Core {
         repo::companies::insert(&txn, row.clone()).await?;
         repo::tags::insert_new(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         txn.commit().await?;
-        self.company_view(&key, &row)
+        self.company_view(Some(&key), &row)
     }
 
     pub async fn get_company(
@@ -324,7 +324,7 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.company_view(&key, &row)
+        self.company_view(Some(&key), &row)
     }
 
     pub async fn update_company(
@@ -373,7 +373,7 @@ impl Core {
         }
         repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         txn.commit().await?;
-        self.company_view(&key, &row)
+        self.company_view(Some(&key), &row)
     }
 
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<(), CoreError> {
@@ -402,7 +402,7 @@ impl Core {
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         txn.commit().await?;
-        self.company_view(&key, &row)
+        self.company_view(Some(&key), &row)
     }
 
     pub async fn list_companies(
@@ -466,16 +466,10 @@ impl Core {
             )),
             _ => None,
         };
-        let key = self.keys().org_key(conn).await?;
         let items = page
             .items
             .iter()
-            .map(|row| {
-                // Lists omit the (personal) address; the detail view shows it.
-                let mut view = self.company_view(&key, row)?;
-                view.address = None;
-                Ok(view)
-            })
+            .map(|row| self.company_view(None, row))
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(CompanyPage { items, next_cursor })
     }
@@ -531,21 +525,26 @@ impl Core {
         })
     }
 
-    fn company_view(&self, key: &DataKey, row: &company::Model) -> Result<CompanyView, CoreError> {
+    /// `key` is the organisation key for the detail view, `None` for lists, which omit the
+    /// (personal) address and so need not decrypt it.
+    fn company_view(
+        &self,
+        key: Option<&DataKey>,
+        row: &company::Model,
+    ) -> Result<CompanyView, CoreError> {
         Ok(CompanyView {
             id: CompanyId(row.id),
             name: row.name.clone(),
             industry: row.industry.clone(),
             size: row.size_band.clone(),
             region: row.region.clone(),
-            address: row
-                .address_ct
-                .as_deref()
-                .map(|ct| {
+            address: match (key, row.address_ct.as_deref()) {
+                (Some(key), Some(ct)) => Some(
                     self.keys()
-                        .decrypt_string(key, TABLE, "address", row.id, ct)
-                })
-                .transpose()?,
+                        .decrypt_string(key, TABLE, "address", row.id, ct)?,
+                ),
+                _ => None,
+            },
             website: row.website.clone(),
             owner_id: row.owner_id.map(UserId),
             tags: row_tags(&row.tags)?,

@@ -602,8 +602,8 @@ impl Core {
             let email = Email::parse("email", raw)?;
             let wanted = email.as_str();
             narrow(
-                self.blind_search("email", &[wanted.to_owned()], |view| {
-                    view.emails.iter().any(|e| e == wanted)
+                self.blind_search(SearchField::Email, &[wanted.to_owned()], |emails| {
+                    emails.iter().any(|e| e == wanted)
                 })
                 .await?,
             );
@@ -612,8 +612,8 @@ impl Core {
             let phone = Phone::parse("phone", raw)?;
             let wanted = phone.as_str();
             narrow(
-                self.blind_search("phone", &[wanted.to_owned()], |view| {
-                    view.phones.iter().any(|p| p == wanted)
+                self.blind_search(SearchField::Phone, &[wanted.to_owned()], |phones| {
+                    phones.iter().any(|p| p == wanted)
                 })
                 .await?,
             );
@@ -630,9 +630,11 @@ impl Core {
             }
             let wanted = normalize_for_match(raw);
             narrow(
-                self.blind_search("name", &words, |view| {
-                    normalize_for_match(&view.name).contains(&wanted)
-                        || words.iter().all(|w| name_tokens(&view.name).contains(w))
+                self.blind_search(SearchField::Name, &words, |names| {
+                    names.iter().any(|name| {
+                        normalize_for_match(name).contains(&wanted)
+                            || words.iter().all(|w| name_tokens(name).contains(w))
+                    })
                 })
                 .await?,
             );
@@ -644,28 +646,29 @@ impl Core {
     /// `matches` on the decrypted contact.
     async fn blind_search(
         &self,
-        field: &'static str,
+        field: SearchField,
         values: &[String],
-        matches: impl Fn(&ContactView) -> bool,
+        matches: impl Fn(&[String]) -> bool,
     ) -> Result<Vec<Uuid>, CoreError> {
         let conn = self.store().conn();
+        let index = field.index();
         let tokens = values
             .iter()
-            .map(|v| self.keys().blind(TABLE, field, v))
+            .map(|v| self.keys().blind(TABLE, index, v))
             .collect::<Result<Vec<_>, _>>()?;
         let candidates =
-            repo::search_tokens::candidates(conn, ENTITY, field, &tokens, SEARCH_CANDIDATE_CAP)
+            repo::search_tokens::candidates(conn, ENTITY, index, &tokens, SEARCH_CANDIDATE_CAP)
                 .await?;
         if candidates.len() as u64 >= SEARCH_CANDIDATE_CAP {
             // Never return a silently partial answer.
             return Err(FieldError::new(
-                field,
+                index,
                 "too_many_matches",
                 "matches too many contacts to search through; add more of the name (or search by e-mail or phone)",
             )
             .into());
         }
-        self.confirm(conn, &candidates, matches).await
+        self.confirm(conn, &candidates, field, matches).await
     }
 
     /// Decrypts candidate rows and keeps those the predicate confirms: blind indexes are
@@ -674,15 +677,15 @@ impl Core {
         &self,
         conn: &C,
         candidates: &[Uuid],
-        matches: impl Fn(&ContactView) -> bool,
+        field: SearchField,
+        matches: impl Fn(&[String]) -> bool,
     ) -> Result<Vec<Uuid>, CoreError> {
         let rows = repo::contacts::get_many(conn, candidates).await?;
         let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let mut out = Vec::new();
         for (row, key) in rows.iter().zip(keys) {
-            let view = self.contact_view(&key, row)?;
-            if matches(&view) {
+            if matches(&field.values(&self.fields(&key, row))?) {
                 out.push(row.id);
             }
         }
@@ -698,30 +701,13 @@ impl Core {
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, key) in rows.iter().zip(keys) {
-            let k = self.keys();
-            let decrypt_list =
-                |column: &'static str, ct: &Option<Vec<u8>>| -> Result<Vec<String>, CoreError> {
-                    match ct {
-                        None => Ok(Vec::new()),
-                        Some(ct) => {
-                            let bytes = k.decrypt(&key, TABLE, column, row.id, ct)?;
-                            serde_json::from_slice(&bytes).map_err(|_| CoreError::DataIntegrity {
-                                table: TABLE,
-                                column,
-                            })
-                        }
-                    }
-                };
+            let f = self.fields(&key, row);
             out.push(ContactSummary {
                 id: ContactId(row.id),
-                name: k.decrypt_string(&key, TABLE, "name", row.id, &row.name_ct)?,
-                email: decrypt_list("emails", &row.emails_ct)?.into_iter().next(),
-                phone: decrypt_list("phones", &row.phones_ct)?.into_iter().next(),
-                job_title: row
-                    .job_title_ct
-                    .as_deref()
-                    .map(|ct| k.decrypt_string(&key, TABLE, "job_title", row.id, ct))
-                    .transpose()?,
+                name: f.name()?,
+                email: f.list("emails", &row.emails_ct)?.into_iter().next(),
+                phone: f.list("phones", &row.phones_ct)?.into_iter().next(),
+                job_title: f.text("job_title", &row.job_title_ct)?,
                 company_id: row.company_id.map(CompanyId),
                 owner_id: row.owner_id.map(UserId),
                 team: row.team.clone(),
@@ -815,41 +801,31 @@ impl Core {
         data: &ContactData,
     ) -> Result<(), CoreError> {
         let version = self.keys().index_version();
-        for (field, tokens) in self.contact_tokens(data)? {
-            repo::search_tokens::replace(conn, ENTITY, field, id, version, &tokens).await?;
-        }
+        repo::search_tokens::replace(conn, ENTITY, id, version, &self.contact_tokens(data)?)
+            .await?;
         repo::tags::replace(conn, ENTITY, id, &tag_strings(&data.tags)).await?;
         Ok(())
     }
 
+    fn fields<'a>(&'a self, key: &'a DataKey, row: &'a contact::Model) -> Fields<'a> {
+        Fields {
+            keys: self.keys(),
+            key,
+            row,
+        }
+    }
+
     fn contact_view(&self, key: &DataKey, row: &contact::Model) -> Result<ContactView, CoreError> {
-        let k = self.keys();
-        let text = |column: &'static str, ct: &Option<Vec<u8>>| {
-            ct.as_deref()
-                .map(|ct| k.decrypt_string(key, TABLE, column, row.id, ct))
-                .transpose()
-        };
-        let list = |column: &'static str, ct: &Option<Vec<u8>>| -> Result<Vec<String>, CoreError> {
-            match ct {
-                None => Ok(Vec::new()),
-                Some(ct) => {
-                    let bytes = k.decrypt(key, TABLE, column, row.id, ct)?;
-                    serde_json::from_slice(&bytes).map_err(|_| CoreError::DataIntegrity {
-                        table: TABLE,
-                        column,
-                    })
-                }
-            }
-        };
+        let f = self.fields(key, row);
         Ok(ContactView {
             id: ContactId(row.id),
-            name: k.decrypt_string(key, TABLE, "name", row.id, &row.name_ct)?,
-            emails: list("emails", &row.emails_ct)?,
-            phones: list("phones", &row.phones_ct)?,
-            job_title: text("job_title", &row.job_title_ct)?,
+            name: f.name()?,
+            emails: f.list("emails", &row.emails_ct)?,
+            phones: f.list("phones", &row.phones_ct)?,
+            job_title: f.text("job_title", &row.job_title_ct)?,
             company_id: row.company_id.map(CompanyId),
-            address: text("address", &row.address_ct)?,
-            notes: text("notes", &row.notes_ct)?,
+            address: f.text("address", &row.address_ct)?,
+            notes: f.text("notes", &row.notes_ct)?,
             owner_id: row.owner_id.map(UserId),
             team: row.team.clone(),
             tags: row_tags(&row.tags)?,
@@ -858,6 +834,74 @@ impl Core {
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
         })
+    }
+}
+
+/// Decrypts the fields of one contact row with its data key.
+struct Fields<'a> {
+    keys: &'a crate::KeyRing,
+    key: &'a DataKey,
+    row: &'a contact::Model,
+}
+
+impl Fields<'_> {
+    fn name(&self) -> Result<String, CoreError> {
+        self.keys
+            .decrypt_string(self.key, TABLE, "name", self.row.id, &self.row.name_ct)
+    }
+
+    fn text(
+        &self,
+        column: &'static str,
+        ct: &Option<Vec<u8>>,
+    ) -> Result<Option<String>, CoreError> {
+        ct.as_deref()
+            .map(|ct| {
+                self.keys
+                    .decrypt_string(self.key, TABLE, column, self.row.id, ct)
+            })
+            .transpose()
+    }
+
+    /// E-mails and phones are stored as one encrypted JSON list each.
+    fn list(&self, column: &'static str, ct: &Option<Vec<u8>>) -> Result<Vec<String>, CoreError> {
+        let Some(ct) = ct else {
+            return Ok(Vec::new());
+        };
+        let bytes = self
+            .keys
+            .decrypt(self.key, TABLE, column, self.row.id, ct)?;
+        serde_json::from_slice(&bytes).map_err(|_| CoreError::DataIntegrity {
+            table: TABLE,
+            column,
+        })
+    }
+}
+
+/// The searchable column a blind-index search confirms against.
+#[derive(Debug, Clone, Copy)]
+enum SearchField {
+    Email,
+    Phone,
+    Name,
+}
+
+impl SearchField {
+    fn index(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Name => "name",
+        }
+    }
+
+    /// Decrypts only this column of a candidate: confirming a match needs nothing else.
+    fn values(self, fields: &Fields<'_>) -> Result<Vec<String>, CoreError> {
+        match self {
+            Self::Email => fields.list("emails", &fields.row.emails_ct),
+            Self::Phone => fields.list("phones", &fields.row.phones_ct),
+            Self::Name => fields.name().map(|n| vec![n]),
+        }
     }
 }
 
@@ -961,12 +1005,7 @@ async fn write_group(store: &custodian_store::Store, group: Vec<CreateJob>) {
         Ok(txn) => txn,
         Err(e) => {
             tracing::error!(error = %e, "cannot begin a contact write");
-            for job in group {
-                let _ = job
-                    .reply
-                    .send(Err(CoreError::Internal("storage unavailable")));
-            }
-            return;
+            return fail_all(group, "storage unavailable");
         }
     };
     let mut results = Vec::with_capacity(group.len());
@@ -994,12 +1033,14 @@ async fn write_group(store: &custodian_store::Store, group: Vec<CreateJob>) {
         }
         Err(e) => {
             tracing::error!(error = %e, "contact group commit failed; nothing was written");
-            for job in group {
-                let _ = job
-                    .reply
-                    .send(Err(CoreError::Internal("the write could not be committed")));
-            }
+            fail_all(group, "the write could not be committed");
         }
+    }
+}
+
+fn fail_all(group: Vec<CreateJob>, reason: &'static str) {
+    for job in group {
+        let _ = job.reply.send(Err(CoreError::Internal(reason)));
     }
 }
 

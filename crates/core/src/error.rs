@@ -7,7 +7,7 @@ use custodian_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("invalid input: {}", describe(.0))]
+    #[error("invalid input: {}", custodian_domain::error::describe(.0))]
     Validation(Vec<FieldError>),
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
@@ -44,15 +44,6 @@ pub enum CoreError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(&'static str),
-}
-
-/// "field: message; field: message" — messages never contain the rejected values.
-fn describe(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl From<DomainError> for CoreError {

@@ -29,11 +29,12 @@ impl fmt::Display for FieldError {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
-    #[error("{} field(s) are invalid: {}", .0.len(), join(.0))]
+    #[error("{} field(s) are invalid: {}", .0.len(), describe(.0))]
     Invalid(Vec<FieldError>),
 }
 
-fn join(errors: &[FieldError]) -> String {
+/// "field: message; field: message" — messages never contain the rejected values.
+pub fn describe(errors: &[FieldError]) -> String {
     errors
         .iter()
         .map(ToString::to_string)

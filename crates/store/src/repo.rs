@@ -93,15 +93,7 @@ where
         .filter(version_col.eq(expected_version))
         .exec(c)
         .await?;
-    if res.rows_affected == 1 {
-        return Ok(WriteOutcome::Written);
-    }
-    let exists = E::find().filter(id_col.eq(id)).one(c).await?.is_some();
-    Ok(if exists {
-        WriteOutcome::Stale
-    } else {
-        WriteOutcome::NotFound
-    })
+    outcome::<E, C>(c, res.rows_affected, id, id_col).await
 }
 
 /// Soft-deletes (`delete`) or restores a record in one statement, bumping its version:
@@ -130,7 +122,18 @@ where
         .filter(state)
         .exec(c)
         .await?;
-    if res.rows_affected == 1 {
+    outcome::<E, C>(c, res.rows_affected, id, id_col).await
+}
+
+/// `Written` when the conditional update hit the row; otherwise whether the row exists at all
+/// tells a lost race (`Stale`) from a missing record.
+async fn outcome<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    rows_affected: u64,
+    id: Uuid,
+    id_col: E::Column,
+) -> Result<WriteOutcome> {
+    if rows_affected == 1 {
         return Ok(WriteOutcome::Written);
     }
     let exists = E::find().filter(id_col.eq(id)).one(c).await?.is_some();
@@ -405,20 +408,7 @@ pub mod tags {
             .filter(record_tag::Column::EntityId.eq(entity_id))
             .exec(c)
             .await?;
-        if tags.is_empty() {
-            return Ok(());
-        }
-        let rows = tags.iter().map(|tag| {
-            record_tag::Model {
-                entity: entity.to_owned(),
-                tag: tag.clone(),
-                entity_id,
-            }
-            .into_active_model()
-            .reset_all()
-        });
-        record_tag::Entity::insert_many(rows).exec(c).await?;
-        Ok(())
+        insert_new(c, entity, entity_id, tags).await
     }
 
     /// Tags of a record that has none yet (a new record): one insert, no delete.
@@ -444,25 +434,6 @@ pub mod tags {
         Ok(())
     }
 
-    /// Tags of many records at once (one query per page, not per row).
-    pub async fn for_records<C: ConnectionTrait>(
-        c: &C,
-        entity: &str,
-        ids: &[Uuid],
-    ) -> Result<Vec<record_tag::Model>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Ids are globally unique; filtering on them alone lets the planner use the
-        // (entity_id, tag) index instead of scanning every tag of the entity type.
-        let rows = record_tag::Entity::find()
-            .filter(record_tag::Column::EntityId.is_in(ids.iter().copied()))
-            .order_by_asc(record_tag::Column::Tag)
-            .all(c)
-            .await?;
-        Ok(rows.into_iter().filter(|r| r.entity == entity).collect())
-    }
-
     pub(crate) fn has_tag_condition(
         entity: &str,
         tag: &str,
@@ -481,40 +452,20 @@ pub mod tags {
 pub mod search_tokens {
     use super::*;
 
-    /// Replaces the blind-index tokens of one field of one record.
+    /// Replaces every blind-index token of one record: one delete, one insert.
     pub async fn replace<C: ConnectionTrait>(
         c: &C,
         entity: &str,
-        field: &str,
         entity_id: Uuid,
         index_version: i32,
-        tokens: &[i64],
+        fields: &[(&str, Vec<i64>)],
     ) -> Result<()> {
         search_token::Entity::delete_many()
             .filter(search_token::Column::Entity.eq(entity))
-            .filter(search_token::Column::Field.eq(field))
             .filter(search_token::Column::EntityId.eq(entity_id))
             .exec(c)
             .await?;
-        let mut unique = tokens.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        if unique.is_empty() {
-            return Ok(());
-        }
-        let rows = unique.into_iter().map(|token| {
-            search_token::Model {
-                entity: entity.to_owned(),
-                field: field.to_owned(),
-                token,
-                entity_id,
-                index_version,
-            }
-            .into_active_model()
-            .reset_all()
-        });
-        search_token::Entity::insert_many(rows).exec(c).await?;
-        Ok(())
+        insert_new(c, entity, entity_id, index_version, fields).await
     }
 
     /// Tokens of a new record, all fields in one insert.
@@ -545,14 +496,6 @@ pub mod search_tokens {
         if !rows.is_empty() {
             search_token::Entity::insert_many(rows).exec(c).await?;
         }
-        Ok(())
-    }
-
-    pub async fn delete_for_record<C: ConnectionTrait>(c: &C, entity_id: Uuid) -> Result<()> {
-        search_token::Entity::delete_many()
-            .filter(search_token::Column::EntityId.eq(entity_id))
-            .exec(c)
-            .await?;
         Ok(())
     }
 
