@@ -37,7 +37,8 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// Empty: SQLite file `custodian.db` inside the data directory.
     pub url: String,
-    /// SQLite reader connections (writes always use one) or the PostgreSQL pool size;
+    /// SQLite: idle read-only connections kept (more open on demand; writes always use one);
+    /// PostgreSQL: the pool size;
     /// 0 = the backend's default (4 and 16).
     pub pool_size: u32,
 }
@@ -348,7 +349,8 @@ public_url = ""
 # Empty: SQLite file custodian.db in the data directory.
 # PostgreSQL: "postgres://custodian@db.internal/custodian" (put passwords in a *_FILE secret).
 url = ""
-# SQLite reader connections (writes always go through one) or the PostgreSQL pool size.
+# SQLite: idle read-only connections kept (more open on demand; writes always go through one).
+# PostgreSQL: the pool size.
 # 0 = default (4 for SQLite, 16 for PostgreSQL).
 pool_size = 0
 

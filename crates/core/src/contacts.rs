@@ -221,7 +221,7 @@ pub struct ContactPage {
 /// A new contact ready to store: everything computed, nothing written.
 struct PreparedContact {
     actor: Uuid,
-    index_version: i32,
+    index_version: i64,
     key: std::sync::Arc<DataKey>,
     key_row: custodian_store::entities::data_key::Model,
     row: contact::Model,

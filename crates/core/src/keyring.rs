@@ -47,8 +47,8 @@ impl KeyRing {
         self.bits
     }
 
-    pub fn index_version(&self) -> i32 {
-        i32::try_from(self.indexer.version()).unwrap_or(i32::MAX)
+    pub fn index_version(&self) -> i64 {
+        i64::from(self.indexer.version())
     }
 
     /// Refuses a key file whose keys differ from those the database was initialised with;
@@ -93,7 +93,7 @@ impl KeyRing {
                     &txn,
                     key_version::Model {
                         kind: kind.to_owned(),
-                        version: i32::try_from(version).unwrap_or(i32::MAX),
+                        version: i64::from(version),
                         fingerprint,
                         created_at: now,
                     },
@@ -161,7 +161,7 @@ impl KeyRing {
         let row = data_key::Model {
             id,
             scope: scope.to_owned(),
-            root_version: i32::try_from(root.version()).unwrap_or(i32::MAX),
+            root_version: i64::from(root.version()),
             wrapped: Some(wrapped),
             created_at: now,
             destroyed_at: None,

@@ -104,13 +104,7 @@ impl Core {
 
     /// Liveness of the database, for the health endpoint.
     pub async fn ping(&self) -> bool {
-        use custodian_store::ConnectionTrait;
-        self.inner
-            .store
-            .conn()
-            .execute_unprepared("SELECT 1")
-            .await
-            .is_ok()
+        self.inner.store.ping().await.is_ok()
     }
 }
 

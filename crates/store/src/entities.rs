@@ -21,7 +21,7 @@ pub mod key_version {
         #[sea_orm(primary_key, auto_increment = false)]
         pub kind: String,
         #[sea_orm(primary_key, auto_increment = false)]
-        pub version: i32,
+        pub version: i64,
         pub fingerprint: String,
         pub created_at: i64,
     }
@@ -38,7 +38,7 @@ pub mod data_key {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub scope: String,
-        pub root_version: i32,
+        pub root_version: i64,
         pub wrapped: Option<Vec<u8>>,
         pub created_at: i64,
         pub destroyed_at: Option<i64>,
@@ -197,7 +197,7 @@ pub mod search_token {
         pub token: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub entity_id: Uuid,
-        pub index_version: i32,
+        pub index_version: i64,
     }
     entity_prelude!();
 }

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod migration;
 pub mod page;
 pub mod repo;
+pub mod sqlite_read;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use sea_orm_migration::MigratorTrait;
@@ -125,15 +126,17 @@ pub enum OpenMode {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Reads (and, on PostgreSQL, everything).
+    /// Reads (and, on PostgreSQL, everything). On SQLite: rusqlite readers run inline.
     db: DatabaseConnection,
+    /// Long reads (exports, reports). On SQLite the same readers on tokio's blocking pool.
+    scan: DatabaseConnection,
     /// Writes. On SQLite a pool of exactly one connection: writers queue on the pool (async,
     /// in order) instead of colliding on SQLite's file lock and sleeping in its busy handler.
     writer: DatabaseConnection,
     backend: Backend,
 }
 
-/// Reader connections (SQLite) or pool size (PostgreSQL) when not configured.
+/// Idle reader connections kept (SQLite) or pool size (PostgreSQL) when not configured.
 pub const DEFAULT_SQLITE_READERS: u32 = 4;
 pub const DEFAULT_POSTGRES_POOL: u32 = 16;
 
@@ -149,7 +152,7 @@ impl Store {
         mode: OpenMode,
         pool_size: Option<u32>,
     ) -> Result<Self, StoreError> {
-        let (db, writer) = match url {
+        let (db, scan, writer) = match url {
             DatabaseUrl::Sqlite(path) => {
                 if mode == OpenMode::MustExist && !path.exists() {
                     return Err(StoreError::DatabaseMissing { path: path.clone() });
@@ -172,13 +175,24 @@ impl Store {
                     .connect_with(options.clone())
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
-                let readers = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(pool_size.unwrap_or(DEFAULT_SQLITE_READERS))
-                    .connect_with(options.create_if_missing(false))
-                    .await
-                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                // Opened after the writer, which created the file and switched it to WAL.
+                let keep = pool_size.unwrap_or(DEFAULT_SQLITE_READERS);
+                let readers = sqlite_read::ReaderPool::open(
+                    path.clone(),
+                    usize::try_from(keep).unwrap_or(usize::MAX),
+                )
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+                let reader = |mode| {
+                    let proxy: Box<dyn sea_orm::ProxyDatabaseTrait> =
+                        Box::new(sqlite_read::SqliteReader::new(readers.clone(), mode));
+                    sea_orm::Database::connect_proxy(
+                        sea_orm::DbBackend::Sqlite,
+                        std::sync::Arc::new(proxy),
+                    )
+                };
                 (
-                    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(readers),
+                    reader(sqlite_read::ReadMode::Inline).await?,
+                    reader(sqlite_read::ReadMode::Offloaded).await?,
                     sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
                 )
             }
@@ -195,11 +209,12 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
                 let db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
-                (db.clone(), db)
+                (db.clone(), db.clone(), db)
             }
         };
         Ok(Self {
             db,
+            scan,
             writer,
             backend: url.backend(),
         })
@@ -212,19 +227,32 @@ impl Store {
     }
 
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
-        Ok(migration::Migrator::get_pending_migrations(&self.db)
+        Ok(migration::Migrator::get_pending_migrations(&self.writer)
             .await?
             .len())
     }
 
-    /// For reads.
+    /// For reads that finish quickly: point reads, pages, searches with a capped result.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// For reads that may scan many rows (exports, reports), so they never stall a runtime
+    /// worker on SQLite.
+    pub fn scan_conn(&self) -> &DatabaseConnection {
+        &self.scan
     }
 
     /// For a single write statement outside a transaction.
     pub fn writer(&self) -> &DatabaseConnection {
         &self.writer
+    }
+
+    /// Both the readers and the writer answer.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        self.writer.ping().await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

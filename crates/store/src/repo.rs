@@ -457,7 +457,7 @@ pub mod search_tokens {
         c: &C,
         entity: &str,
         entity_id: Uuid,
-        index_version: i32,
+        index_version: i64,
         fields: &[(&str, Vec<i64>)],
     ) -> Result<()> {
         search_token::Entity::delete_many()
@@ -473,7 +473,7 @@ pub mod search_tokens {
         c: &C,
         entity: &str,
         entity_id: Uuid,
-        index_version: i32,
+        index_version: i64,
         fields: &[(&str, Vec<i64>)],
     ) -> Result<()> {
         let mut rows = Vec::new();

@@ -121,12 +121,15 @@ async fn no_plaintext_personal_data_at_rest(backend: Backend) {
 }
 
 async fn tamper(app: &TestApp, id: uuid::Uuid, change: impl FnOnce(&mut contact::Model)) {
-    let conn = app.core.store().conn();
-    let mut row = repo::contacts::get(conn, id).await.unwrap().unwrap();
+    let store = app.core.store();
+    let mut row = repo::contacts::get(store.conn(), id)
+        .await
+        .unwrap()
+        .unwrap();
     let version = row.version;
     change(&mut row);
     assert_eq!(
-        repo::contacts::update_versioned(conn, row, version)
+        repo::contacts::update_versioned(store.writer(), row, version)
             .await
             .unwrap(),
         repo::WriteOutcome::Written
