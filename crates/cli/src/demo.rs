@@ -6,10 +6,32 @@ use anyhow::{Context, bail};
 use custodian_core::Core;
 use custodian_core::companies::CompanyInput;
 use custodian_core::contacts::ContactInput;
+use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
 
 /// Most contacts one seed run creates.
 pub const MAX_CONTACTS: usize = 2_000_000;
 const BATCH: usize = 500;
+/// One demo deal per this many contacts, up to [`MAX_DEALS`].
+const CONTACTS_PER_DEAL: usize = 10;
+const MAX_DEALS: usize = 5_000;
+
+const DEAL_SUBJECTS: &[&str] = &[
+    "Valve retrofit",
+    "Compressor overhaul",
+    "冷链仓储扩建",
+    "Pipeline inspection contract",
+    "Packaging line upgrade",
+    "储罐防腐工程",
+    "Annual lubricant supply",
+    "Boiler replacement",
+];
+const CURRENCY_AMOUNTS: &[(&str, &str)] = &[
+    ("CNY", "1280000.00"),
+    ("CNY", "356000.50"),
+    ("USD", "98000.00"),
+    ("CNY", "45200.00"),
+    ("EUR", "210000.00"),
+];
 
 const EN_FIRST: &[&str] = &[
     "James",
@@ -268,6 +290,7 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
         company_ids.push(view.id.as_uuid());
     }
     let mut created = 0;
+    let mut deal_contacts = Vec::new();
     while created < contacts {
         let batch: Vec<ContactInput> = (created..contacts.min(created + BATCH))
             .map(|n| {
@@ -275,13 +298,108 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
                 contact_input(n, 0x5EED, company)
             })
             .collect();
-        core.create_contacts(&actor, &batch)
+        let ids = core
+            .create_contacts(&actor, &batch)
             .await
             .context("cannot create demo contacts")?;
+        for (offset, id) in ids.iter().enumerate() {
+            let n = created + offset;
+            if n.is_multiple_of(CONTACTS_PER_DEAL) && deal_contacts.len() < MAX_DEALS {
+                deal_contacts.push((
+                    id.as_uuid(),
+                    company_ids.get(n % company_ids.len().max(1)).copied(),
+                ));
+            }
+        }
         created += batch.len();
     }
+    let deals = seed_deals(core, &actor, &deal_contacts).await?;
     Ok(format!(
-        "created {} demo companies and {created} contacts",
+        "created {} demo companies, {created} contacts and {deals} deals",
         company_ids.len()
     ))
+}
+
+/// A pipeline in both languages' terms, and deals spread over its stages: some moved on, some
+/// won or lost, so boards, histories and totals have something to show.
+async fn seed_deals(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    contacts: &[(uuid::Uuid, Option<uuid::Uuid>)],
+) -> anyhow::Result<usize> {
+    let stage = |name: &str, probability| StageInput {
+        id: None,
+        name: name.to_owned(),
+        probability,
+    };
+    let pipeline = core
+        .create_pipeline(
+            actor,
+            PipelineInput {
+                name: "Industrial sales 工业销售".to_owned(),
+                stages: vec![
+                    stage("Qualification 资格审查", 10),
+                    stage("Needs analysis 需求分析", 25),
+                    stage("Proposal 方案报价", 50),
+                    stage("Negotiation 商务谈判", 75),
+                ],
+            },
+        )
+        .await
+        .context("cannot create the demo pipeline")?;
+    let mut rng = Lcg(0xDEA1);
+    for (n, (contact, company)) in contacts.iter().enumerate() {
+        let (currency, amount) = rng.pick(CURRENCY_AMOUNTS);
+        let deal = core
+            .create_deal(
+                actor,
+                DealInput {
+                    title: format!("{} #{}", rng.pick(DEAL_SUBJECTS), n + 1),
+                    pipeline_id: Some(pipeline.id.as_uuid()),
+                    amount: Some((*amount).to_owned()),
+                    currency: Some((*currency).to_owned()),
+                    expected_close_on: Some(format!("2027-{:02}-{:02}", 1 + n % 12, 1 + n % 28)),
+                    company_id: *company,
+                    contact_id: Some(*contact),
+                    ..DealInput::default()
+                },
+            )
+            .await
+            .context("cannot create demo deals")?;
+        let target = usize::try_from(rng.next() % 5).unwrap_or(0);
+        let mut version = deal.version;
+        if let Some(stage) = pipeline.stages.get(target).filter(|_| target > 0) {
+            version = core
+                .move_deal(
+                    actor,
+                    deal.id,
+                    MoveDeal {
+                        version,
+                        stage_id: stage.id.as_uuid(),
+                    },
+                )
+                .await
+                .context("cannot move demo deals")?
+                .version;
+        }
+        if target == 4 {
+            core.close_deal(
+                actor,
+                deal.id,
+                CloseDeal {
+                    version,
+                    outcome: if rng.next().is_multiple_of(3) {
+                        "lost"
+                    } else {
+                        "won"
+                    }
+                    .to_owned(),
+                    reason: None,
+                },
+            )
+            .await
+            .context("cannot close demo deals")?;
+        }
+    }
+    Ok(contacts.len())
 }

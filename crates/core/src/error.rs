@@ -13,6 +13,13 @@ pub enum CoreError {
     NotFound { entity: &'static str },
     #[error("{0}")]
     Conflict(&'static str),
+    /// The request breaks a rule given the record's current state (a closed deal moved, a
+    /// stage removed while deals sit in it): 409 with its own stable code.
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("the record was changed by someone else; reload it and apply your change again")]
     StaleVersion { current_version: i64 },
     #[error("authentication required")]

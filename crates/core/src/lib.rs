@@ -7,6 +7,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod cursor;
+pub mod deals;
 pub mod error;
 pub mod keyring;
 pub mod patch;

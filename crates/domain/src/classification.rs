@@ -78,6 +78,40 @@ pub const COMPANY_FIELDS: &[FieldSpec] = &[
     field("version", Internal),
 ];
 
+/// Deal fields. Amounts are financial data (their own field group for authorization) but
+/// identify no person, so they stay plain for pipeline totals; the won/lost reason is free
+/// text that may name people, encrypted under the organisation data key.
+pub const DEAL_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("title", Internal),
+    field("pipeline_id", Internal),
+    field("stage_id", Internal),
+    field("status", Internal),
+    field("amount", Internal),
+    field("currency", Internal),
+    field("expected_close_on", Internal),
+    field("owner_id", Internal),
+    field("company_id", Internal),
+    field("contact_id", Internal),
+    field("outcome_reason", Personal),
+    field("closed_at", Internal),
+    field("stage_entered_at", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Pipelines and their stages are configuration: names, order and probabilities.
+pub const PIPELINE_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("name", Internal),
+    field("stages", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("version", Internal),
+];
+
 /// Staff users are data subjects too: their e-mail and display name are encrypted under the
 /// organisation data key and found by a full-length blind index.
 pub const USER_FIELDS: &[FieldSpec] = &[
@@ -118,7 +152,13 @@ mod tests {
 
     #[test]
     fn field_names_are_unique() {
-        for fields in [CONTACT_FIELDS, COMPANY_FIELDS, USER_FIELDS] {
+        for fields in [
+            CONTACT_FIELDS,
+            COMPANY_FIELDS,
+            DEAL_FIELDS,
+            PIPELINE_FIELDS,
+            USER_FIELDS,
+        ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();
             let before = names.len();

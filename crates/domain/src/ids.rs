@@ -73,6 +73,18 @@ typed_id!(
     /// A data encryption key.
     DataKeyId
 );
+typed_id!(
+    /// A sales pipeline: an ordered set of stages deals move through.
+    PipelineId
+);
+typed_id!(
+    /// A stage of a pipeline.
+    StageId
+);
+typed_id!(
+    /// A deal (opportunity).
+    DealId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

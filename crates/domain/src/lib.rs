@@ -5,10 +5,13 @@ pub mod classification;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod money;
 pub mod search;
 pub mod values;
 
 pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
-pub use ids::{ApiTokenId, CompanyId, ContactId, DataKeyId, SessionId, UserId};
+pub use ids::{
+    ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, PipelineId, SessionId, StageId, UserId,
+};

@@ -20,6 +20,9 @@ pub mod limits {
     pub const REGION: usize = 64;
     pub const EMAILS: usize = 10;
     pub const PHONES: usize = 10;
+    pub const STAGE_NAME: usize = 100;
+    pub const STAGES: usize = 30;
+    pub const REASON: usize = 2_000;
 }
 
 fn clean(text: &str) -> String {
@@ -108,6 +111,85 @@ text_value!(
     /// A company's name.
     CompanyName, limits::NAME, false
 );
+text_value!(
+    /// What a deal is about ("Valve retrofit, Dongying refinery").
+    DealTitle, limits::NAME, false
+);
+text_value!(
+    /// A pipeline's name.
+    PipelineName, limits::NAME, false
+);
+text_value!(
+    /// A pipeline stage's name.
+    StageName, limits::STAGE_NAME, false
+);
+text_value!(
+    /// Why a deal was won or lost, in the salesperson's words (may name people).
+    OutcomeReason, limits::REASON, true
+);
+
+/// A win probability in whole percent, 0–100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Probability(u8);
+
+impl Probability {
+    pub fn parse(field: &str, raw: i64) -> Result<Self, FieldError> {
+        u8::try_from(raw)
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "invalid_probability",
+                    "must be a whole percentage from 0 to 100",
+                )
+            })
+    }
+
+    pub fn percent(self) -> u8 {
+        self.0
+    }
+}
+
+/// A calendar date (`YYYY-MM-DD`) such as an expected close date; stored as that text, which
+/// sorts chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CalendarDate(time::Date);
+
+impl CalendarDate {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(raw.trim(), &format)
+            .ok()
+            .filter(|d| (1900..=2999).contains(&d.year()))
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "invalid_date",
+                    "must be a date written YYYY-MM-DD, such as 2026-12-31",
+                )
+            })
+    }
+
+    pub fn date(self) -> time::Date {
+        self.0
+    }
+}
+
+impl fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            u8::from(self.0.month()),
+            self.0.day()
+        )
+    }
+}
 
 /// An e-mail address, normalised to lower case and trimmed (so search is exact).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -398,11 +480,50 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Where a deal stands: open in a stage, or closed as won or lost.
+    DealStatus, "invalid_status",
+    "must be one of: open, won, lost",
+    {
+        Open => "open",
+        Won => "won",
+        Lost => "lost",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn dates_and_probabilities_parse_strictly() {
+        let d = CalendarDate::parse("expected_close_on", " 2026-02-28 ").unwrap();
+        assert_eq!(d.to_string(), "2026-02-28");
+        for bad in [
+            "2026-02-30",
+            "26-02-01",
+            "2026/02/01",
+            "",
+            "0001-01-01",
+            "2026-2-1",
+        ] {
+            assert_eq!(
+                CalendarDate::parse("d", bad).unwrap_err().code,
+                "invalid_date",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(Probability::parse("p", 100).unwrap().percent(), 100);
+        assert_eq!(Probability::parse("p", 0).unwrap().percent(), 0);
+        for bad in [-1, 101, 1_000] {
+            assert_eq!(
+                Probability::parse("p", bad).unwrap_err().code,
+                "invalid_probability"
+            );
+        }
+    }
 
     #[test]
     fn emails_normalise_and_reject() {

@@ -217,3 +217,97 @@ pub mod record_tag {
     }
     entity_prelude!();
 }
+
+pub mod pipeline {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pipelines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        /// Display order among pipelines; the first is the default for new deals.
+        pub position: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub version: i64,
+    }
+    entity_prelude!();
+}
+
+pub mod pipeline_stage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pipeline_stages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub pipeline_id: Uuid,
+        pub name: String,
+        /// Order within the pipeline, from 0.
+        pub position: i64,
+        /// Win probability in whole percent.
+        pub probability: i64,
+    }
+    entity_prelude!();
+}
+
+pub mod deal {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub pipeline_id: Uuid,
+        pub stage_id: Uuid,
+        pub title: String,
+        /// Lower-cased, normalised title for prefix search and sorting.
+        pub title_sort: String,
+        /// `open`, `won` or `lost`.
+        pub status: String,
+        /// In the currency's minor unit (fen, cents); set together with `currency`.
+        pub amount_minor: Option<i64>,
+        pub currency: Option<String>,
+        /// `YYYY-MM-DD`.
+        pub expected_close_on: Option<String>,
+        pub owner_id: Option<Uuid>,
+        pub company_id: Option<Uuid>,
+        pub contact_id: Option<Uuid>,
+        /// The organisation data key, which encrypts `outcome_reason_ct`.
+        pub dek_id: Uuid,
+        pub outcome_reason_ct: Option<Vec<u8>>,
+        pub closed_at: Option<i64>,
+        pub stage_entered_at: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub deleted_at: Option<i64>,
+        pub version: i64,
+    }
+    entity_prelude!();
+}
+
+pub mod deal_stage_change {
+    use sea_orm::entity::prelude::*;
+
+    /// Append-only history of a deal's stage and status: who moved it where, and when.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deal_stage_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub deal_id: Uuid,
+        /// `None` for the change that created the deal.
+        pub from_stage_id: Option<Uuid>,
+        pub to_stage_id: Uuid,
+        pub from_status: Option<String>,
+        pub to_status: String,
+        /// The user who made the change (kept even if the user is later removed).
+        pub changed_by: Uuid,
+        pub changed_at: i64,
+    }
+    entity_prelude!();
+}

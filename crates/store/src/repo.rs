@@ -748,3 +748,255 @@ pub mod companies {
         Ok(into_page(rows, limit))
     }
 }
+
+pub mod pipelines {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: pipeline::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<pipeline::Model>> {
+        Ok(pipeline::Entity::find_by_id(id).one(c).await?)
+    }
+
+    /// All pipelines in display order (an organisation has a handful).
+    pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<pipeline::Model>> {
+        Ok(pipeline::Entity::find()
+            .order_by_asc(pipeline::Column::Position)
+            .order_by_asc(pipeline::Column::Id)
+            .all(c)
+            .await?)
+    }
+
+    pub async fn next_position<C: ConnectionTrait>(c: &C) -> Result<i64> {
+        let last = pipeline::Entity::find()
+            .order_by_desc(pipeline::Column::Position)
+            .one(c)
+            .await?;
+        Ok(last.map_or(0, |p| p.position + 1))
+    }
+
+    pub async fn update_versioned<C: ConnectionTrait>(
+        c: &C,
+        row: pipeline::Model,
+        expected_version: i64,
+    ) -> Result<WriteOutcome> {
+        let id = row.id;
+        let columns = (pipeline::Column::Id, pipeline::Column::Version);
+        write_if_version::<pipeline::Entity, _>(c, row, id, columns, expected_version).await
+    }
+
+    /// Stages of the given pipelines, ordered by pipeline then position.
+    pub async fn stages<C: ConnectionTrait>(
+        c: &C,
+        pipeline_ids: &[Uuid],
+    ) -> Result<Vec<pipeline_stage::Model>> {
+        if pipeline_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(pipeline_stage::Entity::find()
+            .filter(pipeline_stage::Column::PipelineId.is_in(pipeline_ids.iter().copied()))
+            .order_by_asc(pipeline_stage::Column::PipelineId)
+            .order_by_asc(pipeline_stage::Column::Position)
+            .all(c)
+            .await?)
+    }
+
+    pub async fn stage<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+    ) -> Result<Option<pipeline_stage::Model>> {
+        Ok(pipeline_stage::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn insert_stage<C: ConnectionTrait>(c: &C, row: pipeline_stage::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn update_stage<C: ConnectionTrait>(c: &C, row: pipeline_stage::Model) -> Result<()> {
+        row.into_active_model().reset_all().update(c).await?;
+        Ok(())
+    }
+
+    pub async fn delete_stage<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<()> {
+        pipeline_stage::Entity::delete_by_id(id).exec(c).await?;
+        Ok(())
+    }
+}
+
+pub mod deals {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Sort {
+        Created,
+        Updated,
+        Title,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Filter {
+        pub pipeline_id: Option<Uuid>,
+        pub stage_id: Option<Uuid>,
+        pub status: Option<String>,
+        pub owner_id: Option<Uuid>,
+        pub company_id: Option<Uuid>,
+        pub contact_id: Option<Uuid>,
+        /// Inclusive `YYYY-MM-DD` bounds on the expected close date.
+        pub close_from: Option<String>,
+        pub close_to: Option<String>,
+        pub title_prefix: Option<String>,
+        pub deleted: Deleted,
+    }
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: deal::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<deal::Model>> {
+        Ok(deal::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn update_versioned<C: ConnectionTrait>(
+        c: &C,
+        row: deal::Model,
+        expected_version: i64,
+    ) -> Result<WriteOutcome> {
+        let id = row.id;
+        let columns = (deal::Column::Id, deal::Column::Version);
+        write_if_version::<deal::Entity, _>(c, row, id, columns, expected_version).await
+    }
+
+    pub async fn set_deleted<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        delete: bool,
+        now: i64,
+    ) -> Result<WriteOutcome> {
+        use deal::Column as Col;
+        let columns = (Col::Id, Col::Version, Col::DeletedAt, Col::UpdatedAt);
+        super::set_deleted::<deal::Entity, _>(c, id, delete, now, columns).await
+    }
+
+    /// Whether any deal (deleted ones included: they can be restored) sits in the stage.
+    pub async fn stage_in_use<C: ConnectionTrait>(c: &C, stage_id: Uuid) -> Result<bool> {
+        Ok(deal::Entity::find()
+            .filter(deal::Column::StageId.eq(stage_id))
+            .one(c)
+            .await?
+            .is_some())
+    }
+
+    pub async fn list<C: ConnectionTrait>(
+        c: &C,
+        filter: &Filter,
+        sort: Sort,
+        direction: Direction,
+        after: Option<&After>,
+        limit: u64,
+    ) -> Result<Page<deal::Model>> {
+        use deal::Column as Col;
+        let mut q = deleted_filter(deal::Entity::find(), Col::DeletedAt, filter.deleted);
+        let eq_filters = [
+            (Col::PipelineId, filter.pipeline_id),
+            (Col::StageId, filter.stage_id),
+            (Col::OwnerId, filter.owner_id),
+            (Col::CompanyId, filter.company_id),
+            (Col::ContactId, filter.contact_id),
+        ];
+        for (column, value) in eq_filters {
+            if let Some(v) = value {
+                q = q.filter(column.eq(v));
+            }
+        }
+        if let Some(status) = &filter.status {
+            q = q.filter(Col::Status.eq(status.clone()));
+        }
+        if let Some(from) = &filter.close_from {
+            q = q.filter(Col::ExpectedCloseOn.gte(from.clone()));
+        }
+        if let Some(to) = &filter.close_to {
+            q = q.filter(Col::ExpectedCloseOn.lte(to.clone()));
+        }
+        if let Some(prefix) = &filter.title_prefix {
+            let upper = format!("{prefix}\u{10FFFF}");
+            q = q
+                .filter(Col::TitleSort.gte(prefix.clone()))
+                .filter(Col::TitleSort.lt(upper));
+        }
+        let sort_col = match sort {
+            Sort::Created => Col::CreatedAt,
+            Sort::Updated => Col::UpdatedAt,
+            Sort::Title => Col::TitleSort,
+        };
+        let rows = keyset(q, sort_col, Col::Id, direction, after, limit)
+            .all(c)
+            .await?;
+        Ok(into_page(rows, limit))
+    }
+
+    /// Open deals of one stage in one currency (`None`: deals without an amount).
+    #[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+    pub struct StageTotal {
+        pub stage_id: Uuid,
+        pub currency: Option<String>,
+        pub deals: i64,
+        pub amount: i64,
+    }
+
+    /// Open, undeleted deals of a pipeline: count and amount per stage and currency, for the
+    /// board's column headers and the dashboard.
+    pub async fn open_totals<C: ConnectionTrait>(
+        c: &C,
+        pipeline_id: Uuid,
+    ) -> Result<Vec<StageTotal>> {
+        use deal::Column as Col;
+        // SUM over BIGINT is NUMERIC on PostgreSQL; cast back so both backends return i64.
+        // Decoded by column name, not position: see CONTRIBUTING ("multi-column selects").
+        Ok(deal::Entity::find()
+            .select_only()
+            .column(Col::StageId)
+            .column(Col::Currency)
+            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "deals")
+            .column_as(
+                Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+                "amount",
+            )
+            .filter(Col::PipelineId.eq(pipeline_id))
+            .filter(Col::Status.eq("open"))
+            .filter(Col::DeletedAt.is_null())
+            .group_by(Col::StageId)
+            .group_by(Col::Currency)
+            .into_model::<StageTotal>()
+            .all(c)
+            .await?)
+    }
+}
+
+pub mod deal_history {
+    use super::*;
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: deal_stage_change::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    /// Newest first, keyset-paginated on (changed_at, id).
+    pub async fn page<C: ConnectionTrait>(
+        c: &C,
+        deal_id: Uuid,
+        after: Option<&After>,
+        limit: u64,
+    ) -> Result<Page<deal_stage_change::Model>> {
+        use deal_stage_change::Column as Col;
+        let q = deal_stage_change::Entity::find().filter(Col::DealId.eq(deal_id));
+        let rows = keyset(q, Col::ChangedAt, Col::Id, Direction::Desc, after, limit)
+            .all(c)
+            .await?;
+        Ok(into_page(rows, limit))
+    }
+}

@@ -14,7 +14,9 @@
 //!
 //! Result columns are typed from their declared SQL type, so the schema convention is: integer
 //! columns are `i64` in models (`big_integer` in migrations), UUIDs are `uuid_text` holding
-//! the 16-byte blob sqlx writes.
+//! the 16-byte blob sqlx writes. SeaORM keys proxy rows by column name in a sorted map, so a
+//! row's positions follow the alphabet: multi-column selects decode into `FromQueryResult`
+//! structs (by name), never tuples (by position).
 
 use sea_orm::sea_query::Value;
 use sea_orm::{DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow, Statement};

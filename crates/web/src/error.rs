@@ -83,6 +83,7 @@ impl From<CoreError> for ApiError {
                 Self::new(S::NOT_FOUND, "not_found", format!("No such {entity}."))
             }
             CoreError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            CoreError::Rule { code, message } => Self::new(S::CONFLICT, code, message),
             CoreError::StaleVersion { current_version } => Self::new(
                 S::CONFLICT,
                 "stale_version",

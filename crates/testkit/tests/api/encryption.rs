@@ -11,12 +11,34 @@ const ADDRESS: &str = "北京市朝阳区建国门外大街1号";
 const NOTES: &str = "Prefers calls after 3pm";
 const TITLE: &str = "Chief Procurement Officer";
 const COMPANY_ADDRESS: &str = "88 Century Avenue, Pudong";
+const DEAL_REASON: &str = "Mr Zhao chose the rival bid";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
 async fn seed(app: &TestApp) -> serde_json::Value {
     app.create_company(json!({"name": "Sino Petro", "address": COMPANY_ADDRESS}))
         .await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/pipelines",
+            &json!({"name": "Sales", "stages": [{"name": "Lead", "probability": 10}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, deal) = app
+        .post_json("/api/v1/deals", &json!({"title": "Compressor overhaul"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, closed) = app
+        .post_json(
+            &format!("/api/v1/deals/{}/close", deal["id"].as_str().unwrap()),
+            &json!({"version": 1, "outcome": "lost", "reason": DEAL_REASON}),
+        )
+        .await;
+    assert_eq!(
+        (status, closed["outcome_reason"].as_str()),
+        (StatusCode::OK, Some(DEAL_REASON))
+    );
     app.create_contact(json!({
         "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
         "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
@@ -34,6 +56,7 @@ fn secrets() -> Vec<&'static str> {
         NOTES,
         TITLE,
         COMPANY_ADDRESS,
+        DEAL_REASON,
         ADMIN_EMAIL,
         "sinopec",
     ]

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod companies;
 mod contacts;
+mod deals;
 mod encryption;
 mod startup;
 mod ui;

@@ -2,6 +2,7 @@
 
 mod companies;
 mod contacts;
+mod deals;
 mod openapi;
 mod session;
 
@@ -38,6 +39,25 @@ pub fn routes() -> Router<AppState> {
                 .delete(companies::delete),
         )
         .route("/companies/{id}/restore", post(companies::restore))
+        .route(
+            "/pipelines",
+            get(deals::list_pipelines).post(deals::create_pipeline),
+        )
+        .route(
+            "/pipelines/{id}",
+            get(deals::get_pipeline).patch(deals::update_pipeline),
+        )
+        .route("/pipelines/{id}/board", get(deals::board))
+        .route("/deals", get(deals::list).post(deals::create))
+        .route(
+            "/deals/{id}",
+            get(deals::get).patch(deals::update).delete(deals::delete),
+        )
+        .route("/deals/{id}/move", post(deals::move_stage))
+        .route("/deals/{id}/close", post(deals::close))
+        .route("/deals/{id}/reopen", post(deals::reopen))
+        .route("/deals/{id}/history", get(deals::history))
+        .route("/deals/{id}/restore", post(deals::restore))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

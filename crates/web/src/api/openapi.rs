@@ -2,11 +2,15 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, companies, contacts, session};
+use super::{Health, PageBody, companies, contacts, deals, session};
 use crate::error::ApiError;
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
+use custodian_core::deals::{
+    BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
+    PipelineInput, PipelinePatch, PipelineView, ReopenDeal, StageChangeView, StageInput, StageView,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -24,16 +28,23 @@ are JSON `{code, message, details}` with stable codes."
         session::login, session::logout, session::me,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
+        deals::list_pipelines, deals::create_pipeline, deals::get_pipeline, deals::update_pipeline, deals::board,
+        deals::list, deals::create, deals::get, deals::update, deals::move_stage, deals::close, deals::reopen,
+        deals::history, deals::delete, deals::restore,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
-        CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>
+        CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
+        PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,
+        DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
+        BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
         (name = "contacts", description = "People at customers; personal fields encrypted per person"),
         (name = "companies", description = "Customer companies (accounts)"),
+        (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )
