@@ -169,6 +169,45 @@ async fn pipeline_bad_input(backend: Backend) {
         list["items"].as_array().unwrap().is_empty(),
         "nothing half-written"
     );
+
+    // Pipelines are configuration: only administrators change them.
+    let admin = app.core.cli_actor().await.unwrap();
+    let sales = custodian_core::Actor {
+        role: "sales".to_owned(),
+        ..admin.clone()
+    };
+    let input = || custodian_core::deals::PipelineInput {
+        name: "P".to_owned(),
+        stages: vec![custodian_core::deals::StageInput {
+            id: None,
+            name: "A".to_owned(),
+            probability: 5,
+        }],
+    };
+    assert!(matches!(
+        app.core.create_pipeline(&sales, input()).await,
+        Err(custodian_core::CoreError::Forbidden)
+    ));
+    let created = app.core.create_pipeline(&admin, input()).await.unwrap();
+    let rename = custodian_core::deals::PipelinePatch {
+        version: 1,
+        name: Some("Renamed".to_owned()),
+        stages: None,
+    };
+    assert!(matches!(
+        app.core
+            .update_pipeline(&sales, created.id, rename.clone())
+            .await,
+        Err(custodian_core::CoreError::Forbidden)
+    ));
+    assert_eq!(
+        app.core
+            .update_pipeline(&admin, created.id, rename)
+            .await
+            .unwrap()
+            .name,
+        "Renamed"
+    );
     let (status, reply) = app
         .post_json(
             "/api/v1/pipelines",
