@@ -15,6 +15,7 @@ use custodian_domain::{CompanyId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::company;
 use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::repo::companies::Sort as CompanySortKey;
 use custodian_store::repo::{self, Deleted, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -98,60 +99,18 @@ pub struct CompanyView {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CompanySort {
-    #[default]
-    NameAsc,
-    NameDesc,
-    CreatedDesc,
-    CreatedAsc,
-    UpdatedDesc,
-    UpdatedAsc,
-}
-
-impl CompanySort {
-    pub fn parse(raw: &str) -> Result<Self, CoreError> {
-        Ok(match raw {
-            "name" => Self::NameAsc,
-            "-name" => Self::NameDesc,
-            "-created" => Self::CreatedDesc,
-            "created" => Self::CreatedAsc,
-            "-updated" => Self::UpdatedDesc,
-            "updated" => Self::UpdatedAsc,
-            _ => {
-                return Err(FieldError::new(
-                    "sort",
-                    "invalid_sort",
-                    "must be one of: name, -name, created, -created, updated, -updated",
-                )
-                .into());
-            }
-        })
+crate::cursor::sort_orders!(
+    CompanySort: CompanySortKey,
+    "must be one of: name, -name, created, -created, updated, -updated",
+    {
+        NameAsc = "name" => (Name, Asc),
+        NameDesc = "-name" => (Name, Desc),
+        CreatedDesc = "-created" => (Created, Desc),
+        CreatedAsc = "created" => (Created, Asc),
+        UpdatedDesc = "-updated" => (Updated, Desc),
+        UpdatedAsc = "updated" => (Updated, Asc),
     }
-
-    fn code(self) -> &'static str {
-        match self {
-            Self::NameAsc => "name",
-            Self::NameDesc => "-name",
-            Self::CreatedDesc => "-created",
-            Self::CreatedAsc => "created",
-            Self::UpdatedDesc => "-updated",
-            Self::UpdatedAsc => "updated",
-        }
-    }
-
-    fn parts(self) -> (repo::companies::Sort, Direction) {
-        use repo::companies::Sort;
-        match self {
-            Self::NameAsc => (Sort::Name, Direction::Asc),
-            Self::NameDesc => (Sort::Name, Direction::Desc),
-            Self::CreatedDesc => (Sort::Created, Direction::Desc),
-            Self::CreatedAsc => (Sort::Created, Direction::Asc),
-            Self::UpdatedDesc => (Sort::Updated, Direction::Desc),
-            Self::UpdatedAsc => (Sort::Updated, Direction::Asc),
-        }
-    }
-}
+);
 
 #[derive(Debug, Clone, Default)]
 pub struct CompanyQuery {

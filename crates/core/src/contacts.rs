@@ -17,6 +17,7 @@ use custodian_store::ConnectionTrait;
 use custodian_store::entities::contact;
 use custodian_store::page::{After, Direction, KeyValue};
 pub use custodian_store::repo::Deleted;
+use custodian_store::repo::contacts::Sort as ContactSortKey;
 use custodian_store::repo::{self, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -150,49 +151,16 @@ pub struct ContactSummary {
     pub deleted_at: Option<time::OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ContactSort {
-    #[default]
-    CreatedDesc,
-    CreatedAsc,
-    UpdatedDesc,
-    UpdatedAsc,
-}
-
-impl ContactSort {
-    pub fn parse(raw: &str) -> Result<Self, CoreError> {
-        match raw {
-            "-created" => Ok(Self::CreatedDesc),
-            "created" => Ok(Self::CreatedAsc),
-            "-updated" => Ok(Self::UpdatedDesc),
-            "updated" => Ok(Self::UpdatedAsc),
-            _ => Err(FieldError::new(
-                "sort",
-                "invalid_sort",
-                "must be one of: created, -created, updated, -updated (contacts cannot be sorted by encrypted fields)",
-            )
-            .into()),
-        }
+crate::cursor::sort_orders!(
+    ContactSort: ContactSortKey,
+    "must be one of: created, -created, updated, -updated (contacts cannot be sorted by encrypted fields)",
+    {
+        CreatedDesc = "-created" => (Created, Desc),
+        CreatedAsc = "created" => (Created, Asc),
+        UpdatedDesc = "-updated" => (Updated, Desc),
+        UpdatedAsc = "updated" => (Updated, Asc),
     }
-
-    fn code(self) -> &'static str {
-        match self {
-            Self::CreatedDesc => "-created",
-            Self::CreatedAsc => "created",
-            Self::UpdatedDesc => "-updated",
-            Self::UpdatedAsc => "updated",
-        }
-    }
-
-    fn parts(self) -> (repo::contacts::Sort, Direction) {
-        match self {
-            Self::CreatedDesc => (repo::contacts::Sort::Created, Direction::Desc),
-            Self::CreatedAsc => (repo::contacts::Sort::Created, Direction::Asc),
-            Self::UpdatedDesc => (repo::contacts::Sort::Updated, Direction::Desc),
-            Self::UpdatedAsc => (repo::contacts::Sort::Updated, Direction::Asc),
-        }
-    }
-}
+);
 
 /// A list request: filters on non-sensitive columns, exact search by e-mail or phone, word
 /// search by name, keyset pagination.

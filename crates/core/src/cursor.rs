@@ -9,6 +9,48 @@ use custodian_store::page::{After, KeyValue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Declares a list's sort orders: each variant has its public code (`"-updated"`), the
+/// repository's sort key and a direction. Generates `parse` (with `hint` as the error), `code`
+/// (which also binds cursors to their order) and `parts`; the first variant is the default.
+macro_rules! sort_orders {
+    ($(#[$doc:meta])* $name:ident: $repo_sort:ident, $hint:literal,
+     { $first:ident = $first_code:literal => ($first_key:ident, $first_dir:ident)
+       $(, $variant:ident = $code:literal => ($key:ident, $dir:ident))* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub enum $name {
+            #[default]
+            $first,
+            $($variant),*
+        }
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, CoreError> {
+                match raw {
+                    $first_code => Ok(Self::$first),
+                    $($code => Ok(Self::$variant),)*
+                    _ => Err(FieldError::new("sort", "invalid_sort", $hint).into()),
+                }
+            }
+
+            fn code(self) -> &'static str {
+                match self {
+                    Self::$first => $first_code,
+                    $(Self::$variant => $code),*
+                }
+            }
+
+            fn parts(self) -> ($repo_sort, Direction) {
+                match self {
+                    Self::$first => ($repo_sort::$first_key, Direction::$first_dir),
+                    $(Self::$variant => ($repo_sort::$key, Direction::$dir)),*
+                }
+            }
+        }
+    };
+}
+pub(crate) use sort_orders;
+
 /// Longest cursor accepted, in characters.
 const MAX_CURSOR_LEN: usize = 1_024;
 

@@ -19,6 +19,7 @@ use custodian_domain::{CompanyId, ContactId, DealId, FieldError, PipelineId, Sta
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{deal, deal_stage_change, pipeline, pipeline_stage};
 use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::repo::deals::Sort as DealSortKey;
 use custodian_store::repo::{self, Deleted, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -383,60 +384,18 @@ pub struct BoardView {
     pub columns: Vec<BoardColumn>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DealSort {
-    #[default]
-    UpdatedDesc,
-    UpdatedAsc,
-    CreatedDesc,
-    CreatedAsc,
-    TitleAsc,
-    TitleDesc,
-}
-
-impl DealSort {
-    pub fn parse(raw: &str) -> Result<Self, CoreError> {
-        Ok(match raw {
-            "-updated" => Self::UpdatedDesc,
-            "updated" => Self::UpdatedAsc,
-            "-created" => Self::CreatedDesc,
-            "created" => Self::CreatedAsc,
-            "title" => Self::TitleAsc,
-            "-title" => Self::TitleDesc,
-            _ => {
-                return Err(FieldError::new(
-                    "sort",
-                    "invalid_sort",
-                    "must be one of: updated, -updated, created, -created, title, -title",
-                )
-                .into());
-            }
-        })
+crate::cursor::sort_orders!(
+    DealSort: DealSortKey,
+    "must be one of: updated, -updated, created, -created, title, -title",
+    {
+        UpdatedDesc = "-updated" => (Updated, Desc),
+        UpdatedAsc = "updated" => (Updated, Asc),
+        CreatedDesc = "-created" => (Created, Desc),
+        CreatedAsc = "created" => (Created, Asc),
+        TitleAsc = "title" => (Title, Asc),
+        TitleDesc = "-title" => (Title, Desc),
     }
-
-    fn code(self) -> &'static str {
-        match self {
-            Self::UpdatedDesc => "-updated",
-            Self::UpdatedAsc => "updated",
-            Self::CreatedDesc => "-created",
-            Self::CreatedAsc => "created",
-            Self::TitleAsc => "title",
-            Self::TitleDesc => "-title",
-        }
-    }
-
-    fn parts(self) -> (repo::deals::Sort, Direction) {
-        use repo::deals::Sort;
-        match self {
-            Self::UpdatedDesc => (Sort::Updated, Direction::Desc),
-            Self::UpdatedAsc => (Sort::Updated, Direction::Asc),
-            Self::CreatedDesc => (Sort::Created, Direction::Desc),
-            Self::CreatedAsc => (Sort::Created, Direction::Asc),
-            Self::TitleAsc => (Sort::Title, Direction::Asc),
-            Self::TitleDesc => (Sort::Title, Direction::Desc),
-        }
-    }
-}
+);
 
 #[derive(Debug, Clone, Default)]
 pub struct DealQuery {
