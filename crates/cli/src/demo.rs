@@ -7,6 +7,7 @@ use custodian_core::Core;
 use custodian_core::companies::CompanyInput;
 use custodian_core::contacts::ContactInput;
 use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
+use custodian_core::leads::{LeadInput, QualifyLead};
 
 /// Most contacts one seed run creates.
 pub const MAX_CONTACTS: usize = 2_000_000;
@@ -14,6 +15,17 @@ const BATCH: usize = 500;
 /// One demo deal per this many contacts, up to [`MAX_DEALS`].
 const CONTACTS_PER_DEAL: usize = 10;
 const MAX_DEALS: usize = 5_000;
+/// One demo lead per this many contacts, up to [`MAX_LEADS`].
+const CONTACTS_PER_LEAD: usize = 20;
+const MAX_LEADS: usize = 2_000;
+const LEAD_SOURCES: &[&str] = &[
+    "web",
+    "referral",
+    "trade_show",
+    "cold_call",
+    "partner",
+    "event",
+];
 
 const DEAL_SUBJECTS: &[&str] = &[
     "Valve retrofit",
@@ -314,10 +326,52 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
         created += batch.len();
     }
     let deals = seed_deals(core, &actor, &deal_contacts).await?;
+    let leads = seed_leads(core, &actor, (contacts / CONTACTS_PER_LEAD).min(MAX_LEADS)).await?;
     Ok(format!(
-        "created {} demo companies, {created} contacts and {deals} deals",
+        "created {} demo companies, {created} contacts, {deals} deals and {leads} leads",
         company_ids.len()
     ))
+}
+
+/// Prospects from several sources, some of them qualified.
+async fn seed_leads(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    count: usize,
+) -> anyhow::Result<usize> {
+    let mut rng = Lcg(0x1EAD);
+    for n in 0..count {
+        let person = contact_input(1_000_000 + n, 0x1EAD, None);
+        let lead = core
+            .create_lead(
+                actor,
+                LeadInput {
+                    name: person.name,
+                    email: person.emails.into_iter().next(),
+                    phone: person.phones.into_iter().next(),
+                    job_title: person.job_title,
+                    company_name: Some(format!("{} Co., Ltd.", rng.pick(COMPANY_STEMS).0)),
+                    notes: None,
+                    source: Some((*rng.pick(LEAD_SOURCES)).to_owned()),
+                    score: Some(i64::try_from(rng.next() % 101).unwrap_or(0)),
+                    owner_id: None,
+                },
+            )
+            .await
+            .context("cannot create demo leads")?;
+        if rng.next().is_multiple_of(3) {
+            core.qualify_lead(
+                actor,
+                lead.id,
+                QualifyLead {
+                    version: lead.version,
+                },
+            )
+            .await
+            .context("cannot qualify demo leads")?;
+        }
+    }
+    Ok(count)
 }
 
 /// A pipeline in both languages' terms, and deals spread over its stages: some moved on, some

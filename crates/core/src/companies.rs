@@ -259,18 +259,33 @@ impl Core {
         actor: &Actor,
         input: CompanyInput,
     ) -> Result<CompanyView, CoreError> {
-        let mut data = CompanyData::parse(&input)?;
-        data.owner_id.get_or_insert(actor.user_id.as_uuid());
         let now = self.now();
-        let id = CompanyId::new_at(now);
         let txn = self.store().begin().await?;
-        self.check_company_owner(&txn, &data).await?;
-        let key = self.keys().org_key(&txn).await?;
-        let row = self.encrypt_company(&key, id.as_uuid(), &data, now, now, 1)?;
-        repo::companies::insert(&txn, row.clone()).await?;
-        repo::tags::insert_new(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        let (row, key) = self
+            .insert_company(&txn, actor, &input, CompanyId::new_at(now), now)
+            .await?;
         txn.commit().await?;
         self.company_view(Some(&key), &row)
+    }
+
+    /// Validates and writes a new company inside the caller's transaction (creation, lead
+    /// conversion).
+    pub(crate) async fn insert_company<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        actor: &Actor,
+        input: &CompanyInput,
+        id: CompanyId,
+        now: i64,
+    ) -> Result<(company::Model, std::sync::Arc<DataKey>), CoreError> {
+        let mut data = CompanyData::parse(input)?;
+        data.owner_id.get_or_insert(actor.user_id.as_uuid());
+        self.check_company_owner(txn, &data).await?;
+        let key = self.keys().org_key(txn).await?;
+        let row = self.encrypt_company(&key, id.as_uuid(), &data, now, now, 1)?;
+        repo::companies::insert(txn, row.clone()).await?;
+        repo::tags::insert_new(txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        Ok((row, key))
     }
 
     pub async fn get_company(

@@ -187,7 +187,7 @@ pub struct ContactPage {
 }
 
 /// A new contact ready to store: everything computed, nothing written.
-struct PreparedContact {
+pub(crate) struct PreparedContact {
     actor: Uuid,
     index_version: i64,
     key: std::sync::Arc<DataKey>,
@@ -195,6 +195,12 @@ struct PreparedContact {
     row: contact::Model,
     tokens: [(&'static str, Vec<i64>); 3],
     data: ContactData,
+}
+
+impl PreparedContact {
+    pub(crate) fn id(&self) -> ContactId {
+        ContactId(self.row.id)
+    }
 }
 
 /// Validated contact fields.
@@ -389,7 +395,7 @@ impl Core {
     }
 
     /// Validates, creates the contact's data key, encrypts and computes search tokens: no I/O.
-    fn prepare_contact(
+    pub(crate) fn prepare_contact(
         &self,
         actor: &Actor,
         input: &ContactInput,
@@ -906,7 +912,7 @@ async fn check_references<C: ConnectionTrait>(
 }
 
 /// Writes a prepared contact: data key, row, search tokens, tags.
-async fn insert_prepared<C: ConnectionTrait>(
+pub(crate) async fn insert_prepared<C: ConnectionTrait>(
     txn: &C,
     prepared: &PreparedContact,
 ) -> Result<(), CoreError> {

@@ -691,13 +691,27 @@ impl Core {
         actor: &Actor,
         input: DealInput,
     ) -> Result<DealView, CoreError> {
-        let mut data = DealData::parse(&input)?;
-        data.owner_id.get_or_insert(actor.user_id.as_uuid());
         let now = self.now();
         let txn = self.store().begin().await?;
-        let stage = resolve_stage(&txn, input.pipeline_id, input.stage_id).await?;
-        check_deal_references(&txn, &data).await?;
-        let key = self.keys().org_key(&txn).await?;
+        let (row, key) = self.insert_deal(&txn, actor, &input, now).await?;
+        txn.commit().await?;
+        self.deal_view(Some(&key), &row)
+    }
+
+    /// Validates and writes a new deal and its first history entry inside the caller's
+    /// transaction (creation, lead conversion).
+    pub(crate) async fn insert_deal<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        actor: &Actor,
+        input: &DealInput,
+        now: i64,
+    ) -> Result<(deal::Model, std::sync::Arc<DataKey>), CoreError> {
+        let mut data = DealData::parse(input)?;
+        data.owner_id.get_or_insert(actor.user_id.as_uuid());
+        let stage = resolve_stage(txn, input.pipeline_id, input.stage_id).await?;
+        check_deal_references(txn, &data).await?;
+        let key = self.keys().org_key(txn).await?;
         let row = deal::Model {
             id: DealId::new_at(now).as_uuid(),
             pipeline_id: stage.pipeline_id,
@@ -721,11 +735,10 @@ impl Core {
             version: 1,
         };
         let row = with_data(row, &data);
-        repo::deals::insert(&txn, row.clone()).await?;
-        self.record_change(&txn, actor, &row, None, None, now)
+        repo::deals::insert(txn, row.clone()).await?;
+        self.record_change(txn, actor, &row, None, None, now)
             .await?;
-        txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        Ok((row, key))
     }
 
     pub async fn get_deal(&self, _actor: &Actor, id: DealId) -> Result<DealView, CoreError> {

@@ -186,6 +186,11 @@ impl KeyRing {
         self.unwrap_row(&row)
     }
 
+    /// Drops a destroyed key from this node's cache so nothing here can use it again.
+    pub fn forget(&self, id: Uuid) {
+        self.cache.remove(id);
+    }
+
     /// Loads many data keys with one query for the cache misses (list pages).
     pub async fn data_keys<C: ConnectionTrait>(
         &self,

@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod deals;
 pub mod error;
 pub mod keyring;
+pub mod leads;
 pub mod patch;
 pub mod settings;
 

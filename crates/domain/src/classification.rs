@@ -102,6 +102,32 @@ pub const DEAL_FIELDS: &[FieldSpec] = &[
     field("version", Internal),
 ];
 
+/// Lead fields. A lead is a prospective contact and a data subject: its personal fields are
+/// encrypted under its own data key, which conversion destroys once they have moved under the
+/// new contact's key.
+pub const LEAD_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("name", Personal),
+    field("email", Personal),
+    field("phone", Personal),
+    field("job_title", Personal),
+    field("company_name", Internal),
+    field("notes", Sensitive),
+    field("source", Internal),
+    field("status", Internal),
+    field("score", Internal),
+    field("status_reason", Personal),
+    field("owner_id", Internal),
+    field("converted_contact_id", Internal),
+    field("converted_company_id", Internal),
+    field("converted_deal_id", Internal),
+    field("converted_at", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
 /// Pipelines and their stages are configuration: names, order and probabilities.
 pub const PIPELINE_FIELDS: &[FieldSpec] = &[
     field("id", Public),
@@ -156,6 +182,7 @@ mod tests {
             CONTACT_FIELDS,
             COMPANY_FIELDS,
             DEAL_FIELDS,
+            LEAD_FIELDS,
             PIPELINE_FIELDS,
             USER_FIELDS,
         ] {

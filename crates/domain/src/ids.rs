@@ -85,6 +85,10 @@ typed_id!(
     /// A deal (opportunity).
     DealId
 );
+typed_id!(
+    /// A lead: a prospective customer contact, a data subject with a data key of its own.
+    LeadId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

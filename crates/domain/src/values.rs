@@ -153,6 +153,31 @@ impl Probability {
     }
 }
 
+/// A lead's score: how promising it looks, 0–100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LeadScore(u8);
+
+impl LeadScore {
+    pub fn parse(field: &str, raw: i64) -> Result<Self, FieldError> {
+        u8::try_from(raw)
+            .ok()
+            .filter(|s| *s <= 100)
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    "invalid_score",
+                    "must be a whole number from 0 to 100",
+                )
+            })
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+}
+
 /// A calendar date (`YYYY-MM-DD`) such as an expected close date; stored as that text, which
 /// sorts chronologically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -491,6 +516,35 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// Where a lead came from.
+    LeadSource, "invalid_source",
+    "must be one of: web, referral, event, trade_show, cold_call, partner, advertising, other",
+    {
+        Web => "web",
+        Referral => "referral",
+        Event => "event",
+        TradeShow => "trade_show",
+        ColdCall => "cold_call",
+        Partner => "partner",
+        Advertising => "advertising",
+        Other => "other",
+    }
+);
+
+code_enum!(
+    /// A lead's progress. `converted` is reached only by converting it.
+    LeadStatus, "invalid_status",
+    "must be one of: new, contacted, qualified, disqualified, converted",
+    {
+        New => "new",
+        Contacted => "contacted",
+        Qualified => "qualified",
+        Disqualified => "disqualified",
+        Converted => "converted",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -516,6 +570,11 @@ mod tests {
             );
         }
         assert_eq!(Probability::parse("p", 100).unwrap().percent(), 100);
+        assert_eq!(LeadScore::parse("score", 0).unwrap().value(), 0);
+        assert_eq!(
+            LeadScore::parse("score", 101).unwrap_err().code,
+            "invalid_score"
+        );
         assert_eq!(Probability::parse("p", 0).unwrap().percent(), 0);
         for bad in [-1, 101, 1_000] {
             assert_eq!(

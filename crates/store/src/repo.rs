@@ -191,6 +191,21 @@ pub mod data_keys {
             .await?)
     }
 
+    /// Crypto-shredding: drops the wrapped key material for good. Everything encrypted under
+    /// the key becomes unreadable, on this database and in every backup taken from now on.
+    pub async fn destroy<C: ConnectionTrait>(c: &C, id: Uuid, now: i64) -> Result<()> {
+        data_key::Entity::update_many()
+            .col_expr(
+                data_key::Column::Wrapped,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
+            .col_expr(data_key::Column::DestroyedAt, Expr::value(now))
+            .filter(data_key::Column::Id.eq(id))
+            .exec(c)
+            .await?;
+        Ok(())
+    }
+
     pub async fn by_scope<C: ConnectionTrait>(
         c: &C,
         scope: &str,
@@ -451,6 +466,20 @@ pub mod tags {
 
 pub mod search_tokens {
     use super::*;
+
+    /// Removes every blind-index token of one record.
+    pub async fn delete_for<C: ConnectionTrait>(
+        c: &C,
+        entity: &str,
+        entity_id: Uuid,
+    ) -> Result<()> {
+        search_token::Entity::delete_many()
+            .filter(search_token::Column::Entity.eq(entity))
+            .filter(search_token::Column::EntityId.eq(entity_id))
+            .exec(c)
+            .await?;
+        Ok(())
+    }
 
     /// Replaces every blind-index token of one record: one delete, one insert.
     pub async fn replace<C: ConnectionTrait>(
@@ -995,6 +1024,94 @@ pub mod deal_history {
         use deal_stage_change::Column as Col;
         let q = deal_stage_change::Entity::find().filter(Col::DealId.eq(deal_id));
         let rows = keyset(q, Col::ChangedAt, Col::Id, Direction::Desc, after, limit)
+            .all(c)
+            .await?;
+        Ok(into_page(rows, limit))
+    }
+}
+
+pub mod leads {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Sort {
+        Created,
+        Updated,
+        Score,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Filter {
+        pub status: Option<String>,
+        pub source: Option<String>,
+        pub owner_id: Option<Uuid>,
+        pub min_score: Option<i64>,
+        /// Restricts to these ids (blind-index candidates), when given.
+        pub ids: Option<Vec<Uuid>>,
+        pub deleted: Deleted,
+    }
+
+    pub async fn insert<C: ConnectionTrait>(c: &C, row: lead::Model) -> Result<()> {
+        row.into_active_model().reset_all().insert(c).await?;
+        Ok(())
+    }
+
+    pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<lead::Model>> {
+        Ok(lead::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn update_versioned<C: ConnectionTrait>(
+        c: &C,
+        row: lead::Model,
+        expected_version: i64,
+    ) -> Result<WriteOutcome> {
+        let id = row.id;
+        let columns = (lead::Column::Id, lead::Column::Version);
+        write_if_version::<lead::Entity, _>(c, row, id, columns, expected_version).await
+    }
+
+    pub async fn set_deleted<C: ConnectionTrait>(
+        c: &C,
+        id: Uuid,
+        delete: bool,
+        now: i64,
+    ) -> Result<WriteOutcome> {
+        use lead::Column as Col;
+        let columns = (Col::Id, Col::Version, Col::DeletedAt, Col::UpdatedAt);
+        super::set_deleted::<lead::Entity, _>(c, id, delete, now, columns).await
+    }
+
+    pub async fn list<C: ConnectionTrait>(
+        c: &C,
+        filter: &Filter,
+        sort: Sort,
+        direction: Direction,
+        after: Option<&After>,
+        limit: u64,
+    ) -> Result<Page<lead::Model>> {
+        use lead::Column as Col;
+        let mut q = deleted_filter(lead::Entity::find(), Col::DeletedAt, filter.deleted);
+        if let Some(status) = &filter.status {
+            q = q.filter(Col::Status.eq(status.clone()));
+        }
+        if let Some(source) = &filter.source {
+            q = q.filter(Col::Source.eq(source.clone()));
+        }
+        if let Some(owner) = filter.owner_id {
+            q = q.filter(Col::OwnerId.eq(owner));
+        }
+        if let Some(min) = filter.min_score {
+            q = q.filter(Col::Score.gte(min));
+        }
+        if let Some(ids) = &filter.ids {
+            q = q.filter(Col::Id.is_in(ids.iter().copied()));
+        }
+        let sort_col = match sort {
+            Sort::Created => Col::CreatedAt,
+            Sort::Updated => Col::UpdatedAt,
+            Sort::Score => Col::Score,
+        };
+        let rows = keyset(q, sort_col, Col::Id, direction, after, limit)
             .all(c)
             .await?;
         Ok(into_page(rows, limit))

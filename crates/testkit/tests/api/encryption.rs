@@ -12,6 +12,9 @@ const NOTES: &str = "Prefers calls after 3pm";
 const TITLE: &str = "Chief Procurement Officer";
 const COMPANY_ADDRESS: &str = "88 Century Avenue, Pudong";
 const DEAL_REASON: &str = "Mr Zhao chose the rival bid";
+const LEAD_NAME: &str = "孙卫东";
+const LEAD_EMAIL: &str = "sun.weidong@harbin-foods.example.cn";
+const LEAD_REASON: &str = "Moved to a competitor in Harbin";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
@@ -25,6 +28,20 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    let (status, lead) = app
+        .post_json(
+            "/api/v1/leads",
+            &json!({"name": LEAD_NAME, "email": LEAD_EMAIL, "company_name": "Harbin Foods"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/leads/{}/disqualify", lead["id"].as_str().unwrap()),
+            &json!({"version": 1, "reason": LEAD_REASON}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, deal) = app
         .post_json("/api/v1/deals", &json!({"title": "Compressor overhaul"}))
         .await;
@@ -57,6 +74,9 @@ fn secrets() -> Vec<&'static str> {
         TITLE,
         COMPANY_ADDRESS,
         DEAL_REASON,
+        LEAD_NAME,
+        LEAD_EMAIL,
+        LEAD_REASON,
         ADMIN_EMAIL,
         "sinopec",
     ]

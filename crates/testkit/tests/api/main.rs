@@ -9,5 +9,6 @@ mod companies;
 mod contacts;
 mod deals;
 mod encryption;
+mod leads;
 mod startup;
 mod ui;

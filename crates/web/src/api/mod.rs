@@ -3,6 +3,7 @@
 mod companies;
 mod contacts;
 mod deals;
+mod leads;
 mod openapi;
 mod session;
 
@@ -58,6 +59,15 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/{id}/reopen", post(deals::reopen))
         .route("/deals/{id}/history", get(deals::history))
         .route("/deals/{id}/restore", post(deals::restore))
+        .route("/leads", get(leads::list).post(leads::create))
+        .route(
+            "/leads/{id}",
+            get(leads::get).patch(leads::update).delete(leads::delete),
+        )
+        .route("/leads/{id}/qualify", post(leads::qualify))
+        .route("/leads/{id}/disqualify", post(leads::disqualify))
+        .route("/leads/{id}/convert", post(leads::convert))
+        .route("/leads/{id}/restore", post(leads::restore))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -2,7 +2,7 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, companies, contacts, deals, session};
+use super::{Health, PageBody, companies, contacts, deals, leads, session};
 use crate::error::ApiError;
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
@@ -10,6 +10,10 @@ use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, Conta
 use custodian_core::deals::{
     BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
     PipelineInput, PipelinePatch, PipelineView, ReopenDeal, StageChangeView, StageInput, StageView,
+};
+use custodian_core::leads::{
+    ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
+    QualifyLead,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -31,19 +35,24 @@ are JSON `{code, message, details}` with stable codes."
         deals::list_pipelines, deals::create_pipeline, deals::get_pipeline, deals::update_pipeline, deals::board,
         deals::list, deals::create, deals::get, deals::update, deals::move_stage, deals::close, deals::reopen,
         deals::history, deals::delete, deals::restore,
+        leads::list, leads::create, leads::get, leads::update, leads::qualify, leads::disqualify,
+        leads::convert, leads::delete, leads::restore,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,
         DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
-        BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>
+        BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
+        LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
+        ConversionRefs, PageBody<LeadView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
         (name = "contacts", description = "People at customers; personal fields encrypted per person"),
         (name = "companies", description = "Customer companies (accounts)"),
+        (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
