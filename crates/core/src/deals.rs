@@ -792,7 +792,7 @@ impl Core {
         if stage.id == existing.stage_id {
             return self.deal_view(Some(&key), &existing);
         }
-        let now = self.now().max(existing.updated_at);
+        let now = after_last_change(self.now(), &existing);
         let mut row = existing.clone();
         row.pipeline_id = stage.pipeline_id;
         row.stage_id = stage.id;
@@ -831,7 +831,7 @@ impl Core {
                 "the deal is already closed; reopen it first to close it differently",
             ));
         }
-        let now = self.now().max(existing.updated_at);
+        let now = after_last_change(self.now(), &existing);
         let mut row = existing.clone();
         row.status = outcome.code().to_owned();
         row.closed_at = Some(now);
@@ -865,7 +865,7 @@ impl Core {
         if existing.status == DealStatus::Open.code() {
             return Err(rule("deal_open", "the deal is open already"));
         }
-        let now = self.now().max(existing.updated_at);
+        let now = after_last_change(self.now(), &existing);
         let mut row = existing.clone();
         if let Some(stage_id) = request.stage_id {
             let stage = repo::pipelines::stage(&txn, stage_id)
@@ -1192,6 +1192,12 @@ impl Core {
             version: row.version,
         })
     }
+}
+
+/// A transition's time: strictly after the deal's last change, so its history orders exactly
+/// even when changes land within one millisecond (ids break no ties: their low bits are random).
+fn after_last_change(now: i64, existing: &deal::Model) -> i64 {
+    now.max(existing.updated_at.saturating_add(1))
 }
 
 fn stored_currency(code: &str) -> Result<Currency, CoreError> {

@@ -229,6 +229,21 @@ pub fn client(cert_pem: &[u8], cookies: bool) -> reqwest::Client {
         .expect("client")
 }
 
+/// The id of a pipeline's stage at `index`.
+pub fn stage_id(pipeline: &Value, index: usize) -> String {
+    pipeline["stages"][index]["id"]
+        .as_str()
+        .expect("stage id")
+        .to_owned()
+}
+
+/// The stable code of an API error: the first field error's, else the error's own.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["details"][0]["code"]
+        .as_str()
+        .or_else(|| body["code"].as_str())
+}
+
 pub fn client_without_cookies(cert_pem: &[u8]) -> reqwest::Client {
     client(cert_pem, false)
 }
@@ -293,6 +308,28 @@ impl TestApp {
 
     pub async fn create_company(&self, body: Value) -> Value {
         let (status, json) = self.post_json("/api/v1/companies", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        json
+    }
+
+    /// Creates a pipeline with `(name, probability)` stages and returns its JSON.
+    pub async fn create_pipeline(&self, name: &str, stages: &[(&str, i64)]) -> Value {
+        let stages: Vec<Value> = stages
+            .iter()
+            .map(|(n, p)| serde_json::json!({"name": n, "probability": p}))
+            .collect();
+        let (status, body) = self
+            .post_json(
+                "/api/v1/pipelines",
+                &serde_json::json!({"name": name, "stages": stages}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn create_deal(&self, body: Value) -> Value {
+        let (status, json) = self.post_json("/api/v1/deals", &body).await;
         assert_eq!(status, StatusCode::CREATED, "{json}");
         json
     }

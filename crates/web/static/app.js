@@ -56,6 +56,103 @@
     }
   });
 
+  // Deal board. A move posts the card's form with htmx and the server answers with the
+  // re-rendered board; afterwards focus goes to the notice (if the move was refused) or to
+  // the moved card, so keyboard and screen-reader users are not left on a removed element.
+  document.addEventListener("htmx:afterSettle", function () {
+    var board = document.getElementById("deal-board");
+    var target = board ? board.querySelector("[data-autofocus]") : null;
+    if (target) {
+      if (!target.hasAttribute("tabindex") && target.tagName !== "A") {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.removeAttribute("data-autofocus");
+      target.focus();
+    }
+  });
+
+  // If htmx could not use the answer (session expired, CSRF, server error), post the same
+  // form the ordinary way so the full error page explains what happened.
+  document.addEventListener("htmx:responseError", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.matches && elt.matches("form[data-fallback-submit]")) {
+      HTMLFormElement.prototype.submit.call(elt);
+    }
+  });
+
+  // Drag and drop on the board: dropping a card on another column chooses that stage in the
+  // card's own move form and submits it, exactly as the Move button would.
+  var dragged = null;
+
+  function columnAt(node) {
+    return node && node.closest ? node.closest(".board-column[data-stage-id]") : null;
+  }
+
+  function clearDropTargets() {
+    var marked = document.querySelectorAll(".board-column.drop-target");
+    for (var i = 0; i < marked.length; i++) {
+      marked[i].classList.remove("drop-target");
+    }
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target && event.target.closest ? event.target.closest(".deal-card") : null;
+    if (!card || !card.querySelector("form.move-form")) {
+      return;
+    }
+    dragged = card;
+    card.classList.add("dragging");
+    if (event.dataTransfer) {
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", card.id);
+    }
+  });
+
+  document.addEventListener("dragend", function () {
+    if (dragged) {
+      dragged.classList.remove("dragging");
+    }
+    dragged = null;
+    clearDropTargets();
+  });
+
+  document.addEventListener("dragover", function (event) {
+    var column = dragged ? columnAt(event.target) : null;
+    if (!column) {
+      return;
+    }
+    event.preventDefault();
+    if (event.dataTransfer) {
+      event.dataTransfer.dropEffect = "move";
+    }
+    if (!column.classList.contains("drop-target")) {
+      clearDropTargets();
+      column.classList.add("drop-target");
+    }
+  });
+
+  document.addEventListener("drop", function (event) {
+    var card = dragged;
+    var column = card ? columnAt(event.target) : null;
+    if (!column) {
+      return;
+    }
+    event.preventDefault();
+    clearDropTargets();
+    var form = card.querySelector("form.move-form");
+    var select = form ? form.querySelector("select[name='stage_id']") : null;
+    var stage = column.getAttribute("data-stage-id");
+    if (!select || !stage || select.value === stage) {
+      return;
+    }
+    select.value = stage;
+    if (form.requestSubmit) {
+      form.requestSubmit();
+    } else if (window.htmx) {
+      window.htmx.trigger(form, "submit");
+    }
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", fillSetupCode);
   } else {

@@ -83,7 +83,7 @@ async fn wait_for_text(driver: &WebDriver, by: By, needle: &str) -> bool {
     false
 }
 
-async fn set_up_sign_in_create_find_and_switch_to_chinese(backend: Backend) {
+async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: Backend) {
     let (app, code) = spawn_unconfigured(backend).await;
     let chromedriver = ChromeDriver::start().await;
     let mut caps = DesiredCapabilities::chrome();
@@ -220,7 +220,127 @@ async fn set_up_sign_in_create_find_and_switch_to_chinese(backend: Backend) {
             "no personal data in the URL"
         );
 
-        // 5. Switch the interface to Chinese.
+        // 5. Deals: the first pipeline through its form (offered because none exists), a
+        //    deal through its form, then a move on the board without a page reload.
+        driver.goto(format!("{}/deals", app.base_url)).await?;
+        wait_for(&driver, By::Id("create-pipeline-link"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("f-name"))
+            .await?
+            .send_keys("Industrial sales")
+            .await?;
+        for (row, name, probability) in [(0, "Qualification", "10"), (1, "Proposal", "50")] {
+            driver
+                .find(By::Id(format!("stage_{row}_name")))
+                .await?
+                .send_keys(name)
+                .await?;
+            driver
+                .find(By::Id(format!("stage_{row}_probability")))
+                .await?
+                .send_keys(probability)
+                .await?;
+        }
+        driver
+            .find(By::Id("pipeline-submit"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("new-pipeline")).await?;
+
+        driver.goto(format!("{}/deals/new", app.base_url)).await?;
+        wait_for(&driver, By::Name("title"))
+            .await?
+            .send_keys("Valve retrofit")
+            .await?;
+        driver
+            .find(By::Name("amount"))
+            .await?
+            .send_keys("125000.50")
+            .await?;
+        SelectElement::new(&driver.find(By::Name("currency")).await?)
+            .await?
+            .select_by_value("CNY")
+            .await?;
+        driver.find(By::Id("deal-submit")).await?.click().await?;
+        assert!(
+            wait_for_text(&driver, By::Id("page-title"), "Valve retrofit").await,
+            "lands on the new deal"
+        );
+        let url = driver.current_url().await?;
+        let deal_id = url
+            .path()
+            .trim_start_matches("/deals/")
+            .trim_end_matches('/')
+            .to_owned();
+
+        driver.goto(format!("{}/deals", app.base_url)).await?;
+        let card = wait_for(&driver, By::Id(format!("deal-{deal_id}"))).await?;
+        let columns = driver.find_all(By::Css(".board-column")).await?;
+        assert_eq!(columns.len(), 2);
+        let first_stage = columns[0].attr("data-stage-id").await?.unwrap_or_default();
+        let target_stage = columns[1].attr("data-stage-id").await?.unwrap_or_default();
+        assert!(
+            columns[0].text().await?.contains("Valve retrofit"),
+            "starts in the first stage"
+        );
+        assert!(card.text().await?.contains("CNY 125,000.50"));
+        // Marks this page load: a full reload would lose both marks.
+        driver
+            .execute(
+                "window.custodianBeforeMove = 'same page'; \
+                 document.body.setAttribute('data-before-move', 'yes'); return true;",
+                Vec::<serde_json::Value>::new(),
+            )
+            .await?;
+        SelectElement::new(&driver.find(By::Id(format!("move-{deal_id}"))).await?)
+            .await?
+            .select_by_value(&target_stage)
+            .await?;
+        driver
+            .find(By::Id(format!("move-submit-{deal_id}")))
+            .await?
+            .click()
+            .await?;
+        let moved = wait_for_text(
+            &driver,
+            By::Css(format!("#stage-{target_stage} .deal-list")),
+            "Valve retrofit",
+        )
+        .await;
+        assert!(moved, "the card is in the target column");
+        let first_column = driver
+            .find(By::Css(format!("#stage-{first_stage} .deal-list")))
+            .await?;
+        assert!(!first_column.text().await?.contains("Valve retrofit"));
+        let marks = driver
+            .execute(
+                "return [window.custodianBeforeMove || null, \
+                 document.body.getAttribute('data-before-move')];",
+                Vec::<serde_json::Value>::new(),
+            )
+            .await?;
+        assert_eq!(
+            marks.json(),
+            &serde_json::json!(["same page", "yes"]),
+            "moved without reloading the page"
+        );
+        // Focus moves to the moved card once htmx has settled the swap.
+        let card_link = format!("/deals/{deal_id}");
+        let mut focused = false;
+        for _ in 0..50 {
+            let active = driver.active_element().await?;
+            if active.attr("href").await?.as_deref() == Some(card_link.as_str()) {
+                focused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(focused, "focus follows the moved card");
+
+        // 6. Switch the interface to Chinese.
         let select = SelectElement::new(&driver.find(By::Id("locale-select")).await?).await?;
         select.select_by_value("zh-CN").await?;
         driver.find(By::Id("locale-submit")).await?.click().await?;
@@ -240,4 +360,4 @@ async fn set_up_sign_in_create_find_and_switch_to_chinese(backend: Backend) {
     result.unwrap();
 }
 
-on_both_backends!(set_up_sign_in_create_find_and_switch_to_chinese);
+on_both_backends!(set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese);

@@ -1,5 +1,5 @@
 use custodian_store::repo;
-use custodian_testkit::{Backend, TestApp, on_both_backends, spawn_app};
+use custodian_testkit::{Backend, TestApp, error_code, on_both_backends, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -12,12 +12,6 @@ async fn create_lead(app: &TestApp, body: Value) -> Value {
     let (status, json) = app.post_json("/api/v1/leads", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
     json
-}
-
-fn error_code(body: &Value) -> Option<&str> {
-    body["details"][0]["code"]
-        .as_str()
-        .or_else(|| body["code"].as_str())
 }
 
 async fn lead_lifecycle_and_search(backend: Backend) {

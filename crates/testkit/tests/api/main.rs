@@ -12,3 +12,4 @@ mod encryption;
 mod leads;
 mod startup;
 mod ui;
+mod ui_deals;

@@ -392,7 +392,10 @@ struct FormPage<'a> {
 
 /// The company `<select>`: the first 200 live companies by name, plus the selected one if it
 /// is not among them.
-async fn company_options(v: &Viewer, selected: &str) -> Result<Vec<SelectOption>, UiError> {
+pub(crate) async fn company_options(
+    v: &Viewer,
+    selected: &str,
+) -> Result<Vec<SelectOption>, UiError> {
     let page = v
         .core()
         .list_companies(

@@ -4,6 +4,8 @@
 
 mod companies;
 mod contacts;
+mod deals;
+mod pipelines;
 mod session;
 mod support;
 
@@ -44,6 +46,23 @@ pub fn routes() -> Router<AppState> {
         .route("/companies/{id}/edit", get(companies::edit_form))
         .route("/companies/{id}/delete", post(companies::delete))
         .route("/companies/{id}/restore", post(companies::restore))
+        .route("/deals", get(deals::board).post(deals::create))
+        .route("/deals/list", get(deals::list))
+        .route("/deals/new", get(deals::new_form))
+        .route("/deals/{id}", get(deals::detail).post(deals::update))
+        .route("/deals/{id}/edit", get(deals::edit_form))
+        .route("/deals/{id}/move", post(deals::move_stage))
+        .route("/deals/{id}/close", post(deals::close))
+        .route("/deals/{id}/reopen", post(deals::reopen))
+        .route("/deals/{id}/delete", post(deals::delete))
+        .route("/deals/{id}/restore", post(deals::restore))
+        .route("/pipelines", get(pipelines::list).post(pipelines::create))
+        .route("/pipelines/new", get(pipelines::new_form))
+        .route(
+            "/pipelines/{id}",
+            get(pipelines::show).post(pipelines::update),
+        )
+        .route("/pipelines/{id}/edit", get(pipelines::edit_form))
 }
 
 const HTMX_JS: &[u8] = include_bytes!("../../static/htmx.min.js");

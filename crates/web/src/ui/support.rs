@@ -277,6 +277,13 @@ pub(crate) fn bad_origin() -> ApiError {
     )
 }
 
+/// Whether the request came from htmx (which then expects a fragment, not a page).
+pub(crate) fn is_htmx(headers: &HeaderMap) -> bool {
+    headers
+        .get("hx-request")
+        .is_some_and(|v| v.as_bytes() == b"true")
+}
+
 pub(crate) fn accept_language(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::ACCEPT_LANGUAGE)
@@ -293,12 +300,14 @@ fn return_path(method: &Method, uri: &Uri) -> String {
             .map_or(path, |pq| pq.as_str())
             .to_owned();
     }
-    ["/search", "/delete", "/restore"]
-        .iter()
-        .find_map(|suffix| path.strip_suffix(suffix))
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path)
-        .to_owned()
+    [
+        "/search", "/delete", "/restore", "/move", "/close", "/reopen",
+    ]
+    .iter()
+    .find_map(|suffix| path.strip_suffix(suffix))
+    .filter(|p| !p.is_empty())
+    .unwrap_or(path)
+    .to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +446,16 @@ impl Viewer {
 
     pub(crate) fn csrf(&self) -> String {
         self.auth.csrf_token().unwrap_or_default()
+    }
+
+    /// The signed-in user's e-mail address (personal data: for rendering only).
+    pub(crate) fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// Whether the signed-in user may change configuration such as pipelines.
+    pub(crate) fn is_admin(&self) -> bool {
+        self.auth.actor.role == custodian_core::auth::ROLE_ADMIN
     }
 
     pub(crate) fn chrome(&self, nav: &'static str) -> Chrome {
