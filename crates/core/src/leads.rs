@@ -652,10 +652,18 @@ impl Core {
             )),
             _ => None,
         };
-        let mut items = Vec::with_capacity(page.items.len());
-        for row in &page.items {
-            items.push(self.lead_view_loading_key(conn, row, false).await?);
-        }
+        // One query for the page's missing keys; converted leads have none left to load.
+        let live = |row: &&lead::Model| row.status != LeadStatus::Converted.code();
+        let key_ids: Vec<Uuid> = page.items.iter().filter(live).map(|r| r.dek_id).collect();
+        let mut keys = self.keys().data_keys(conn, &key_ids).await?.into_iter();
+        let items = page
+            .items
+            .iter()
+            .map(|row| {
+                let key = if live(&row) { keys.next() } else { None };
+                self.lead_view(key.as_deref(), row, false)
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(LeadPage { items, next_cursor })
     }
 
