@@ -47,7 +47,8 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var region = event.detail && event.detail.target;
     if (region && region.id === "results-region" && document.activeElement &&
-        document.activeElement.id !== "contact-search") {
+        document.activeElement.id !== "contact-search" &&
+        document.activeElement.id !== "lead-search") {
       var title = document.getElementById("results-title");
       if (title) {
         title.setAttribute("tabindex", "-1");

@@ -13,3 +13,4 @@ mod leads;
 mod startup;
 mod ui;
 mod ui_deals;
+mod ui_leads;

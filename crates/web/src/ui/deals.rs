@@ -6,7 +6,7 @@
 //! the detail page only and never put into a URL or a log.
 
 use super::contacts::company_options;
-use super::session::CsrfOnly;
+use super::session::{CsrfOnly, csrf_checked_id};
 use super::support::{
     Chrome, FormErrors, SelectOption, UiError, UiResultExt, Viewer, bad_request, build_url,
     field_message, format_time, is_htmx, normalize_newlines, optional, parse_id, render,
@@ -92,12 +92,12 @@ pub(crate) fn status_label(t: &Tr<'_>, status: &str) -> String {
     t.t(&format!("deal_status.{status}")).to_owned()
 }
 
-fn invalid_choice(field: &str) -> FieldError {
+pub(crate) fn invalid_choice(field: &str) -> FieldError {
     FieldError::new(field, "invalid_choice", "choose a value from the list")
 }
 
 /// An optional id from a form field: blank is `None`, anything but a UUID an error.
-fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, FieldError> {
+pub(crate) fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -107,13 +107,13 @@ fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, FieldError> {
         .map_err(|_| invalid_choice(field))
 }
 
-fn parse_version(raw: &str) -> Result<i64, FieldError> {
+pub(crate) fn parse_version(raw: &str) -> Result<i64, FieldError> {
     raw.trim()
         .parse::<i64>()
         .map_err(|_| FieldError::new("version", "invalid_version", "the form is out of date"))
 }
 
-fn invalid_query() -> ApiError {
+pub(crate) fn invalid_query() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_query",
@@ -683,7 +683,7 @@ struct DetailState {
 
 /// Who made a change: the e-mail of the signed-in user, else the id (there is no user
 /// directory in the UI yet).
-fn who(v: &Viewer, user: custodian_domain::UserId) -> String {
+pub(crate) fn who(v: &Viewer, user: custodian_domain::UserId) -> String {
     if user == v.actor().user_id {
         v.email().to_owned()
     } else {
@@ -991,9 +991,31 @@ impl DealForm {
 }
 
 /// A pipeline's stages as an `<optgroup>`.
-struct StageGroup {
-    label: String,
-    options: Vec<SelectOption>,
+pub(crate) struct StageGroup {
+    pub(crate) label: String,
+    pub(crate) options: Vec<SelectOption>,
+}
+
+/// Every pipeline's stages as option groups, `selected` (a stage id) marked.
+pub(crate) fn stage_groups(pipelines: &[PipelineView], selected: &str) -> Vec<StageGroup> {
+    pipelines
+        .iter()
+        .map(|p| StageGroup {
+            label: p.name.clone(),
+            options: p
+                .stages
+                .iter()
+                .map(|s| {
+                    let value = s.id.to_string();
+                    SelectOption {
+                        selected: value == selected,
+                        value,
+                        label: format!("{} ({}%)", s.name, s.probability),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -1016,7 +1038,7 @@ struct FormPage<'a> {
     stale: bool,
 }
 
-fn currency_options(selected: &str) -> Vec<SelectOption> {
+pub(crate) fn currency_options(selected: &str) -> Vec<SelectOption> {
     let selected = selected.trim().to_ascii_uppercase();
     let mut options: Vec<SelectOption> = CURRENCIES
         .iter()
@@ -1065,24 +1087,7 @@ async fn form_page(
 ) -> Result<Response, UiError> {
     let pipelines = v.core().list_pipelines(v.actor()).await.ui(v)?;
     let selected_stage = form.stage_id.trim();
-    let stage_groups = pipelines
-        .iter()
-        .map(|p| StageGroup {
-            label: p.name.clone(),
-            options: p
-                .stages
-                .iter()
-                .map(|s| {
-                    let value = s.id.to_string();
-                    SelectOption {
-                        selected: value == selected_stage,
-                        value,
-                        label: format!("{} ({}%)", s.name, s.probability),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
+    let stage_groups = stage_groups(&pipelines, selected_stage);
     let stage_name = Uuid::parse_str(selected_stage)
         .ok()
         .and_then(|s| StageNames::new(&pipelines).stage(s).map(str::to_owned))
@@ -1275,11 +1280,7 @@ pub(crate) async fn delete(
     Path(raw): Path<String>,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
-    let id = parse_id(&raw).ui(&v)?;
+    let id = csrf_checked_id(&v, &raw, form)?;
     v.core().delete_deal(v.actor(), DealId(id)).await.ui(&v)?;
     Ok(Redirect::to("/deals/list").into_response())
 }
@@ -1289,11 +1290,7 @@ pub(crate) async fn restore(
     Path(raw): Path<String>,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
-    let id = parse_id(&raw).ui(&v)?;
+    let id = csrf_checked_id(&v, &raw, form)?;
     let d = v.core().restore_deal(v.actor(), DealId(id)).await.ui(&v)?;
     Ok(Redirect::to(&format!("/deals/{}", d.id)).into_response())
 }

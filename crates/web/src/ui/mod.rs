@@ -5,6 +5,7 @@
 mod companies;
 mod contacts;
 mod deals;
+mod leads;
 mod pipelines;
 mod session;
 mod support;
@@ -46,6 +47,16 @@ pub fn routes() -> Router<AppState> {
         .route("/companies/{id}/edit", get(companies::edit_form))
         .route("/companies/{id}/delete", post(companies::delete))
         .route("/companies/{id}/restore", post(companies::restore))
+        .route("/leads", get(leads::list).post(leads::create))
+        .route("/leads/search", get(leads::search_get).post(leads::search))
+        .route("/leads/new", get(leads::new_form))
+        .route("/leads/{id}", get(leads::detail).post(leads::update))
+        .route("/leads/{id}/edit", get(leads::edit_form))
+        .route("/leads/{id}/qualify", post(leads::qualify))
+        .route("/leads/{id}/disqualify", post(leads::disqualify))
+        .route("/leads/{id}/convert", post(leads::convert))
+        .route("/leads/{id}/delete", post(leads::delete))
+        .route("/leads/{id}/restore", post(leads::restore))
         .route("/deals", get(deals::board).post(deals::create))
         .route("/deals/list", get(deals::list))
         .route("/deals/new", get(deals::new_form))

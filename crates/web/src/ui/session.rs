@@ -2,7 +2,7 @@
 
 use super::support::{
     Chrome, FormErrors, UiError, UiResultExt, Viewer, accept_language, bad_origin, bad_request,
-    render, safe_return_to, same_origin,
+    parse_id, render, safe_return_to, same_origin,
 };
 use crate::AppState;
 use crate::auth::{Authenticated, clear_session_cookie, session_cookie};
@@ -155,6 +155,20 @@ pub(crate) async fn logout(
 pub(crate) struct CsrfOnly {
     #[serde(rename = "_csrf")]
     pub(crate) csrf: String,
+}
+
+/// For a POST that carries only the CSRF token and acts on the record named in the path
+/// (delete, restore): checks the token, then parses the id.
+pub(crate) fn csrf_checked_id(
+    v: &Viewer,
+    raw_id: &str,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<uuid::Uuid, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    parse_id(raw_id).ui(v)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -301,7 +301,15 @@ fn return_path(method: &Method, uri: &Uri) -> String {
             .to_owned();
     }
     [
-        "/search", "/delete", "/restore", "/move", "/close", "/reopen",
+        "/search",
+        "/delete",
+        "/restore",
+        "/move",
+        "/close",
+        "/reopen",
+        "/qualify",
+        "/disqualify",
+        "/convert",
     ]
     .iter()
     .find_map(|suffix| path.strip_suffix(suffix))
