@@ -20,6 +20,11 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Administrators configure the system (pipelines, users, keys); data access is separate.
+    pub fn is_admin(&self) -> bool {
+        self.role == crate::auth::ROLE_ADMIN
+    }
+
     pub fn session_id(&self) -> Option<SessionId> {
         match self.method {
             AuthMethod::Session(id) => Some(id),

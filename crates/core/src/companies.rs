@@ -16,7 +16,7 @@ use custodian_store::ConnectionTrait;
 use custodian_store::entities::company;
 use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::companies::Sort as CompanySortKey;
-use custodian_store::repo::{self, Deleted, WriteOutcome};
+use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -335,16 +335,10 @@ impl Core {
             now,
             expected + 1,
         )?;
-        match repo::companies::update_versioned(&txn, row.clone(), expected).await? {
-            WriteOutcome::Written => {}
-            WriteOutcome::Stale => {
-                let latest = repo::companies::get(&txn, id.as_uuid()).await?;
-                return Err(CoreError::StaleVersion {
-                    current_version: latest.map_or(expected, |r| r.version),
-                });
-            }
-            WriteOutcome::NotFound => return Err(CoreError::NotFound { entity: "company" }),
-        }
+        crate::versioned_write(
+            "company",
+            repo::companies::update_versioned(&txn, row.clone(), expected).await?,
+        )?;
         repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         txn.commit().await?;
         self.company_view(Some(&key), &row)

@@ -16,9 +16,9 @@ use custodian_domain::{CompanyId, ContactId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::contact;
 use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::repo;
 pub use custodian_store::repo::Deleted;
 use custodian_store::repo::contacts::Sort as ContactSortKey;
-use custodian_store::repo::{self, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
@@ -471,16 +471,10 @@ impl Core {
         )?;
         let txn = self.store().begin().await?;
         check_references(&txn, actor.user_id.as_uuid(), &data).await?;
-        match repo::contacts::update_versioned(&txn, row.clone(), expected).await? {
-            WriteOutcome::Written => {}
-            WriteOutcome::Stale => {
-                let latest = repo::contacts::get(&txn, id.as_uuid()).await?;
-                return Err(CoreError::StaleVersion {
-                    current_version: latest.map_or(expected, |r| r.version),
-                });
-            }
-            WriteOutcome::NotFound => return Err(CoreError::NotFound { entity: "contact" }),
-        }
+        crate::versioned_write(
+            "contact",
+            repo::contacts::update_versioned(&txn, row.clone(), expected).await?,
+        )?;
         self.write_contact_indexes(&txn, id.as_uuid(), &data)
             .await?;
         txn.commit().await?;

@@ -20,7 +20,7 @@ use custodian_store::ConnectionTrait;
 use custodian_store::entities::{deal, deal_stage_change, pipeline, pipeline_stage};
 use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::deals::Sort as DealSortKey;
-use custodian_store::repo::{self, Deleted, WriteOutcome};
+use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -530,17 +530,9 @@ fn unknown_stage(field: &str) -> CoreError {
     .into()
 }
 
-fn stale_or_missing(outcome: WriteOutcome, current_version: i64) -> Result<(), CoreError> {
-    match outcome {
-        WriteOutcome::Written => Ok(()),
-        WriteOutcome::Stale => Err(CoreError::StaleVersion { current_version }),
-        WriteOutcome::NotFound => Err(CoreError::NotFound { entity: "deal" }),
-    }
-}
-
 impl Core {
     fn require_admin(actor: &Actor) -> Result<(), CoreError> {
-        if actor.role == crate::auth::ROLE_ADMIN {
+        if actor.is_admin() {
             Ok(())
         } else {
             Err(CoreError::Forbidden)
@@ -676,11 +668,7 @@ impl Core {
             version: current.version + 1,
         };
         let outcome = repo::pipelines::update_versioned(&txn, row, current.version).await?;
-        if outcome != WriteOutcome::Written {
-            return Err(CoreError::StaleVersion {
-                current_version: current.version,
-            });
-        }
+        crate::versioned_write("pipeline", outcome)?;
         let view = load_pipeline(&txn, id.as_uuid()).await?;
         txn.commit().await?;
         Ok(view)
@@ -736,8 +724,7 @@ impl Core {
         };
         let row = with_data(row, &data);
         repo::deals::insert(txn, row.clone()).await?;
-        self.record_change(txn, actor, &row, None, None, now)
-            .await?;
+        self.record_change(txn, actor, &row, None, now).await?;
         Ok((row, key))
     }
 
@@ -765,7 +752,7 @@ impl Core {
         row.updated_at = self.now().max(existing.updated_at);
         row.version = existing.version + 1;
         let outcome = repo::deals::update_versioned(&txn, row.clone(), existing.version).await?;
-        stale_or_missing(outcome, existing.version)?;
+        crate::versioned_write("deal", outcome)?;
         txn.commit().await?;
         self.deal_view(Some(&key), &row)
     }
@@ -797,10 +784,11 @@ impl Core {
         row.pipeline_id = stage.pipeline_id;
         row.stage_id = stage.id;
         row.stage_entered_at = now;
-        self.save_transition(&txn, actor, &existing, row, now)
+        let row = self
+            .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.get_deal(actor, id).await
+        self.deal_view(Some(&key), &row)
     }
 
     /// Closes an open deal as won or lost, with an optional reason (encrypted).
@@ -847,10 +835,11 @@ impl Core {
                 )
             })
             .transpose()?;
-        self.save_transition(&txn, actor, &existing, row, now)
+        let row = self
+            .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.get_deal(actor, id).await
+        self.deal_view(Some(&key), &row)
     }
 
     /// Reopens a won or lost deal, in the stage it closed in unless another is given.
@@ -861,7 +850,7 @@ impl Core {
         request: ReopenDeal,
     ) -> Result<DealView, CoreError> {
         let txn = self.store().begin().await?;
-        let (existing, _key) = self.live_deal(&txn, id, request.version).await?;
+        let (existing, key) = self.live_deal(&txn, id, request.version).await?;
         if existing.status == DealStatus::Open.code() {
             return Err(rule("deal_open", "the deal is open already"));
         }
@@ -880,10 +869,11 @@ impl Core {
         row.status = DealStatus::Open.code().to_owned();
         row.closed_at = None;
         row.outcome_reason_ct = None;
-        self.save_transition(&txn, actor, &existing, row, now)
+        let row = self
+            .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.get_deal(actor, id).await
+        self.deal_view(Some(&key), &row)
     }
 
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<(), CoreError> {
@@ -1106,7 +1096,7 @@ impl Core {
         Ok((row, key))
     }
 
-    /// Writes a stage/status transition and its history entry.
+    /// Writes a stage/status transition and its history entry; returns the row as written.
     async fn save_transition<C: ConnectionTrait>(
         &self,
         conn: &C,
@@ -1114,20 +1104,14 @@ impl Core {
         before: &deal::Model,
         mut after: deal::Model,
         now: i64,
-    ) -> Result<(), CoreError> {
+    ) -> Result<deal::Model, CoreError> {
         after.updated_at = now;
         after.version = before.version + 1;
         let outcome = repo::deals::update_versioned(conn, after.clone(), before.version).await?;
-        stale_or_missing(outcome, before.version)?;
-        self.record_change(
-            conn,
-            actor,
-            &after,
-            Some(before),
-            Some(before.status.clone()),
-            now,
-        )
-        .await
+        crate::versioned_write("deal", outcome)?;
+        self.record_change(conn, actor, &after, Some(before), now)
+            .await?;
+        Ok(after)
     }
 
     async fn record_change<C: ConnectionTrait>(
@@ -1136,7 +1120,6 @@ impl Core {
         actor: &Actor,
         after: &deal::Model,
         before: Option<&deal::Model>,
-        from_status: Option<String>,
         now: i64,
     ) -> Result<(), CoreError> {
         repo::deal_history::insert(
@@ -1146,7 +1129,7 @@ impl Core {
                 deal_id: after.id,
                 from_stage_id: before.map(|b| b.stage_id),
                 to_stage_id: after.stage_id,
-                from_status,
+                from_status: before.map(|b| b.status.clone()),
                 to_status: after.status.clone(),
                 changed_by: actor.user_id.as_uuid(),
                 changed_at: now,

@@ -22,7 +22,7 @@ use custodian_store::ConnectionTrait;
 use custodian_store::entities::lead;
 use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::leads::Sort as LeadSortKey;
-use custodian_store::repo::{self, Deleted, WriteOutcome};
+use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -676,14 +676,31 @@ impl Core {
         let candidates =
             repo::search_tokens::candidates(conn, ENTITY, "email", &[token], SEARCH_CANDIDATE_CAP)
                 .await?;
+        if candidates.len() as u64 >= SEARCH_CANDIDATE_CAP {
+            // Never a silently partial answer.
+            return Err(FieldError::new(
+                "email",
+                "too_many_matches",
+                "matches too many leads to search through",
+            )
+            .into());
+        }
+        // Blind indexes are truncated, so a token match is only a candidate: confirm it on the
+        // decrypted e-mail alone.
+        let rows = repo::leads::get_many(conn, &candidates).await?;
+        let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
+        let keys = self.keys().data_keys(conn, &key_ids).await?;
         let mut confirmed = Vec::new();
-        for id in candidates {
-            let Some(row) = repo::leads::get(conn, id).await? else {
+        for (row, key) in rows.iter().zip(keys) {
+            let Some(ct) = row.email_ct.as_deref() else {
                 continue;
             };
-            let view = self.lead_view_loading_key(conn, &row, false).await?;
-            if view.email.as_deref() == Some(email.as_str()) {
-                confirmed.push(id);
+            if self
+                .keys()
+                .decrypt_string(&key, TABLE, "email", row.id, ct)?
+                == email.as_str()
+            {
+                confirmed.push(row.id);
             }
         }
         Ok(confirmed)
@@ -718,13 +735,8 @@ impl Core {
     ) -> Result<(), CoreError> {
         row.updated_at = self.now().max(before.updated_at);
         row.version = before.version + 1;
-        match repo::leads::update_versioned(txn, row.clone(), before.version).await? {
-            WriteOutcome::Written => Ok(()),
-            WriteOutcome::Stale => Err(CoreError::StaleVersion {
-                current_version: before.version + 1,
-            }),
-            WriteOutcome::NotFound => Err(CoreError::NotFound { entity: "lead" }),
-        }
+        let outcome = repo::leads::update_versioned(txn, row.clone(), before.version).await?;
+        crate::versioned_write("lead", outcome)
     }
 
     fn encrypt_field(

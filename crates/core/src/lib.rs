@@ -120,9 +120,25 @@ pub(crate) fn soft_delete_outcome(
     use custodian_store::repo::WriteOutcome;
     match (outcome, delete) {
         (WriteOutcome::Written, _) => Ok(()),
-        (WriteOutcome::NotFound, _) | (WriteOutcome::Stale, true) => {
+        (WriteOutcome::NotFound, _) | (WriteOutcome::Stale { .. }, true) => {
             Err(CoreError::NotFound { entity })
         }
-        (WriteOutcome::Stale, false) => Err(CoreError::Conflict("the record is not deleted")),
+        (WriteOutcome::Stale { .. }, false) => {
+            Err(CoreError::Conflict("the record is not deleted"))
+        }
+    }
+}
+
+/// Maps the outcome of a version-checked write: a lost race is a 409 carrying the version the
+/// record is at now.
+pub(crate) fn versioned_write(
+    entity: &'static str,
+    outcome: custodian_store::repo::WriteOutcome,
+) -> Result<(), CoreError> {
+    use custodian_store::repo::WriteOutcome;
+    match outcome {
+        WriteOutcome::Written => Ok(()),
+        WriteOutcome::Stale { current_version } => Err(CoreError::StaleVersion { current_version }),
+        WriteOutcome::NotFound => Err(CoreError::NotFound { entity }),
     }
 }

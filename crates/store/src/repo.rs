@@ -93,7 +93,7 @@ where
         .filter(version_col.eq(expected_version))
         .exec(c)
         .await?;
-    outcome::<E, C>(c, res.rows_affected, id, id_col).await
+    outcome::<E, C>(c, res.rows_affected, id, (id_col, version_col)).await
 }
 
 /// Soft-deletes (`delete`) or restores a record in one statement, bumping its version:
@@ -122,25 +122,31 @@ where
         .filter(state)
         .exec(c)
         .await?;
-    outcome::<E, C>(c, res.rows_affected, id, id_col).await
+    outcome::<E, C>(c, res.rows_affected, id, (id_col, version_col)).await
 }
 
 /// `Written` when the conditional update hit the row; otherwise whether the row exists at all
-/// tells a lost race (`Stale`) from a missing record.
+/// tells a lost race (`Stale`, with the version it is at now) from a missing record.
 async fn outcome<E: EntityTrait, C: ConnectionTrait>(
     c: &C,
     rows_affected: u64,
     id: Uuid,
-    id_col: E::Column,
+    (id_col, version_col): (E::Column, E::Column),
 ) -> Result<WriteOutcome> {
+    use sea_orm::ModelTrait;
     if rows_affected == 1 {
         return Ok(WriteOutcome::Written);
     }
-    let exists = E::find().filter(id_col.eq(id)).one(c).await?.is_some();
-    Ok(if exists {
-        WriteOutcome::Stale
-    } else {
-        WriteOutcome::NotFound
+    Ok(match E::find().filter(id_col.eq(id)).one(c).await? {
+        Some(row) => match row.get(version_col) {
+            Value::BigInt(Some(current_version)) => WriteOutcome::Stale { current_version },
+            _ => {
+                return Err(
+                    sea_orm::DbErr::Type("the version column is not a BIGINT".into()).into(),
+                );
+            }
+        },
+        None => WriteOutcome::NotFound,
     })
 }
 
@@ -568,8 +574,11 @@ pub mod search_tokens {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     Written,
-    /// The row exists but its version moved on: someone else wrote first.
-    Stale,
+    /// The row exists but its version moved on (someone else wrote first), or it already was
+    /// in the state asked for.
+    Stale {
+        current_version: i64,
+    },
     NotFound,
 }
 
@@ -1058,6 +1067,16 @@ pub mod leads {
 
     pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<lead::Model>> {
         Ok(lead::Entity::find_by_id(id).one(c).await?)
+    }
+
+    pub async fn get_many<C: ConnectionTrait>(c: &C, ids: &[Uuid]) -> Result<Vec<lead::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(lead::Entity::find()
+            .filter(lead::Column::Id.is_in(ids.iter().copied()))
+            .all(c)
+            .await?)
     }
 
     pub async fn update_versioned<C: ConnectionTrait>(

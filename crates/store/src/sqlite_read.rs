@@ -250,10 +250,11 @@ fn bind_value(value: &Value) -> Result<rusqlite::types::Value, DbErr> {
         Value::Bytes(b) => b.clone().map_or(S::Null, S::Blob),
         Value::Uuid(u) => u.map_or(S::Null, |u| S::Blob(u.as_bytes().to_vec())),
         Value::Json(j) => j.as_ref().map_or(S::Null, |j| S::Text(j.to_string())),
-        other => {
-            return Err(DbErr::Type(format!(
-                "the SQLite reader cannot bind {other:?}"
-            )));
+        // Named, never printed: the value may be personal data.
+        _ => {
+            return Err(DbErr::Type(
+                "the SQLite reader cannot bind a value of this type".into(),
+            ));
         }
     })
 }

@@ -463,7 +463,7 @@ impl Viewer {
 
     /// Whether the signed-in user may change configuration such as pipelines.
     pub(crate) fn is_admin(&self) -> bool {
-        self.auth.actor.role == custodian_core::auth::ROLE_ADMIN
+        self.auth.actor.is_admin()
     }
 
     pub(crate) fn chrome(&self, nav: &'static str) -> Chrome {
