@@ -1,0 +1,28 @@
+//! SeaORM entities. Columns ending in `_ct` hold field ciphertext (self-describing, bound to
+//! table, column and row); `*_lookup` and search tokens hold blind indexes. Timestamps are Unix
+//! milliseconds (UTC), identical on both backends.
+
+macro_rules! entity_prelude {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod api_token;
+pub mod company;
+pub mod contact;
+pub mod data_key;
+pub mod deal;
+pub mod deal_stage_change;
+pub mod key_version;
+pub mod lead;
+pub mod pipeline;
+pub mod pipeline_stage;
+pub mod record_tag;
+pub mod search_token;
+pub mod session;
+pub mod setup_code;
+pub mod user;

@@ -1,0 +1,104 @@
+//! One migration set for both backends, embedded in the binary and applied at start.
+//! Migrations are append-only: never edit one that has shipped; add a new one. Each names
+//! itself explicitly (the derived name is the file's, the same for all of them).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_deals::Migration),
+            Box::new(m0003_leads::Migration),
+        ]
+    }
+}
+
+fn col(name: &str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name))
+}
+
+fn id(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.uuid().not_null();
+    c
+}
+
+fn millis(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.big_integer().not_null();
+    c
+}
+
+fn millis_null(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.big_integer().null();
+    c
+}
+
+fn blob(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.blob().not_null();
+    c
+}
+
+fn blob_null(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.blob().null();
+    c
+}
+
+fn text(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.text().not_null();
+    c
+}
+
+fn text_null(name: &str) -> ColumnDef {
+    let mut c = col(name);
+    c.text().null();
+    c
+}
+
+fn t(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn pk(cols: &[&str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    for c in cols {
+        idx.col(t(c));
+    }
+    idx
+}
+
+fn fk(
+    from_table: &str,
+    from_col: &str,
+    to_table: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{from_table}_{from_col}"))
+        .from(t(from_table), t(from_col))
+        .to(t(to_table), t("id"))
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(t(table));
+    for c in cols {
+        idx.col(t(c));
+    }
+    idx.to_owned()
+}
+
+mod m0001_initial;
+mod m0002_deals;
+mod m0003_leads;
