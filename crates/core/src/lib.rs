@@ -11,6 +11,7 @@ pub mod deals;
 pub mod error;
 pub mod keyring;
 pub mod leads;
+pub mod links;
 pub mod patch;
 pub mod settings;
 
