@@ -20,7 +20,6 @@ use custodian_store::repo;
 pub use custodian_store::repo::Deleted;
 use custodian_store::repo::contacts::Sort as ContactSortKey;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use uuid::Uuid;
 
 const TABLE: &str = "contacts";
@@ -85,17 +84,7 @@ pub struct ContactPatch {
     pub tags: Option<Vec<String>>,
 }
 
-macro_rules! redacted_debug {
-    ($($t:ty),+) => {$(
-        impl fmt::Debug for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // Holds personal data: never printed.
-                f.write_str(concat!(stringify!($t), " { .. }"))
-            }
-        }
-    )+};
-}
-redacted_debug!(ContactInput, ContactPatch, ContactView, ContactSummary);
+crate::redacted_debug!(ContactInput, ContactPatch, ContactView, ContactSummary);
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 /// A contact as its reader sees it.
@@ -178,7 +167,7 @@ pub struct ContactQuery {
     pub cursor: Option<String>,
     pub limit: Option<u64>,
 }
-redacted_debug!(ContactQuery);
+crate::redacted_debug!(ContactQuery);
 
 #[derive(Debug, Clone)]
 pub struct ContactPage {

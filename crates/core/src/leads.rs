@@ -189,16 +189,7 @@ pub struct LeadView {
     pub version: i64,
 }
 
-macro_rules! redacted_debug {
-    ($($name:ident),+) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{} {{ .. }}", stringify!($name))
-            }
-        })+
-    };
-}
-redacted_debug!(LeadInput, LeadPatch, DisqualifyLead, LeadView);
+crate::redacted_debug!(LeadInput, LeadPatch, DisqualifyLead, LeadView);
 
 crate::cursor::sort_orders!(
     LeadSort: LeadSortKey,
@@ -372,7 +363,7 @@ impl Core {
         self.encrypt_lead(&key, &mut row, &data)?;
         let tokens = self.lead_tokens(&data)?;
         let txn = self.store().begin().await?;
-        check_owner(&txn, data.owner_id).await?;
+        crate::check_user(&txn, "owner_id", data.owner_id).await?;
         repo::data_keys::insert(&txn, key_row).await?;
         repo::leads::insert(&txn, row.clone()).await?;
         repo::search_tokens::insert_new(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
@@ -420,7 +411,7 @@ impl Core {
         }
         let tokens = self.lead_tokens(&data)?;
         let txn = self.store().begin().await?;
-        check_owner(&txn, data.owner_id).await?;
+        crate::check_user(&txn, "owner_id", data.owner_id).await?;
         self.write_lead(&txn, &existing, &mut row).await?;
         repo::search_tokens::replace(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
             .await?;
@@ -860,15 +851,4 @@ fn to_input(view: &LeadView) -> LeadInput {
         score: Some(view.score),
         owner_id: view.owner_id.map(|u| u.as_uuid()),
     }
-}
-
-async fn check_owner<C: ConnectionTrait>(conn: &C, owner: Option<Uuid>) -> Result<(), CoreError> {
-    if let Some(owner) = owner
-        && repo::users::get(conn, owner).await?.is_none()
-    {
-        return Err(
-            FieldError::new("owner_id", "unknown_user", "no user with this id exists").into(),
-        );
-    }
-    Ok(())
 }

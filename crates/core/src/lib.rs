@@ -2,6 +2,7 @@
 //! authentication step), encrypts and decrypts fields with the data subject's key, and decides
 //! transaction boundaries. No HTTP types live here.
 
+pub mod activities;
 pub mod actor;
 pub mod auth;
 pub mod companies;
@@ -22,8 +23,20 @@ use custodian_store::Store;
 use std::sync::Arc;
 
 pub use actor::{Actor, AuthMethod};
+
+/// `Debug` for types holding personal data: the type name only, never the values.
+macro_rules! redacted_debug {
+    ($($t:ty),+ $(,)?) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), " { .. }"))
+            }
+        }
+    )+};
+}
 pub use error::CoreError;
 pub use keyring::KeyRing;
+pub(crate) use redacted_debug;
 pub use settings::CoreSettings;
 
 /// Re-exports the web and CLI layers need without depending on the crypto crate directly.
@@ -142,4 +155,25 @@ pub(crate) fn versioned_write(
         WriteOutcome::Stale { current_version } => Err(CoreError::StaleVersion { current_version }),
         WriteOutcome::NotFound => Err(CoreError::NotFound { entity }),
     }
+}
+
+/// Refuses an owner or assignee that is not a user (422 `unknown_user` on `field`).
+pub(crate) async fn check_user<C: custodian_store::ConnectionTrait>(
+    conn: &C,
+    field: &str,
+    user: Option<uuid::Uuid>,
+) -> Result<(), CoreError> {
+    if let Some(user) = user
+        && custodian_store::repo::users::get(conn, user)
+            .await?
+            .is_none()
+    {
+        return Err(custodian_domain::FieldError::new(
+            field,
+            "unknown_user",
+            "no user with this id exists",
+        )
+        .into());
+    }
+    Ok(())
 }

@@ -128,6 +128,29 @@ pub const LEAD_FIELDS: &[FieldSpec] = &[
     field("version", Internal),
 ];
 
+/// Activities (calls, meetings, e-mails, notes). What staff write about an interaction is
+/// about the people in it: subject and body are encrypted under the linked contact's key (the
+/// organisation key when no contact is linked), so erasing the contact erases them too.
+pub const ACTIVITY_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("kind", Internal),
+    field("direction", Internal),
+    field("outcome", Internal),
+    field("subject", Personal),
+    field("body", Sensitive),
+    field("duration_minutes", Internal),
+    field("occurred_at", Internal),
+    field("owner_id", Internal),
+    field("contact_id", Internal),
+    field("company_id", Internal),
+    field("deal_id", Internal),
+    field("created_by", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
 /// Pipelines and their stages are configuration: names, order and probabilities.
 pub const PIPELINE_FIELDS: &[FieldSpec] = &[
     field("id", Public),
@@ -183,6 +206,7 @@ mod tests {
             COMPANY_FIELDS,
             DEAL_FIELDS,
             LEAD_FIELDS,
+            ACTIVITY_FIELDS,
             PIPELINE_FIELDS,
             USER_FIELDS,
         ] {

@@ -89,6 +89,10 @@ typed_id!(
     /// A lead: a prospective customer contact, a data subject with a data key of its own.
     LeadId
 );
+typed_id!(
+    /// A logged call, meeting, e-mail or note on a contact, company or deal.
+    ActivityId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

@@ -23,6 +23,8 @@ pub mod limits {
     pub const STAGE_NAME: usize = 100;
     pub const STAGES: usize = 30;
     pub const REASON: usize = 2_000;
+    /// Longest call or meeting, in minutes (a full day).
+    pub const DURATION_MINUTES: i64 = 1_440;
 }
 
 fn clean(text: &str) -> String {
@@ -544,6 +546,65 @@ code_enum!(
         Converted => "converted",
     }
 );
+
+code_enum!(
+    /// What kind of interaction an activity records.
+    ActivityKind, "invalid_kind",
+    "must be one of: call, meeting, email, note",
+    {
+        Call => "call",
+        Meeting => "meeting",
+        Email => "email",
+        Note => "note",
+    }
+);
+
+code_enum!(
+    /// Who started a call or wrote an e-mail: the customer (inbound) or we (outbound).
+    ActivityDirection, "invalid_direction",
+    "must be one of: inbound, outbound",
+    {
+        Inbound => "inbound",
+        Outbound => "outbound",
+    }
+);
+
+code_enum!(
+    /// How a call went.
+    CallOutcome, "invalid_outcome",
+    "must be one of: connected, left_voicemail, no_answer, busy, wrong_number",
+    {
+        Connected => "connected",
+        LeftVoicemail => "left_voicemail",
+        NoAnswer => "no_answer",
+        Busy => "busy",
+        WrongNumber => "wrong_number",
+    }
+);
+
+text_value!(
+    /// The one-line subject of an activity ("Pricing call about Q3 diesel volumes").
+    ActivitySubject, limits::NAME, false
+);
+
+/// An instant given as RFC 3339 (`2026-03-01T09:30:00+08:00`), as Unix milliseconds. Bounded to
+/// the years 1900–2199 so arithmetic on it never overflows.
+pub fn parse_instant(field: &str, raw: &str) -> Result<i64, FieldError> {
+    let invalid = || {
+        FieldError::new(
+            field,
+            "invalid_timestamp",
+            "must be a date and time like 2026-03-01T09:30:00+08:00",
+        )
+    };
+    let at =
+        time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+            .map_err(|_| invalid())?;
+    if !(1900..2200).contains(&at.year()) {
+        return Err(invalid());
+    }
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| invalid())
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ macro_rules! entity_prelude {
     };
 }
 
+pub mod activity;
 pub mod api_token;
 pub mod company;
 pub mod contact;

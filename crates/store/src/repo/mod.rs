@@ -183,6 +183,7 @@ pub enum WriteOutcome {
     NotFound,
 }
 
+pub mod activities;
 pub mod companies;
 pub mod contacts;
 pub mod deal_history;

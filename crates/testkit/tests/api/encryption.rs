@@ -15,6 +15,8 @@ const DEAL_REASON: &str = "Mr Zhao chose the rival bid";
 const LEAD_NAME: &str = "孙卫东";
 const LEAD_EMAIL: &str = "sun.weidong@harbin-foods.example.cn";
 const LEAD_REASON: &str = "Moved to a competitor in Harbin";
+const ACTIVITY_SUBJECT: &str = "Call with Mrs Qian about her pension plan";
+const ACTIVITY_BODY: &str = "She mentioned a hospital stay in May";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
@@ -56,11 +58,21 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         (status, closed["outcome_reason"].as_str()),
         (StatusCode::OK, Some(DEAL_REASON))
     );
-    app.create_contact(json!({
-        "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
-        "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
-    }))
-    .await
+    let contact = app
+        .create_contact(json!({
+            "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
+            "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
+        }))
+        .await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/activities",
+            &json!({"kind": "call", "subject": ACTIVITY_SUBJECT, "body": ACTIVITY_BODY,
+                    "contact_id": contact["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    contact
 }
 
 fn secrets() -> Vec<&'static str> {
@@ -77,6 +89,8 @@ fn secrets() -> Vec<&'static str> {
         LEAD_NAME,
         LEAD_EMAIL,
         LEAD_REASON,
+        ACTIVITY_SUBJECT,
+        ACTIVITY_BODY,
         ADMIN_EMAIL,
         "sinopec",
     ]

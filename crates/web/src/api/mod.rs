@@ -1,5 +1,6 @@
 //! REST API under `/api/v1`.
 
+mod activities;
 mod companies;
 mod contacts;
 mod deals;
@@ -68,6 +69,23 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/disqualify", post(leads::disqualify))
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/restore", post(leads::restore))
+        .route(
+            "/activities",
+            get(activities::list).post(activities::create),
+        )
+        .route(
+            "/activities/{id}",
+            get(activities::get)
+                .patch(activities::update)
+                .delete(activities::delete),
+        )
+        .route("/activities/{id}/restore", post(activities::restore))
+        .route("/contacts/{id}/timeline", get(activities::contact_timeline))
+        .route(
+            "/companies/{id}/timeline",
+            get(activities::company_timeline),
+        )
+        .route("/deals/{id}/timeline", get(activities::deal_timeline))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -2,8 +2,9 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, companies, contacts, deals, leads, session};
+use super::{Health, PageBody, activities, companies, contacts, deals, leads, session};
 use crate::error::ApiError;
+use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
@@ -37,6 +38,9 @@ are JSON `{code, message, details}` with stable codes."
         deals::history, deals::delete, deals::restore,
         leads::list, leads::create, leads::get, leads::update, leads::qualify, leads::disqualify,
         leads::convert, leads::delete, leads::restore,
+        activities::list, activities::create, activities::get, activities::update,
+        activities::delete, activities::restore, activities::contact_timeline,
+        activities::company_timeline, activities::deal_timeline,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -45,7 +49,8 @@ are JSON `{code, message, details}` with stable codes."
         DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
-        ConversionRefs, PageBody<LeadView>
+        ConversionRefs, PageBody<LeadView>, ActivityInput, ActivityPatch, ActivityView,
+        PageBody<ActivityView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -54,6 +59,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "companies", description = "Customer companies (accounts)"),
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
+        (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )
