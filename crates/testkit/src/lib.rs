@@ -299,6 +299,30 @@ impl TestApp {
         .await
     }
 
+    /// A UI page in the given `Accept-Language`: status and HTML.
+    pub async fn html(&self, path: &str, lang: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header(reqwest::header::ACCEPT_LANGUAGE, lang)
+            .send()
+            .await
+            .expect("send");
+        let status = res.status();
+        (status, res.text().await.expect("body"))
+    }
+
+    /// Posts a UI form (the caller includes `_csrf`); redirects are not followed.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(reqwest::header::ACCEPT_LANGUAGE, "en")
+            .form(form)
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// Creates a contact and returns its JSON.
     pub async fn create_contact(&self, body: Value) -> Value {
         let (status, json) = self.post_json("/api/v1/contacts", &body).await;
@@ -351,6 +375,14 @@ impl TestApp {
             server.shutdown().await.expect("shutdown");
         }
     }
+}
+
+/// The `Location` of a redirect.
+pub fn location(response: &Response) -> String {
+    response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("location")
+        .to_owned()
 }
 
 pub async fn split(response: Response) -> (StatusCode, Value) {

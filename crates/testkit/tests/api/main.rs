@@ -13,5 +13,6 @@ mod encryption;
 mod leads;
 mod startup;
 mod ui;
+mod ui_activities;
 mod ui_deals;
 mod ui_leads;

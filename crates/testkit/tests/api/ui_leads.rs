@@ -2,7 +2,9 @@
 //! address never reaches a URL), the forms, qualify/disqualify, conversion with a company and a
 //! deal, the converted lead's page (nothing personal left), and both languages.
 
-use custodian_testkit::{Backend, TestApp, error_code, on_both_backends, spawn_app, stage_id};
+use custodian_testkit::{
+    Backend, TestApp, error_code, location, on_both_backends, spawn_app, stage_id,
+};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -12,36 +14,10 @@ const PHONE: &str = "+8613912345678";
 const NOTES: &str = "Met at the Shanghai valve expo";
 const COMPANY: &str = "Dongying Refinery";
 
-async fn page(app: &TestApp, path: &str, lang: &str) -> (StatusCode, String) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header(header::ACCEPT_LANGUAGE, lang)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.text().await.unwrap())
-}
-
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header(header::ACCEPT_LANGUAGE, "en")
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn create_lead(app: &TestApp, body: Value) -> Value {
     let (status, json) = app.post_json("/api/v1/leads", &body).await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
     json
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()[header::LOCATION].to_str().unwrap().to_owned()
 }
 
 /// Every URL in a page: links, form targets, htmx targets, scripts and styles.
@@ -96,7 +72,7 @@ async fn list_filters_and_email_search(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 
     // The list: name, company name, source and status labels, score; never notes or e-mail.
-    let (status, html) = page(&app, "/leads", "en").await;
+    let (status, html) = app.html("/leads", "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("id=\"nav-leads\"") && html.contains(">Leads</a>"),
@@ -121,40 +97,40 @@ async fn list_filters_and_email_search(backend: Backend) {
     assert!(!html.contains("<script>") && !html.contains(" style="));
 
     // Filters: status, source, minimum score; sort by score.
-    let (_, html) = page(&app, "/leads?status=contacted", "en").await;
+    let (_, html) = app.html("/leads?status=contacted", "en").await;
     assert!(html.contains("Tom Baker") && !html.contains(NAME) && !html.contains("Lena Park"));
     assert!(html.contains("<option value=\"contacted\" selected>"));
-    let (_, html) = page(&app, "/leads?source=referral", "en").await;
+    let (_, html) = app.html("/leads?source=referral", "en").await;
     assert!(html.contains("Lena Park") && !html.contains("Tom Baker") && !html.contains(NAME));
-    let (_, html) = page(&app, "/leads?min_score=50&sort=-score", "en").await;
+    let (_, html) = app.html("/leads?min_score=50&sort=-score", "en").await;
     assert!(!html.contains("Tom Baker"));
     assert!(
         html.find("Lena Park").unwrap() < html.find(NAME).unwrap(),
         "highest score first"
     );
     assert!(html.contains("<option value=\"-score\" selected>"));
-    let (_, html) = page(&app, "/leads?status=qualified", "en").await;
+    let (_, html) = app.html("/leads?status=qualified", "en").await;
     assert!(html.contains("No leads match"), "empty filtered list");
-    let (status, html) = page(&app, "/leads?min_score=abc", "en").await;
+    let (status, html) = app.html("/leads?min_score=abc", "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains("Enter a whole number from 0 to 100."),
         "{html}"
     );
-    let (status, _) = page(&app, "/leads?min_score=101", "en").await;
+    let (status, _) = app.html("/leads?min_score=101", "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, html) = page(&app, "/leads?status=won", "en").await;
+    let (status, html) = app.html("/leads?status=won", "en").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Choose a status from the list."), "{html}");
 
     // Search by e-mail: a POST (any case), found by the blind index; the address appears in
     // no URL of the answer and there is no redirect carrying it.
-    let res = post_form(
-        &app,
-        "/leads/search",
-        &[("_csrf", &app.csrf), ("q", &EMAIL.to_uppercase())],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/leads/search",
+            &[("_csrf", &app.csrf), ("q", &EMAIL.to_uppercase())],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get(header::LOCATION).is_none());
     assert!(!res.url().as_str().to_lowercase().contains("zhao"));
@@ -182,22 +158,22 @@ async fn list_filters_and_email_search(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"results-inner\"") && html.contains("Tom Baker"));
-    let res = post_form(
-        &app,
-        "/leads/search",
-        &[("_csrf", &app.csrf), ("q", "nobody@example.com")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/leads/search",
+            &[("_csrf", &app.csrf), ("q", "nobody@example.com")],
+        )
+        .await;
     assert!(res.text().await.unwrap().contains("No leads match"));
-    let res = post_form(
-        &app,
-        "/leads/search",
-        &[("_csrf", &app.csrf), ("q", "not an address")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/leads/search",
+            &[("_csrf", &app.csrf), ("q", "not an address")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("id=\"search-error\""));
-    let res = post_form(&app, "/leads/search", &[("q", EMAIL)]).await;
+    let res = app.post_form("/leads/search", &[("q", EMAIL)]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "CSRF token required");
     let res = app
         .client
@@ -210,35 +186,32 @@ async fn list_filters_and_email_search(backend: Backend) {
 
     // Active/Deleted tabs.
     let lena_id = lena["id"].as_str().unwrap();
-    let res = post_form(
-        &app,
-        &format!("/leads/{lena_id}/delete"),
-        &[("_csrf", &app.csrf)],
-    )
-    .await;
+    let res = app
+        .post_form(&format!("/leads/{lena_id}/delete"), &[("_csrf", &app.csrf)])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/leads");
-    let (_, active) = page(&app, "/leads", "en").await;
+    let (_, active) = app.html("/leads", "en").await;
     assert!(!active.contains("Lena Park") && active.contains("Tom Baker"));
-    let (_, deleted) = page(&app, "/leads?deleted=only", "en").await;
+    let (_, deleted) = app.html("/leads?deleted=only", "en").await;
     assert!(deleted.contains("Lena Park") && deleted.contains("restore-button"));
     assert!(!deleted.contains("Tom Baker"));
-    let res = post_form(
-        &app,
-        &format!("/leads/{lena_id}/restore"),
-        &[("_csrf", &app.csrf)],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{lena_id}/restore"),
+            &[("_csrf", &app.csrf)],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), format!("/leads/{lena_id}"));
-    let (_, active) = page(&app, "/leads", "en").await;
+    let (_, active) = app.html("/leads", "en").await;
     assert!(active.contains("Lena Park"));
 }
 
 async fn create_and_edit_through_the_forms(backend: Backend) {
     let app = spawn_app(backend).await;
     let csrf = app.csrf.clone();
-    let (status, html) = page(&app, "/leads/new", "en").await;
+    let (status, html) = app.html("/leads/new", "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"lead-form\"") && html.contains("name=\"score\""));
     assert!(
@@ -247,18 +220,18 @@ async fn create_and_edit_through_the_forms(backend: Backend) {
     );
 
     // Invalid input: 422, the messages next to the fields, the input kept.
-    let res = post_form(
-        &app,
-        "/leads",
-        &[
-            ("_csrf", &csrf),
-            ("name", NAME),
-            ("email", "not-an-email"),
-            ("score", "150"),
-            ("source", "trade_show"),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/leads",
+            &[
+                ("_csrf", &csrf),
+                ("name", NAME),
+                ("email", "not-an-email"),
+                ("score", "150"),
+                ("source", "trade_show"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"f-email-error\"") && html.contains("id=\"f-score-error\""));
@@ -272,25 +245,25 @@ async fn create_and_edit_through_the_forms(backend: Backend) {
     );
 
     // Without the CSRF token: refused.
-    let res = post_form(&app, "/leads", &[("name", NAME)]).await;
+    let res = app.post_form("/leads", &[("name", NAME)]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    let res = post_form(
-        &app,
-        "/leads",
-        &[
-            ("_csrf", &csrf),
-            ("name", NAME),
-            ("email", EMAIL),
-            ("phone", "+86 139 1234 5678"),
-            ("job_title", "Procurement Manager"),
-            ("company_name", COMPANY),
-            ("notes", "line 1\r\nline 2"),
-            ("source", "trade_show"),
-            ("score", "70"),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/leads",
+            &[
+                ("_csrf", &csrf),
+                ("name", NAME),
+                ("email", EMAIL),
+                ("phone", "+86 139 1234 5678"),
+                ("job_title", "Procurement Manager"),
+                ("company_name", COMPANY),
+                ("notes", "line 1\r\nline 2"),
+                ("source", "trade_show"),
+                ("score", "70"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = location(&res);
     assert!(to.starts_with("/leads/") && !to.contains('@'), "{to}");
@@ -310,7 +283,7 @@ async fn create_and_edit_through_the_forms(backend: Backend) {
     );
 
     // The detail page has every field, notes included.
-    let (status, html) = page(&app, &format!("/leads/{id}"), "en").await;
+    let (status, html) = app.html(&format!("/leads/{id}"), "en").await;
     assert_eq!(status, StatusCode::OK);
     for text in [NAME, EMAIL, PHONE, "Procurement Manager", COMPANY, "line 2"] {
         assert!(html.contains(text), "{text}");
@@ -318,7 +291,7 @@ async fn create_and_edit_through_the_forms(backend: Backend) {
     assert!(html.contains("Trade show") && html.contains("id=\"convert-form\""));
 
     // Edit: status new → contacted, score changed, phone cleared.
-    let (status, html) = page(&app, &format!("/leads/{id}/edit"), "en").await;
+    let (status, html) = app.html(&format!("/leads/{id}/edit"), "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<option value=\"new\" selected>"));
     assert!(html.contains("<option value=\"contacted\">"));
@@ -392,14 +365,14 @@ async fn create_and_edit_through_the_forms(backend: Backend) {
     assert!(html.contains("id=\"f-status-error\"") && html.contains("Only New or Contacted"));
 
     // Once qualified, the edit form shows the status without offering to change it.
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/qualify"),
-        &[("_csrf", &csrf), ("version", "2")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/qualify"),
+            &[("_csrf", &csrf), ("version", "2")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let (_, html) = page(&app, &format!("/leads/{id}/edit"), "en").await;
+    let (_, html) = app.html(&format!("/leads/{id}/edit"), "en").await;
     assert!(!html.contains("name=\"status\"") && html.contains("id=\"f-status\""));
     assert!(html.contains("Qualified"));
 }
@@ -426,7 +399,7 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
     let id = lead["id"].as_str().unwrap();
 
     // The convert form offers the companies, the pipeline's stages and the currencies.
-    let (_, html) = page(&app, &format!("/leads/{id}"), "en").await;
+    let (_, html) = app.html(&format!("/leads/{id}"), "en").await;
     let form = &html[html.find("id=\"convert-form\"").unwrap()..];
     assert!(form.contains("Existing Holdings"));
     assert!(form.contains(&format!("Create the company “{COMPANY}”")));
@@ -435,35 +408,35 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
 
     // Disqualify with a reason: shown on the detail page only.
     let reason = "No budget this year";
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/disqualify"),
-        &[("_csrf", &csrf), ("version", "1"), ("reason", reason)],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/disqualify"),
+            &[("_csrf", &csrf), ("version", "1"), ("reason", reason)],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(!location(&res).contains("budget"));
-    let (_, html) = page(&app, &format!("/leads/{id}"), "en").await;
+    let (_, html) = app.html(&format!("/leads/{id}"), "en").await;
     assert!(html.contains(reason) && html.contains("Disqualified"));
     assert!(
         html.contains(NAME) && html.contains(EMAIL) && html.contains(NOTES),
         "positive control: the page shows the person until conversion"
     );
     assert!(html.contains("id=\"convert-hint\"") && !html.contains("id=\"convert-form\""));
-    let (_, list) = page(&app, "/leads", "en").await;
+    let (_, list) = app.html("/leads", "en").await;
     assert!(!list.contains(reason), "lists never show the reason");
 
     // Converting a disqualified lead is refused, with the reason in words.
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/convert"),
-        &[
-            ("_csrf", &csrf),
-            ("version", "2"),
-            ("company_choice", "create"),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("_csrf", &csrf),
+                ("version", "2"),
+                ("company_choice", "create"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"lead-message\""), "{html}");
@@ -472,12 +445,12 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
     assert!(contacts["items"].as_array().unwrap().is_empty());
 
     // Qualify (a stale qualify first).
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/qualify"),
-        &[("_csrf", &csrf), ("version", "1")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/qualify"),
+            &[("_csrf", &csrf), ("version", "1")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(
         res.text()
@@ -485,33 +458,33 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
             .unwrap()
             .contains("Someone changed this lead")
     );
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/qualify"),
-        &[("_csrf", &csrf), ("version", "2")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/qualify"),
+            &[("_csrf", &csrf), ("version", "2")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, lead) = app.get_json(&format!("/api/v1/leads/{id}")).await;
     assert_eq!(lead["status"], "qualified");
 
     // Convert with a deal but no title: 422, the message at the title, the choices kept.
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/convert"),
-        &[
-            ("_csrf", &csrf),
-            ("version", "3"),
-            ("company_choice", "create"),
-            ("company_id", ""),
-            ("with_deal", "on"),
-            ("deal_title", " "),
-            ("deal_amount", "880000"),
-            ("deal_currency", "CNY"),
-            ("deal_stage_id", &proposal),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("_csrf", &csrf),
+                ("version", "3"),
+                ("company_choice", "create"),
+                ("company_id", ""),
+                ("with_deal", "on"),
+                ("deal_title", " "),
+                ("deal_amount", "880000"),
+                ("deal_currency", "CNY"),
+                ("deal_stage_id", &proposal),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"f-deal_title-error\""), "{html}");
@@ -525,22 +498,22 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
     // Now properly: a new company from the lead's company name and a deal. An existing
     // company is still selected in the list, but the radio button decides.
     let existing_id = existing["id"].as_str().unwrap();
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/convert"),
-        &[
-            ("_csrf", &csrf),
-            ("version", "3"),
-            ("company_choice", "create"),
-            ("company_id", existing_id),
-            ("with_deal", "on"),
-            ("deal_title", "Valve retrofit"),
-            ("deal_amount", "880000"),
-            ("deal_currency", "CNY"),
-            ("deal_stage_id", &proposal),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("_csrf", &csrf),
+                ("version", "3"),
+                ("company_choice", "create"),
+                ("company_id", existing_id),
+                ("with_deal", "on"),
+                ("deal_title", "Valve retrofit"),
+                ("deal_amount", "880000"),
+                ("deal_currency", "CNY"),
+                ("deal_stage_id", &proposal),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = location(&res);
     assert!(to.starts_with("/contacts/"), "{to}");
@@ -579,12 +552,12 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
             Some(contact_id.as_str())
         )
     );
-    let (status, contact_page) = page(&app, &to, "en").await;
+    let (status, contact_page) = app.html(&to, "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(contact_page.contains(NAME));
 
     // The converted lead's page: where it went, nothing of the person.
-    let (status, html) = page(&app, &format!("/leads/{id}"), "en").await;
+    let (status, html) = app.html(&format!("/leads/{id}"), "en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("id=\"converted-banner\"") && html.contains("This lead was converted on")
@@ -600,22 +573,22 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
     assert!(html.contains("Converted lead") && html.contains(COMPANY));
     assert!(!html.contains("id=\"convert-form\"") && !html.contains("id=\"edit-lead\""));
     // The list marks it converted and links the contact.
-    let (_, list) = page(&app, "/leads", "en").await;
+    let (_, list) = app.html("/leads", "en").await;
     let row = row_with(&list, &format!("/leads/{id}"));
     assert!(row.contains("Converted") && row.contains(&format!("href=\"/contacts/{contact_id}\"")));
     assert!(!list.contains(NAME));
 
     // Converting again, or editing, is refused with the reason.
-    let res = post_form(
-        &app,
-        &format!("/leads/{id}/convert"),
-        &[
-            ("_csrf", &csrf),
-            ("version", "4"),
-            ("company_choice", "none"),
-        ],
-    )
-    .await;
+    let res = app
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("_csrf", &csrf),
+                ("version", "4"),
+                ("company_choice", "none"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(
         res.text()
@@ -623,7 +596,7 @@ async fn disqualify_qualify_and_convert_with_company_and_deal(backend: Backend) 
             .unwrap()
             .contains("This lead has been converted; work with the contact it became.")
     );
-    let (status, html) = page(&app, &format!("/leads/{id}/edit"), "en").await;
+    let (status, html) = app.html(&format!("/leads/{id}/edit"), "en").await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("id=\"error-code\">lead_converted<"), "{html}");
 }
@@ -669,7 +642,7 @@ async fn conversion_errors_are_explained(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"f-company_id-error\""), "{html}");
     // A deal while no pipeline exists: explained, and nothing was created.
-    let (_, html) = page(&app, &format!("/leads/{id}"), "en").await;
+    let (_, html) = app.html(&format!("/leads/{id}"), "en").await;
     assert!(html.contains("id=\"convert-no-pipeline\""));
     let mut form = base("none");
     form.push(("with_deal", "on".to_owned()));
@@ -738,7 +711,7 @@ async fn lead_pages_render_in_chinese(backend: Backend) {
         (format!("/leads/{id}"), "转化为联系人"),
         (format!("/leads/{id}/edit"), "编辑线索"),
     ] {
-        let (status, html) = page(&app, &path, zh).await;
+        let (status, html) = app.html(&path, zh).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains("lang=\"zh-CN\""), "{path}");
         assert!(html.contains(label), "{path}: {label}");
@@ -748,9 +721,9 @@ async fn lead_pages_render_in_chinese(backend: Backend) {
             "{path}"
         );
     }
-    let (_, list) = page(&app, "/leads", zh).await;
+    let (_, list) = app.html("/leads", zh).await;
     assert!(list.contains("展会") && list.contains("新线索") && list.contains("王小明"));
-    let (_, detail) = page(&app, &format!("/leads/{id}"), zh).await;
+    let (_, detail) = app.html(&format!("/leads/{id}"), zh).await;
     assert!(detail.contains("新建公司“胜利油田”") && detail.contains("标为不合格"));
 
     // Refusals answer in Chinese too.
@@ -790,10 +763,10 @@ async fn lead_pages_render_in_chinese(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, detail) = page(&app, &format!("/leads/{id}"), zh).await;
+    let (_, detail) = app.html(&format!("/leads/{id}"), zh).await;
     assert!(detail.contains("该线索已于") && detail.contains("打开联系人"));
     assert!(!detail.contains("王小明") && !detail.contains("wang@example.cn"));
-    let (_, list) = page(&app, "/leads", zh).await;
+    let (_, list) = app.html("/leads", zh).await;
     assert!(list.contains("已转化") && !list.contains("王小明"));
 }
 

@@ -1,6 +1,7 @@
 //! Company pages: list with filters, detail with the company's contacts, create, edit, delete,
 //! restore. Company data is internal (not personal), except the address, which lists omit.
 
+use super::activities::{Timeline, TimelineQuery, timeline};
 use super::contacts::ContactRow;
 use super::support::{
     Chrome, FormErrors, SelectOption, UiError, UiResultExt, Viewer, bad_request, build_url,
@@ -19,6 +20,7 @@ use custodian_core::companies::{
     CompanyInput, CompanyPatch, CompanyQuery, CompanySort, CompanyView,
 };
 use custodian_core::contacts::{ContactQuery, Deleted};
+use custodian_core::links::RecordKind;
 use custodian_domain::values::{CompanySize, Industry};
 use custodian_domain::{CompanyId, FieldError};
 use serde::Deserialize;
@@ -208,15 +210,27 @@ struct DetailPage<'a> {
     deleted_at: Option<String>,
     contacts: Vec<ContactRow>,
     more_contacts: bool,
+    timeline_block: Option<Timeline>,
 }
 
-pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
+pub(crate) async fn detail(
+    v: Viewer,
+    Path(raw): Path<String>,
+    query: Result<Query<TimelineQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(query)) = query else {
+        return Err(v.fail(bad_request()));
+    };
     let id = parse_id(&raw).ui(&v)?;
     let c = v
         .core()
         .get_company(v.actor(), CompanyId(id))
         .await
         .ui(&v)?;
+    let timeline_block = match c.deleted_at {
+        None => Some(timeline(&v, RecordKind::Company, id, query.timeline).await?),
+        Some(_) => None,
+    };
     let contacts = v
         .core()
         .list_contacts(
@@ -239,6 +253,7 @@ pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Respons
         deleted_at: c.deleted_at.map(format_time),
         contacts: contacts.items.into_iter().map(ContactRow::from).collect(),
         more_contacts: contacts.next_cursor.is_some(),
+        timeline_block,
         t,
         chrome: v.chrome(NAV),
         c,

@@ -1,5 +1,6 @@
 //! Contact pages: list, search, detail, create, edit, delete, restore.
 
+use super::activities::{Timeline, TimelineQuery, timeline};
 use super::support::{
     Chrome, FormErrors, SearchKind, SelectOption, UiError, UiResultExt, Viewer, bad_request,
     build_url, classify_search, format_time, join_list, normalize_newlines, optional, parse_id,
@@ -18,6 +19,7 @@ use custodian_core::companies::{CompanyQuery, CompanySort};
 use custodian_core::contacts::{
     ContactInput, ContactPatch, ContactQuery, ContactSummary, ContactView, Deleted,
 };
+use custodian_core::links::RecordKind;
 use custodian_domain::{CompanyId, ContactId, FieldError};
 use serde::Deserialize;
 use std::fmt;
@@ -239,6 +241,7 @@ struct DetailPage<'a> {
     created: String,
     updated: String,
     deleted_at: Option<String>,
+    timeline_block: Option<Timeline>,
 }
 
 pub(crate) struct CompanyLink {
@@ -247,13 +250,24 @@ pub(crate) struct CompanyLink {
     deleted: bool,
 }
 
-pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
+pub(crate) async fn detail(
+    v: Viewer,
+    Path(raw): Path<String>,
+    query: Result<Query<TimelineQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(query)) = query else {
+        return Err(v.fail(bad_request()));
+    };
     let id = parse_id(&raw).ui(&v)?;
     let c = v
         .core()
         .get_contact(v.actor(), ContactId(id))
         .await
         .ui(&v)?;
+    let timeline_block = match c.deleted_at {
+        None => Some(timeline(&v, RecordKind::Contact, id, query.timeline).await?),
+        Some(_) => None,
+    };
     let company = match c.company_id {
         Some(cid) => match v.core().get_company(v.actor(), cid).await {
             Ok(company) => Some(CompanyLink {
@@ -274,6 +288,7 @@ pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Respons
         created: format_time(c.created_at),
         updated: format_time(c.updated_at),
         deleted_at: c.deleted_at.map(format_time),
+        timeline_block,
         c,
     };
     Ok(render(StatusCode::OK, &page))

@@ -5,6 +5,7 @@
 //! Titles, amounts and dates are internal data. The won/lost reason is personal: it is shown on
 //! the detail page only and never put into a URL or a log.
 
+use super::activities::{Timeline, TimelineQuery, timeline};
 use super::contacts::company_options;
 use super::session::{CsrfOnly, csrf_checked_id};
 use super::support::{
@@ -25,6 +26,7 @@ use custodian_core::deals::{
     BoardView, CloseDeal, DealInput, DealPatch, DealQuery, DealSort, DealView, MoveDeal,
     PipelineView, ReopenDeal,
 };
+use custodian_core::links::RecordKind;
 use custodian_domain::{DealId, FieldError, PipelineId};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -671,14 +673,17 @@ struct DetailPage<'a> {
     message: Option<String>,
     close: CloseForm,
     errors: FormErrors,
+    timeline_block: Option<Timeline>,
 }
 
-/// What a re-rendered detail page carries besides the deal: the refused close form and why.
+/// What a re-rendered detail page carries besides the deal: the refused close form and why,
+/// or the timeline page asked for.
 #[derive(Default)]
 struct DetailState {
     message: Option<String>,
     close: CloseForm,
     errors: FormErrors,
+    timeline_cursor: Option<String>,
 }
 
 /// Who made a change: the e-mail of the signed-in user, else the id (there is no user
@@ -698,6 +703,10 @@ async fn detail_page(
     state: DetailState,
 ) -> Result<Response, UiError> {
     let d = v.core().get_deal(v.actor(), id).await.ui(v)?;
+    let timeline_block = match d.deleted_at {
+        None => Some(timeline(v, RecordKind::Deal, id.as_uuid(), state.timeline_cursor).await?),
+        Some(_) => None,
+    };
     let pipelines = v.core().list_pipelines(v.actor()).await.ui(v)?;
     let names = StageNames::new(&pipelines);
     let history = v
@@ -781,6 +790,7 @@ async fn detail_page(
         message: state.message,
         close: state.close,
         errors: state.errors,
+        timeline_block,
         t,
         chrome: v.chrome(NAV),
         d,
@@ -788,9 +798,20 @@ async fn detail_page(
     Ok(render(status, &page))
 }
 
-pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
+pub(crate) async fn detail(
+    v: Viewer,
+    Path(raw): Path<String>,
+    query: Result<Query<TimelineQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(query)) = query else {
+        return Err(v.fail(bad_request()));
+    };
     let id = DealId(parse_id(&raw).ui(&v)?);
-    detail_page(&v, StatusCode::OK, id, DetailState::default()).await
+    let state = DetailState {
+        timeline_cursor: query.timeline,
+        ..DetailState::default()
+    };
+    detail_page(&v, StatusCode::OK, id, state).await
 }
 
 /// The close form. The reason is personal data: redacted `Debug`, never logged.
@@ -846,7 +867,7 @@ pub(crate) async fn close(
             DetailState {
                 errors: FormErrors::from_fields(&t, &field_errors, CLOSE_FIELDS),
                 close: form,
-                message: None,
+                ..DetailState::default()
             },
         ),
         Err(CoreError::StaleVersion { .. }) => (
@@ -854,7 +875,7 @@ pub(crate) async fn close(
             DetailState {
                 message: Some(t.t("deals.stale_detail").to_owned()),
                 close: form,
-                errors: FormErrors::default(),
+                ..DetailState::default()
             },
         ),
         Err(CoreError::Rule { .. }) => (

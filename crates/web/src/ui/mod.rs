@@ -2,6 +2,7 @@
 //! them). Every text comes from the message catalogs; personal data is held only in memory for
 //! rendering and never put into URLs.
 
+mod activities;
 mod companies;
 mod contacts;
 mod deals;
@@ -67,6 +68,11 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/{id}/reopen", post(deals::reopen))
         .route("/deals/{id}/delete", post(deals::delete))
         .route("/deals/{id}/restore", post(deals::restore))
+        .route("/activities", post(activities::create))
+        .route("/activities/new", get(activities::new_form))
+        .route("/activities/{id}", post(activities::update))
+        .route("/activities/{id}/edit", get(activities::edit_form))
+        .route("/activities/{id}/delete", post(activities::delete))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/pipelines/new", get(pipelines::new_form))
         .route(
