@@ -495,7 +495,7 @@ impl Core {
 
     /// `key` is the organisation key for the detail view, `None` for lists, which omit the
     /// (personal) address and so need not decrypt it.
-    fn company_view(
+    pub(crate) fn company_view(
         &self,
         key: Option<&DataKey>,
         row: &company::Model,
@@ -524,6 +524,6 @@ impl Core {
     }
 }
 
-fn name_sort_key(name: &str) -> String {
+pub(crate) fn name_sort_key(name: &str) -> String {
     custodian_domain::search::normalize_for_match(name)
 }

@@ -470,6 +470,50 @@ impl Core {
         self.contact_view(&key, &row)
     }
 
+    /// A merge of imported values into an existing contact, validated and encrypted; nothing
+    /// written. Imported non-empty values replace the contact's; e-mails, phones and tags are
+    /// added to the contact's own.
+    pub(crate) async fn prepare_merge<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        existing: contact::Model,
+        imported: &ContactInput,
+    ) -> Result<PreparedMerge, CoreError> {
+        let key = self.keys().data_key(conn, existing.dek_id).await?;
+        let current = self.contact_view(&key, &existing)?;
+        let merged = merged_input(ContactData::to_input(&current), imported);
+        let data = ContactData::parse(&merged)?;
+        let now = self.now().max(existing.updated_at);
+        let row = self.encrypt_contact(
+            &key,
+            existing.id,
+            &data,
+            existing.created_at,
+            now,
+            None,
+            existing.version + 1,
+        )?;
+        Ok(PreparedMerge {
+            expected_version: existing.version,
+            row,
+            data,
+        })
+    }
+
+    /// Writes a prepared merge; a contact changed since it was read is a 409.
+    pub(crate) async fn write_merge<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        merge: PreparedMerge,
+    ) -> Result<(), CoreError> {
+        let id = merge.row.id;
+        crate::versioned_write(
+            "contact",
+            repo::contacts::update_versioned(txn, merge.row, merge.expected_version).await?,
+        )?;
+        self.write_contact_indexes(txn, id, &merge.data).await
+    }
+
     /// Soft delete: the record leaves lists and search but can be restored.
     pub async fn delete_contact(&self, actor: &Actor, id: ContactId) -> Result<(), CoreError> {
         self.set_contact_deleted(actor, id, true).await.map(|_| ())
@@ -764,6 +808,15 @@ impl Core {
         Ok(())
     }
 
+    /// A contact's e-mail addresses alone (duplicate checks decrypt nothing else).
+    pub(crate) fn contact_emails(
+        &self,
+        key: &DataKey,
+        row: &contact::Model,
+    ) -> Result<Vec<String>, CoreError> {
+        self.fields(key, row).list("emails", &row.emails_ct)
+    }
+
     fn fields<'a>(&'a self, key: &'a DataKey, row: &'a contact::Model) -> Fields<'a> {
         Fields {
             keys: self.keys(),
@@ -772,7 +825,11 @@ impl Core {
         }
     }
 
-    fn contact_view(&self, key: &DataKey, row: &contact::Model) -> Result<ContactView, CoreError> {
+    pub(crate) fn contact_view(
+        &self,
+        key: &DataKey,
+        row: &contact::Model,
+    ) -> Result<ContactView, CoreError> {
         let f = self.fields(key, row);
         Ok(ContactView {
             id: ContactId(row.id),
@@ -892,6 +949,88 @@ async fn check_references<C: ConnectionTrait>(
         ));
     }
     Ok(v.finish()?)
+}
+
+/// A contact update computed by [`Core::prepare_merge`].
+pub(crate) struct PreparedMerge {
+    expected_version: i64,
+    row: contact::Model,
+    data: ContactData,
+}
+
+/// Imported values over a contact's current ones: non-empty scalars replace, lists are joined
+/// (without repeating a value already there).
+pub(crate) fn merged_input(mut current: ContactInput, imported: &ContactInput) -> ContactInput {
+    fn join(into: &mut Vec<String>, more: &[String]) {
+        for value in more {
+            if !into.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+                into.push(value.clone());
+            }
+        }
+    }
+    fn replace(into: &mut Option<String>, with: &Option<String>) {
+        if let Some(v) = with.as_ref().filter(|v| !v.trim().is_empty()) {
+            *into = Some(v.clone());
+        }
+    }
+    if !imported.name.trim().is_empty() {
+        current.name = imported.name.clone();
+    }
+    join(&mut current.emails, &imported.emails);
+    join(&mut current.phones, &imported.phones);
+    join(&mut current.tags, &imported.tags);
+    replace(&mut current.job_title, &imported.job_title);
+    replace(&mut current.address, &imported.address);
+    replace(&mut current.notes, &imported.notes);
+    replace(&mut current.team, &imported.team);
+    if imported.company_id.is_some() {
+        current.company_id = imported.company_id;
+    }
+    current
+}
+
+/// Writes many prepared contacts with multi-row inserts. The caller has checked what they
+/// refer to (imports resolve companies themselves; the owner is the importing user).
+pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
+    txn: &C,
+    prepared: Vec<PreparedContact>,
+) -> Result<(), CoreError> {
+    use custodian_store::entities::{record_tag, search_token};
+    let mut keys = Vec::with_capacity(prepared.len());
+    let mut rows = Vec::with_capacity(prepared.len());
+    let mut tokens = Vec::new();
+    let mut tags = Vec::new();
+    for p in prepared {
+        let id = p.row.id;
+        for (field, values) in &p.tokens {
+            let mut unique = values.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            tokens.extend(unique.into_iter().map(|token| search_token::Model {
+                entity: ENTITY.to_owned(),
+                field: (*field).to_owned(),
+                token,
+                entity_id: id,
+                index_version: p.index_version,
+            }));
+        }
+        tags.extend(
+            tag_strings(&p.data.tags)
+                .into_iter()
+                .map(|tag| record_tag::Model {
+                    entity: ENTITY.to_owned(),
+                    tag,
+                    entity_id: id,
+                }),
+        );
+        keys.push(p.key_row);
+        rows.push(p.row);
+    }
+    repo::data_keys::insert_many(txn, keys).await?;
+    repo::contacts::insert_many(txn, rows).await?;
+    repo::search_tokens::insert_many(txn, tokens).await?;
+    repo::tags::insert_many(txn, tags).await?;
+    Ok(())
 }
 
 /// Writes a prepared contact: data key, row, search tokens, tags.

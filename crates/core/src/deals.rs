@@ -1141,7 +1141,11 @@ impl Core {
 
     /// `key` (the organisation key) for the detail view; lists pass `None` and omit the
     /// personal-classified outcome reason.
-    fn deal_view(&self, key: Option<&DataKey>, row: &deal::Model) -> Result<DealView, CoreError> {
+    pub(crate) fn deal_view(
+        &self,
+        key: Option<&DataKey>,
+        row: &deal::Model,
+    ) -> Result<DealView, CoreError> {
         let amount = match (row.amount_minor, row.currency.as_deref()) {
             (Some(minor), Some(code)) => Some(stored_currency(code)?.format_amount(minor)),
             _ => None,

@@ -20,6 +20,10 @@ pub enum CoreError {
         code: &'static str,
         message: &'static str,
     },
+    /// An import with rows that cannot be imported: nothing was written; the report lists
+    /// every bad row.
+    #[error("the file has rows that cannot be imported; nothing was imported")]
+    ImportInvalid(Box<crate::imports::ImportReport>),
     #[error("the record was changed by someone else; reload it and apply your change again")]
     StaleVersion { current_version: i64 },
     #[error("authentication required")]

@@ -10,11 +10,14 @@ pub mod contacts;
 pub mod cursor;
 pub mod deals;
 pub mod error;
+pub mod exports;
+pub mod imports;
 pub mod keyring;
 pub mod leads;
 pub mod links;
 pub mod patch;
 pub mod settings;
+pub mod tabular;
 
 use custodian_crypto::password::PasswordHasher;
 use custodian_crypto::random::SecureRandom;

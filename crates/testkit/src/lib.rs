@@ -323,6 +323,33 @@ impl TestApp {
             .expect("send")
     }
 
+    /// Posts a CSV import (multipart: `file` plus the given text fields) and returns the
+    /// status and JSON answer.
+    pub async fn import_contacts(
+        &self,
+        file: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(file)
+                .file_name("contacts.csv")
+                .mime_str("text/csv")
+                .expect("mime"),
+        );
+        for (name, value) in fields {
+            form = form.text((*name).to_owned(), (*value).to_owned());
+        }
+        split(
+            self.request(Method::POST, "/api/v1/imports/contacts")
+                .multipart(form)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
     /// Creates a contact and returns its JSON.
     pub async fn create_contact(&self, body: Value) -> Value {
         let (status, json) = self.post_json("/api/v1/contacts", &body).await;

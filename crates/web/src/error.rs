@@ -79,6 +79,12 @@ impl From<CoreError> for ApiError {
                 "Some fields are invalid; see details.",
             )
             .with_details(serde_json::to_value(errors).unwrap_or_default()),
+            CoreError::ImportInvalid(report) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "import_invalid",
+                "Some rows cannot be imported, so nothing was imported. Fix the lines listed in details (or run a dry run) and upload the file again.",
+            )
+            .with_details(serde_json::to_value(&report).unwrap_or_default()),
             CoreError::NotFound { entity } => {
                 Self::new(S::NOT_FOUND, "not_found", format!("No such {entity}."))
             }

@@ -19,6 +19,24 @@ pub struct Filter {
     pub deleted: Deleted,
 }
 
+/// Live companies whose lower-cased name is one of `names` (imports link contacts by name).
+pub async fn live_by_name_sort<C: ConnectionTrait>(
+    c: &C,
+    names: &[String],
+) -> Result<Vec<company::Model>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(900) {
+        out.extend(
+            company::Entity::find()
+                .filter(company::Column::NameSort.is_in(chunk.iter().cloned()))
+                .filter(company::Column::DeletedAt.is_null())
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
 pub async fn insert<C: ConnectionTrait>(c: &C, row: company::Model) -> Result<()> {
     row.into_active_model().reset_all().insert(c).await?;
     Ok(())

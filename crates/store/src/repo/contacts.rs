@@ -17,6 +17,11 @@ pub struct Filter {
     pub ids: Option<Vec<Uuid>>,
 }
 
+/// Many new contacts at once (imports).
+pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<contact::Model>) -> Result<()> {
+    insert_all::<contact::Entity, _>(c, rows, 500).await
+}
+
 pub async fn insert<C: ConnectionTrait>(c: &C, row: contact::Model) -> Result<()> {
     row.into_active_model().reset_all().insert(c).await?;
     Ok(())

@@ -1,5 +1,10 @@
 use super::*;
 
+/// Many new keys at once (imports).
+pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<data_key::Model>) -> Result<()> {
+    insert_all::<data_key::Entity, _>(c, rows, 1_000).await
+}
+
 pub async fn insert<C: ConnectionTrait>(c: &C, row: data_key::Model) -> Result<()> {
     row.into_active_model().reset_all().insert(c).await?;
     Ok(())

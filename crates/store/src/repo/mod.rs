@@ -150,6 +150,27 @@ async fn outcome<E: EntityTrait, C: ConnectionTrait>(
     })
 }
 
+/// Inserts many rows with multi-row `INSERT`s of at most `rows_per_statement` rows (keep
+/// rows × columns under SQLite's 32,766 bound parameters): bulk writes such as imports.
+async fn insert_all<E, C>(c: &C, rows: Vec<E::Model>, rows_per_statement: usize) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    C: ConnectionTrait,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<E::ActiveModel> = rows
+            .by_ref()
+            .take(rows_per_statement.max(1))
+            .map(|row| row.into_active_model().reset_all())
+            .collect();
+        E::insert_many(chunk).exec_without_returning(c).await?;
+    }
+    Ok(())
+}
+
 fn deleted_filter<E: EntityTrait>(
     query: Select<E>,
     column: E::Column,

@@ -26,6 +26,46 @@ pub async fn replace<C: ConnectionTrait>(
     insert_new(c, entity, entity_id, index_version, fields).await
 }
 
+/// Tokens of many new records at once (imports).
+pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<search_token::Model>) -> Result<()> {
+    insert_all::<search_token::Entity, _>(c, rows, 2_000).await
+}
+
+/// A record carrying a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct TokenHit {
+    pub token: i64,
+    pub entity_id: Uuid,
+}
+
+/// Every record carrying any of `tokens` in `field` (duplicate detection over many values at
+/// once); candidates only, the caller confirms on the decrypted values.
+pub async fn hits<C: ConnectionTrait>(
+    c: &C,
+    entity: &str,
+    field: &str,
+    tokens: &[i64],
+) -> Result<Vec<TokenHit>> {
+    let mut unique = tokens.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut out = Vec::new();
+    for chunk in unique.chunks(900) {
+        let rows = search_token::Entity::find()
+            .select_only()
+            .column(search_token::Column::Token)
+            .column(search_token::Column::EntityId)
+            .filter(search_token::Column::Entity.eq(entity))
+            .filter(search_token::Column::Field.eq(field))
+            .filter(search_token::Column::Token.is_in(chunk.iter().copied()))
+            .into_model::<TokenHit>()
+            .all(c)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Tokens of a new record, all fields in one insert.
 pub async fn insert_new<C: ConnectionTrait>(
     c: &C,

@@ -15,6 +15,11 @@ pub async fn replace<C: ConnectionTrait>(
     insert_new(c, entity, entity_id, tags).await
 }
 
+/// Tags of many new records at once (imports).
+pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<record_tag::Model>) -> Result<()> {
+    insert_all::<record_tag::Entity, _>(c, rows, 2_000).await
+}
+
 /// Tags of a record that has none yet (a new record): one insert, no delete.
 pub async fn insert_new<C: ConnectionTrait>(
     c: &C,

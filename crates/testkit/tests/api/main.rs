@@ -12,6 +12,7 @@ mod deals;
 mod encryption;
 mod leads;
 mod startup;
+mod transfer;
 mod ui;
 mod ui_activities;
 mod ui_deals;

@@ -7,6 +7,7 @@ mod deals;
 mod leads;
 mod openapi;
 mod session;
+pub(crate) mod transfer;
 
 pub use openapi::ApiDoc;
 
@@ -86,6 +87,13 @@ pub fn routes() -> Router<AppState> {
             get(activities::company_timeline),
         )
         .route("/deals/{id}/timeline", get(activities::deal_timeline))
+        .route(
+            "/imports/contacts",
+            post(transfer::import_contacts).layer(axum::extract::DefaultBodyLimit::max(
+                transfer::IMPORT_BODY_BYTES,
+            )),
+        )
+        .route("/exports/{kind}", get(transfer::export))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -2,7 +2,7 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, activities, companies, contacts, deals, leads, session};
+use super::{Health, PageBody, activities, companies, contacts, deals, leads, session, transfer};
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
@@ -12,6 +12,7 @@ use custodian_core::deals::{
     BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
     PipelineInput, PipelinePatch, PipelineView, ReopenDeal, StageChangeView, StageInput, StageView,
 };
+use custodian_core::imports::{ColumnUse, DuplicatePolicy, DuplicateRow, ImportReport, RowError};
 use custodian_core::leads::{
     ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
     QualifyLead,
@@ -41,6 +42,7 @@ are JSON `{code, message, details}` with stable codes."
         activities::list, activities::create, activities::get, activities::update,
         activities::delete, activities::restore, activities::contact_timeline,
         activities::company_timeline, activities::deal_timeline,
+        transfer::import_contacts, transfer::export,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -50,7 +52,7 @@ are JSON `{code, message, details}` with stable codes."
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
         ConversionRefs, PageBody<LeadView>, ActivityInput, ActivityPatch, ActivityView,
-        PageBody<ActivityView>
+        PageBody<ActivityView>, ImportReport, RowError, DuplicateRow, ColumnUse, DuplicatePolicy
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -60,6 +62,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),
+        (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

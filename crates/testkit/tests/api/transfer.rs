@@ -1,0 +1,345 @@
+//! CSV import and CSV/JSON export over the API: dry runs that report every bad line, imports
+//! that write all or nothing, duplicates by e-mail, encodings, limits, and the formula guard.
+
+use custodian_testkit::{Backend, TestApp, error_code, on_both_backends, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn count(app: &TestApp, path: &str) -> usize {
+    let (status, page) = app.get_json(path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().len()
+}
+
+fn errors(report: &Value) -> Vec<(u64, String, String)> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap_or("").to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const MIXED: &str = "Name,E-mail,Phone,Company,Notes\r\n\
+王小明,wang@sinopec.example.cn,+8613800138000,Sinopec,\"Prefers calls,\r\nafter 3pm\"\r\n\
+Bad Email,not-an-address,,,\r\n\
+Ragged,r@x.example\r\n\
+No Country Code,nc@x.example,13800138000,,\r\n\
+,blank@x.example,,,\r\n\
+Ada Lovelace,ada@analytical.example,+442071234567,sinopec,\r\n";
+
+async fn dry_run_reports_every_bad_line_and_a_bad_import_writes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, report) = app
+        .import_contacts(MIXED.as_bytes().to_vec(), &[("dry_run", "true")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        errors(&report),
+        [
+            (4, "E-mail".to_owned(), "invalid_email".to_owned()),
+            (5, String::new(), "ragged_row".to_owned()),
+            (6, "Phone".to_owned(), "invalid_phone".to_owned()),
+            (7, "Name".to_owned(), "required".to_owned()),
+        ],
+        "{report}"
+    );
+    assert_eq!(
+        (
+            report["rows"].as_u64(),
+            report["created"].as_u64(),
+            report["companies_created"].as_u64()
+        ),
+        (Some(6), Some(2), Some(1)),
+        "two good rows; Sinopec and sinopec are one new company"
+    );
+    assert_eq!(report["columns"][3]["field"], "company");
+    assert_eq!(
+        count(&app, "/api/v1/contacts").await,
+        0,
+        "a dry run writes nothing"
+    );
+
+    let (status, refused) = app.import_contacts(MIXED.as_bytes().to_vec(), &[]).await;
+    assert_eq!(
+        (status, error_code(&refused)),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("import_invalid"))
+    );
+    assert_eq!(refused["details"]["error_count"], 4);
+    assert_eq!(
+        count(&app, "/api/v1/contacts").await,
+        0,
+        "nothing half-imported"
+    );
+    assert_eq!(count(&app, "/api/v1/companies").await, 0);
+
+    // Without the bad lines the same file imports, company created once and linked.
+    let good: String = MIXED
+        .split("\r\n")
+        .enumerate()
+        .filter(|(i, _)| ![3, 4, 5, 6].contains(i))
+        .map(|(_, l)| format!("{l}\r\n"))
+        .collect();
+    let (status, report) = app.import_contacts(good.into_bytes(), &[]).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{report}"
+    );
+    let (_, found) = app
+        .get_json("/api/v1/contacts?email=WANG@sinopec.example.cn")
+        .await;
+    let wang = &found["items"][0];
+    assert_eq!(wang["name"], "王小明");
+    let (_, full) = app
+        .get_json(&format!(
+            "/api/v1/contacts/{}",
+            wang["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(full["notes"], "Prefers calls,\nafter 3pm");
+    let (_, companies) = app.get_json("/api/v1/companies").await;
+    assert_eq!(companies["items"].as_array().unwrap().len(), 1);
+    assert_eq!(full["company_id"], companies["items"][0]["id"]);
+}
+
+async fn duplicates_by_email_skip_merge_or_create(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let existing = app
+        .create_contact(
+            json!({"name": "Li Na", "emails": ["li.na@yantai.example"], "tags": ["vip"]}),
+        )
+        .await;
+    let file = "Name,Email,Phone,Tags\n\
+Li Na (import),LI.NA@yantai.example,+8613911112222,food\n\
+New Person,new@x.example,,\n\
+New Person again,new@x.example,+8613933334444,\n";
+
+    let (_, skip) = app
+        .import_contacts(file.into(), &[("on_duplicate", "skip")])
+        .await;
+    assert_eq!(
+        (
+            skip["created"].as_u64(),
+            skip["skipped"].as_u64(),
+            skip["duplicate_count"].as_u64()
+        ),
+        (Some(1), Some(2), Some(2)),
+        "{skip}"
+    );
+    assert_eq!(skip["duplicates"][0]["existing_contact_id"], existing["id"]);
+    assert_eq!(skip["duplicates"][1]["same_as_line"], 3);
+    assert_eq!(count(&app, "/api/v1/contacts").await, 2);
+
+    // Merge: the existing contact takes the phone and tag; nothing new for it.
+    let (_, merge) = app
+        .import_contacts(file.into(), &[("on_duplicate", "merge")])
+        .await;
+    assert_eq!(
+        (merge["merged"].as_u64(), merge["created"].as_u64()),
+        (Some(2), Some(0)),
+        "{merge}"
+    );
+    let (_, li) = app
+        .get_json(&format!(
+            "/api/v1/contacts/{}",
+            existing["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(li["name"], "Li Na (import)");
+    assert_eq!(li["phones"], json!(["+8613911112222"]));
+    assert_eq!(li["tags"], json!(["food", "vip"]));
+    assert_eq!(li["version"], 2);
+    let (_, new) = app.get_json("/api/v1/contacts?email=new@x.example").await;
+    let (_, new) = app
+        .get_json(&format!(
+            "/api/v1/contacts/{}",
+            new["items"][0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        new["phones"],
+        json!(["+8613933334444"]),
+        "the later file row merged in"
+    );
+
+    let (_, create) = app
+        .import_contacts(file.into(), &[("on_duplicate", "create")])
+        .await;
+    assert_eq!(create["created"].as_u64(), Some(3), "{create}");
+    assert_eq!(count(&app, "/api/v1/contacts?email=new@x.example").await, 3);
+}
+
+async fn encodings_mappings_and_bad_files(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // GB18030, as Excel saves CSV in a Chinese locale, with Chinese headers.
+    let (gb, _, _) = encoding_rs::GB18030
+        .encode("姓名,邮箱,手机,公司\n张伟,zhang.wei@example.cn,+8613812345678,中石化\n");
+    let (status, report) = app.import_contacts(gb.into_owned(), &[]).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    let (_, found) = app
+        .get_json("/api/v1/contacts?email=zhang.wei@example.cn")
+        .await;
+    assert_eq!(found["items"][0]["name"], "张伟");
+    // UTF-8 with a byte-order mark and an explicit mapping for odd headers.
+    let bom = "\u{feff}Person,Mail,Ignored\nMei Chen,mei@example.com,x\n";
+    let (status, report) = app
+        .import_contacts(
+            bom.into(),
+            &[(
+                "mapping",
+                r#"{"Person":"name","Mail":"emails","Ignored":"ignore"}"#,
+            )],
+        )
+        .await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["columns"][0]["header"], "Person");
+
+    let field_code = |body: &Value| body["details"][0]["code"].as_str().map(str::to_owned);
+    for (bytes, code) in [
+        (
+            b"PK\x03\x04\x14\x00\x06\x00".to_vec(),
+            "spreadsheet_not_csv",
+        ),
+        (b"Name\n\x00\x01\x02\x03".to_vec(), "not_text"),
+        (vec![0xFF, 0xFE, b'N', 0, b'a', 0], "unsupported_encoding"),
+        (b"Name,Email\n\"open quote,x\n".to_vec(), "malformed_csv"),
+        (b"Favourite colour\nblue\n".to_vec(), "name_column_missing"),
+        (Vec::new(), "empty_file"),
+    ] {
+        let (status, body) = app.import_contacts(bytes, &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{code}: {body}");
+        assert_eq!(field_code(&body).as_deref(), Some(code), "{body}");
+    }
+    let (status, body) = app
+        .import_contacts("Name\nA\n".into(), &[("encoding", "latin1")])
+        .await;
+    assert_eq!(
+        (status, field_code(&body).as_deref()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid_encoding_choice")
+        )
+    );
+    let (status, body) = app
+        .import_contacts("Name\nA\n".into(), &[("mapping", "not json")])
+        .await;
+    assert_eq!(
+        (status, field_code(&body).as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_mapping"))
+    );
+
+    // Larger than the limit: refused with 413 before anything is parsed.
+    let huge = vec![b'a'; 33 * 1024 * 1024];
+    let (status, body) = app.import_contacts(huge, &[]).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+    );
+    // Not multipart at all.
+    let (status, body) = app.post_json("/api/v1/imports/contacts", &json!({})).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    assert_eq!(count(&app, "/api/v1/contacts").await, 2);
+}
+
+async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut file = String::from("Name,Email,Job title,Notes\n");
+    for n in 0..1_203 {
+        file.push_str(&format!("Person {n:04},p{n}@example.com,Buyer,\n"));
+    }
+    file.push_str("\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",formula@example.com,+SUM(A1),\"@cmd, 'quoted'\"\n");
+    let (status, report) = app.import_contacts(file.into_bytes(), &[]).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (StatusCode::OK, Some(1_204)),
+        "{report}"
+    );
+
+    let res = app
+        .request(reqwest::Method::GET, "/api/v1/exports/contacts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("custodian-contacts-")
+    );
+    let body = res.bytes().await.unwrap();
+    assert!(body.starts_with(b"\xEF\xBB\xBF"), "BOM for spreadsheets");
+    let text = std::str::from_utf8(&body[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1_204, "every row across pages of 500");
+    let evil = rows
+        .iter()
+        .find(|r| r[2] == *"formula@example.com")
+        .unwrap();
+    assert_eq!(&evil[1], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+    assert_eq!(&evil[4], "'+SUM(A1)");
+    assert_eq!(&evil[8], "'@cmd, 'quoted'");
+    assert!(rows.iter().any(|r| r[1] == *"Person 0000" && r[4] == *"Buyer"));
+
+    let (status, json) = app.get_json("/api/v1/exports/contacts?format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 1_204);
+    assert!(
+        items
+            .iter()
+            .any(|c| c["name"] == "=HYPERLINK(\"http://evil.example\",\"x\")"),
+        "JSON keeps values as they are"
+    );
+
+    app.create_pipeline("Sales", &[("Qualify", 10)]).await;
+    app.create_deal(json!({"title": "-1 discount deal", "amount": "1234.50", "currency": "CNY"}))
+        .await;
+    let res = app
+        .request(reqwest::Method::GET, "/api/v1/exports/deals")
+        .send()
+        .await
+        .unwrap();
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("'-1 discount deal") && text.contains("1234.50"),
+        "{text}"
+    );
+    let (status, body) = app.get_json("/api/v1/exports/tasks").await;
+    assert_eq!(
+        (status, body["details"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_kind"))
+    );
+    let (status, _) = app.get_json("/api/v1/exports/contacts?format=xml").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+on_both_backends!(
+    dry_run_reports_every_bad_line_and_a_bad_import_writes_nothing,
+    duplicates_by_email_skip_merge_or_create,
+    encodings_mappings_and_bad_files,
+    exports_guard_formulas_and_stream_every_row,
+);
