@@ -26,6 +26,7 @@ struct Args {
     duration: Duration,
     concurrency: usize,
     search_contacts: usize,
+    import_rows: usize,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -33,6 +34,7 @@ fn parse_args() -> anyhow::Result<Args> {
         duration: Duration::from_secs(10),
         concurrency: 16,
         search_contacts: 0,
+        import_rows: 50_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,8 +43,12 @@ fn parse_args() -> anyhow::Result<Args> {
             "--duration-secs" => args.duration = Duration::from_secs(value.parse()?),
             "--concurrency" => args.concurrency = value.parse()?,
             "--search-contacts" => args.search_contacts = value.parse()?,
+            "--import-rows" => args.import_rows = value.parse()?,
             _ => bail!("unknown flag {flag}; see the doc comment of custodian-ratios"),
         }
+    }
+    if args.import_rows > 100_000 {
+        bail!("--import-rows must be at most 100000 (the import limit)");
     }
     if args.duration > Duration::from_secs(300) || args.concurrency == 0 || args.concurrency > 256 {
         bail!("--duration-secs must be ≤ 300 and --concurrency between 1 and 256");
@@ -212,6 +218,95 @@ async fn baseline_inserts(dir: &Path, args: &Args) -> anyhow::Result<Stats> {
     Ok(stats)
 }
 
+/// The import file: `rows` contacts, one in a hundred repeating an e-mail of a contact created
+/// in phase (a) (so duplicate detection finds and skips real matches).
+fn import_csv(rows: usize, existing: &[(u64, String)]) -> String {
+    let mut csv = String::from("Name,Email,Phone,Job title,Company,Address,Notes,Team,Tags\n");
+    for i in 0..rows {
+        let email = match existing.get(i / 100).filter(|_| i % 100 == 0) {
+            Some((k, _)) => format!("bench{k}@example.com"),
+            None => format!("import{i}@example.com"),
+        };
+        csv.push_str(&format!(
+            "Import Person {i} 李娜,{email},+1666{:07},Procurement Manager,Bench Company {},\"88 Century Avenue, Pudong, Shanghai\",Prefers calls after 3pm,bench,import\n",
+            i % 10_000_000,
+            i % 200
+        ));
+    }
+    csv
+}
+
+/// (f): the same rows as plaintext, bulk-inserted into the server's own database file in one
+/// transaction (multi-row inserts, the same indexes as the contacts table).
+async fn baseline_bulk_insert(db: &Path, csv: &str) -> anyhow::Result<(usize, Duration)> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = SqliteConnectOptions::new()
+        .filename(db)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(30))
+        .connect()
+        .await?;
+    for ddl in [
+        "CREATE TABLE bench_plain_contacts (id BLOB PRIMARY KEY, name TEXT NOT NULL, emails TEXT, phones TEXT, job_title TEXT, company TEXT, address TEXT, notes TEXT, owner_id BLOB, team TEXT, tags TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL)",
+        "CREATE INDEX ix_bpc_created ON bench_plain_contacts (created_at, id)",
+        "CREATE INDEX ix_bpc_updated ON bench_plain_contacts (updated_at, id)",
+        "CREATE INDEX ix_bpc_company ON bench_plain_contacts (company, updated_at)",
+        "CREATE INDEX ix_bpc_owner ON bench_plain_contacts (owner_id, updated_at)",
+        "CREATE INDEX ix_bpc_team ON bench_plain_contacts (team, updated_at)",
+        "CREATE TABLE bench_plain_emails (email TEXT NOT NULL, contact_id BLOB NOT NULL, PRIMARY KEY (email, contact_id))",
+        "CREATE TABLE bench_plain_tags (tag TEXT NOT NULL, contact_id BLOB NOT NULL, PRIMARY KEY (tag, contact_id))",
+    ] {
+        sqlx::query(ddl).execute(&mut conn).await?;
+    }
+    let owner = uuid::Uuid::new_v4();
+    let start = Instant::now();
+    let records: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .collect::<Result<_, _>>()?;
+    let mut txn = conn.begin().await?;
+    let mut rows = 0usize;
+    // Multi-row INSERTs of 500 rows, as the import itself writes.
+    for chunk in records.chunks(500) {
+        let ids: Vec<uuid::Uuid> = chunk.iter().map(|_| uuid::Uuid::now_v7()).collect();
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO bench_plain_contacts (id, name, emails, phones, job_title, company, address, notes, owner_id, team, tags, created_at, updated_at, version) ",
+        );
+        q.push_values(chunk.iter().zip(&ids), |mut b, (r, id)| {
+            let now = i64::try_from(rows).unwrap_or(0);
+            b.push_bind(*id)
+                .push_bind(r[0].to_owned())
+                .push_bind(r[1].to_owned())
+                .push_bind(r[2].to_owned())
+                .push_bind(r[3].to_owned())
+                .push_bind(r[4].to_owned())
+                .push_bind(r[5].to_owned())
+                .push_bind(r[6].to_owned())
+                .push_bind(owner)
+                .push_bind(r[7].to_owned())
+                .push_bind(r[8].to_owned())
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(1i64);
+        });
+        q.build().execute(&mut *txn).await?;
+        let mut q = sqlx::QueryBuilder::new("INSERT INTO bench_plain_emails (email, contact_id) ");
+        q.push_values(chunk.iter().zip(&ids), |mut b, (r, id)| {
+            b.push_bind(r[1].to_owned()).push_bind(*id);
+        });
+        q.build().execute(&mut *txn).await?;
+        let mut q = sqlx::QueryBuilder::new("INSERT INTO bench_plain_tags (tag, contact_id) ");
+        q.push_values(chunk.iter().zip(&ids), |mut b, (r, id)| {
+            b.push_bind(r[8].to_owned()).push_bind(*id);
+        });
+        q.build().execute(&mut *txn).await?;
+        rows += chunk.len();
+    }
+    txn.commit().await?;
+    Ok((rows, start.elapsed()))
+}
+
 fn report(label: &str, s: &Stats) {
     println!(
         "{label:<46} {:>10.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed)",
@@ -376,6 +471,42 @@ async fn main() -> anyhow::Result<()> {
     };
     report("(d) hello-JSON axum on the same TLS (ceiling)", &ceiling);
 
+    // (e) CSV import through the API vs (f) the same rows bulk-inserted as plaintext.
+    let csv = import_csv(args.import_rows, &ids);
+    let t = Instant::now();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("bench.csv"),
+        )
+        .text("on_duplicate", "skip");
+    let res = http
+        .post(format!("{base}/api/v1/imports/contacts"))
+        .header("authorization", &auth)
+        .multipart(form)
+        .send()
+        .await?;
+    let status = res.status();
+    let import_report: serde_json::Value = res.json().await?;
+    let import_time = t.elapsed();
+    if status != 200 {
+        bail!("the import failed: {status} {import_report}");
+    }
+    let imported = import_report["created"].as_u64().unwrap_or(0);
+    let import_rate = args.import_rows as f64 / import_time.as_secs_f64();
+    println!(
+        "(e) CSV import via HTTPS API (encrypted, dedup)   {import_rate:>10.0} rows/s   ({} rows in {:.2} s: {imported} created, {} duplicates skipped)",
+        args.import_rows,
+        import_time.as_secs_f64(),
+        import_report["skipped"]
+    );
+    let (plain_rows, plain_time) = baseline_bulk_insert(&data.join("custodian.db"), &csv).await?;
+    let plain_rate = plain_rows as f64 / plain_time.as_secs_f64();
+    println!(
+        "(f) plaintext bulk insert, same database (base)  {plain_rate:>10.0} rows/s   ({plain_rows} rows in {:.2} s)",
+        plain_time.as_secs_f64()
+    );
+
     let a_b = create.per_second() / baseline.per_second().max(1e-9);
     let c_d = reads.per_second() / ceiling.per_second().max(1e-9);
     let s_d = searches.per_second() / ceiling.per_second().max(1e-9);
@@ -389,6 +520,12 @@ async fn main() -> anyhow::Result<()> {
         verdict(c_d >= 0.2)
     );
     println!("ratio (c2)/(d) e-mail searches vs ceiling:   {s_d:.2}");
+    let e_f = import_rate / plain_rate.max(1e-9);
+    println!(
+        "ratio (e)/(f) import vs plaintext bulk insert: {e_f:.2}  (target ≥ 0.5: {}; {import_rate:.0} rows/s, target ≥ 40,000: {})",
+        verdict(e_f >= 0.5),
+        verdict(import_rate >= 40_000.0)
+    );
     println!(
         "server peak RSS so far: {:.1} MiB",
         peak_rss_kib(server.0.id()).unwrap_or(0) as f64 / 1024.0

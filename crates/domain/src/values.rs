@@ -571,7 +571,7 @@ code_enum!(
 
 code_enum!(
     /// How a call went.
-    CallOutcome, "invalid_outcome",
+    CallOutcome, "invalid_call_outcome",
     "must be one of: connected, left_voicemail, no_answer, busy, wrong_number",
     {
         Connected => "connected",

@@ -154,6 +154,119 @@
     }
   });
 
+  // Contact import: once a file is chosen, read its first line in the browser (nothing is
+  // sent until the form is submitted) and offer a field choice per column. Choices other
+  // than "Automatic" travel as a JSON object in the hidden `mapping` field.
+  function splitCsvLine(line, delimiter) {
+    var cells = [];
+    var cell = "";
+    var quoted = false;
+    for (var i = 0; i < line.length; i++) {
+      var c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else if (c === '"') {
+          quoted = false;
+        } else {
+          cell += c;
+        }
+      } else if (c === '"') {
+        quoted = true;
+      } else if (c === delimiter) {
+        cells.push(cell.trim());
+        cell = "";
+      } else {
+        cell += c;
+      }
+    }
+    cells.push(cell.trim());
+    return cells;
+  }
+
+  function decodeHead(buffer) {
+    var bytes = new Uint8Array(buffer);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch (e) {
+      try {
+        return new TextDecoder("gb18030").decode(bytes);
+      } catch (e2) {
+        return "";
+      }
+    }
+  }
+
+  function showMapping(headers) {
+    var field = document.getElementById("mapping-field");
+    var body = document.querySelector("#mapping-table tbody");
+    var options = document.getElementById("mapping-options");
+    if (!field || !body || !options) {
+      return;
+    }
+    while (body.firstChild) {
+      body.removeChild(body.firstChild);
+    }
+    headers.forEach(function (header, i) {
+      if (!header) {
+        return;
+      }
+      var row = document.createElement("tr");
+      var label = document.createElement("th");
+      label.scope = "row";
+      var id = "map-" + i;
+      var labelEl = document.createElement("label");
+      labelEl.htmlFor = id;
+      labelEl.textContent = header;
+      label.appendChild(labelEl);
+      var cell = document.createElement("td");
+      var select = document.createElement("select");
+      select.id = id;
+      select.setAttribute("data-header", header);
+      select.appendChild(options.content.cloneNode(true));
+      cell.appendChild(select);
+      row.appendChild(label);
+      row.appendChild(cell);
+      body.appendChild(row);
+    });
+    field.hidden = headers.length === 0;
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input || input.id !== "import-file" || !input.files || !input.files[0] || !window.FileReader) {
+      return;
+    }
+    var reader = new FileReader();
+    reader.onload = function () {
+      var text = decodeHead(reader.result).replace(/^\uFEFF/, "");
+      var first = text.split(/\r?\n/)[0] || "";
+      var delimiter = first.indexOf(",") < 0 && first.indexOf(";") >= 0 ? ";" : ",";
+      showMapping(splitCsvLine(first, delimiter));
+    };
+    reader.readAsArrayBuffer(input.files[0].slice(0, 64 * 1024));
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || form.id !== "import-form") {
+      return;
+    }
+    var mapping = {};
+    var any = false;
+    form.querySelectorAll("#mapping-table select").forEach(function (select) {
+      if (select.value) {
+        mapping[select.getAttribute("data-header")] = select.value;
+        any = true;
+      }
+    });
+    var hidden = document.getElementById("import-mapping");
+    if (hidden) {
+      hidden.value = any ? JSON.stringify(mapping) : "";
+    }
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", fillSetupCode);
   } else {

@@ -340,6 +340,28 @@ async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: B
         }
         assert!(focused, "focus follows the moved card");
 
+        // 5b. Check a CSV with one bad line: the page reads the header in the browser and
+        // offers a field per column, and the dry run names the bad line.
+        let csv_path = profile.path().join("contacts.csv");
+        std::fs::write(
+            &csv_path,
+            "Name,E-mail,Phone\nGood Person,good@example.com,+8613800000001\nBad Row,not-an-address,\n",
+        )
+        .unwrap();
+        driver.goto(format!("{}/contacts/import", app.base_url)).await?;
+        wait_for(&driver, By::Id("import-file"))
+            .await?
+            .send_keys(csv_path.to_string_lossy())
+            .await?;
+        let mapping = wait_for(&driver, By::Css("#mapping-table select[data-header='E-mail']")).await;
+        assert!(mapping.is_ok(), "the columns are offered for mapping");
+        assert!(driver.find(By::Id("import-dry-run")).await?.is_selected().await?);
+        driver.find(By::Id("import-submit")).await?.click().await?;
+        let reported = wait_for_text(&driver, By::Id("import-errors"), "Enter an e-mail address").await;
+        assert!(reported, "the bad line's problem is shown");
+        let errors = driver.find(By::Id("import-errors")).await?.text().await?;
+        assert!(errors.contains('3') && errors.contains("E-mail"), "{errors}");
+
         // 6. Switch the interface to Chinese.
         let select = SelectElement::new(&driver.find(By::Id("locale-select")).await?).await?;
         select.select_by_value("zh-CN").await?;

@@ -17,3 +17,4 @@ mod ui;
 mod ui_activities;
 mod ui_deals;
 mod ui_leads;
+mod ui_transfer;

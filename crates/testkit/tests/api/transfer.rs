@@ -302,7 +302,10 @@ async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
     assert_eq!(&evil[1], "'=HYPERLINK(\"http://evil.example\",\"x\")");
     assert_eq!(&evil[4], "'+SUM(A1)");
     assert_eq!(&evil[8], "'@cmd, 'quoted'");
-    assert!(rows.iter().any(|r| r[1] == *"Person 0000" && r[4] == *"Buyer"));
+    assert!(
+        rows.iter()
+            .any(|r| r[1] == *"Person 0000" && r[4] == *"Buyer")
+    );
 
     let (status, json) = app.get_json("/api/v1/exports/contacts?format=json").await;
     assert_eq!(status, StatusCode::OK);

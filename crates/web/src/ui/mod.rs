@@ -10,6 +10,7 @@ mod leads;
 mod pipelines;
 mod session;
 mod support;
+mod transfer;
 
 use crate::AppState;
 use axum::Router;
@@ -32,6 +33,13 @@ pub fn routes() -> Router<AppState> {
             get(contacts::search_get).post(contacts::search),
         )
         .route("/contacts/new", get(contacts::new_form))
+        .route(
+            "/contacts/import",
+            get(transfer::import_form).post(transfer::import).layer(
+                axum::extract::DefaultBodyLimit::max(crate::api::transfer::IMPORT_BODY_BYTES),
+            ),
+        )
+        .route("/export/{kind}", get(transfer::export))
         .route(
             "/contacts/{id}",
             get(contacts::detail).post(contacts::update),

@@ -1,0 +1,102 @@
+//! The import page and export downloads over real HTTP, in both languages.
+
+use custodian_testkit::{Backend, TestApp, on_both_backends, spawn_app};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+
+async fn upload(
+    app: &TestApp,
+    csv: &[u8],
+    dry_run: bool,
+    csrf: &str,
+    lang: &str,
+) -> (StatusCode, String) {
+    let mut form = Form::new()
+        .text("_csrf", csrf.to_owned())
+        .text("on_duplicate", "skip")
+        .text("encoding", "auto")
+        .text("mapping", "")
+        .part("file", Part::bytes(csv.to_vec()).file_name("c.csv"));
+    if dry_run {
+        form = form.text("dry_run", "true");
+    }
+    let res = app
+        .client
+        .post(app.url("/contacts/import"))
+        .header(reqwest::header::ACCEPT_LANGUAGE, lang)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.text().await.unwrap())
+}
+
+const FILE: &[u8] =
+    "姓名,邮箱,手机\n王芳,wang.fang@example.cn,+8613800000002\n坏行,不是邮箱,\n".as_bytes();
+
+async fn import_page_checks_imports_and_reports_lines(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, html) = app.html("/contacts/import", "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("导入联系人") && html.contains("enctype=\"multipart/form-data\""));
+    let (_, list) = app.html("/contacts", "en").await;
+    assert!(
+        list.contains("href=\"/contacts/import\"")
+            && list.contains("href=\"/export/contacts?format=csv\"")
+    );
+
+    let (status, html) = upload(&app, FILE, true, &app.csrf, "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("已检查 2 行：将新建 1 个"), "{html}");
+    let errors = &html[html.find("id=\"import-errors\"").unwrap()..];
+    assert!(
+        errors.contains("<td class=\"num\">3</td><td>邮箱</td>"),
+        "{errors}"
+    );
+
+    // A real import of the same file is refused whole.
+    let (status, html) = upload(&app, FILE, false, &app.csrf, "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Nothing was imported: 1 problems"), "{html}");
+    let (_, contacts) = app.get_json("/api/v1/contacts").await;
+    assert!(contacts["items"].as_array().unwrap().is_empty());
+
+    let good = "姓名,邮箱,手机\n王芳,wang.fang@example.cn,+8613800000002\n".as_bytes();
+    let (status, html) = upload(&app, good, false, &app.csrf, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("1 contacts created") && html.contains("id=\"import-view-contacts\""),
+        "{html}"
+    );
+
+    // An Excel workbook gets told what it is; a forged upload without the token changes nothing.
+    let (status, html) = upload(&app, b"PK\x03\x04xlsx", true, &app.csrf, "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("This is an Excel workbook, not CSV"),
+        "{html}"
+    );
+    let (status, _) = upload(&app, good, false, "forged", "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let res = app
+        .client
+        .get(app.url("/export/contacts?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains("王芳") && body.contains("wang.fang@example.cn"));
+    let (status, _) = app.html("/export/secrets?format=csv", "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+on_both_backends!(import_page_checks_imports_and_reports_lines);

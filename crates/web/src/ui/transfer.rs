@@ -1,0 +1,262 @@
+//! The import page (upload, optional column mapping, dry run, report with every bad line) and
+//! the export downloads behind the list pages' buttons. The uploaded file is personal data: it
+//! is read into memory for the request only, never stored or logged.
+
+use super::support::{Chrome, UiError, UiResultExt, Viewer, bad_request, render};
+use crate::api::transfer::{ExportParams, download, export_request, read_upload};
+use crate::error::ApiError;
+use crate::i18n::Tr;
+use askama::Template;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Multipart, Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use custodian_core::CoreError;
+use custodian_core::imports::{DuplicatePolicy, ImportReport};
+use custodian_domain::FieldError;
+
+/// The contact fields a column can be mapped to, in the order the mapping table offers them.
+const FIELDS: &[&str] = &[
+    "name",
+    "first_name",
+    "last_name",
+    "emails",
+    "phones",
+    "job_title",
+    "company",
+    "address",
+    "notes",
+    "team",
+    "tags",
+];
+
+pub(crate) struct FieldChoice {
+    pub(crate) value: &'static str,
+    pub(crate) label: String,
+}
+
+pub(crate) struct ReportRow {
+    pub(crate) line: u64,
+    pub(crate) column: String,
+    pub(crate) message: String,
+}
+
+pub(crate) struct DuplicateLine {
+    pub(crate) line: u64,
+    pub(crate) existing: Option<String>,
+    pub(crate) same_as_line: Option<u64>,
+}
+
+pub(crate) struct ReportView {
+    pub(crate) summary: String,
+    pub(crate) dry_run: bool,
+    pub(crate) refused: bool,
+    pub(crate) columns: Vec<(String, String)>,
+    pub(crate) errors: Vec<ReportRow>,
+    pub(crate) error_count: u64,
+    pub(crate) more_errors: bool,
+    pub(crate) duplicates: Vec<DuplicateLine>,
+    pub(crate) duplicate_count: u64,
+}
+
+#[derive(Template)]
+#[template(path = "contacts/import.html")]
+struct ImportPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    fields: Vec<FieldChoice>,
+    policies: Vec<(&'static str, String, bool)>,
+    dry_run: bool,
+    file_errors: Vec<String>,
+    report: Option<ReportView>,
+}
+
+fn field_label(t: &Tr<'_>, code: &str) -> String {
+    t.t(&format!("import.field.{code}")).to_owned()
+}
+
+fn policy_code(p: DuplicatePolicy) -> &'static str {
+    match p {
+        DuplicatePolicy::Skip => "skip",
+        DuplicatePolicy::Merge => "merge",
+        DuplicatePolicy::Create => "create",
+    }
+}
+
+fn summary(t: &Tr<'_>, r: &ImportReport, refused: bool) -> String {
+    let key = match (refused, r.dry_run) {
+        (true, _) => "import.summary_refused",
+        (false, true) => "import.summary_dry",
+        (false, false) => "import.summary_done",
+    };
+    t.t(key)
+        .replace("{rows}", &r.rows.to_string())
+        .replace("{created}", &r.created.to_string())
+        .replace("{merged}", &r.merged.to_string())
+        .replace("{skipped}", &r.skipped.to_string())
+        .replace("{companies}", &r.companies_created.to_string())
+        .replace("{errors}", &r.error_count.to_string())
+}
+
+fn report_view(t: &Tr<'_>, r: ImportReport, refused: bool) -> ReportView {
+    ReportView {
+        summary: summary(t, &r, refused),
+        dry_run: r.dry_run,
+        refused,
+        columns: r
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.header.clone(),
+                    c.field
+                        .map_or_else(|| t.t("import.ignored").to_owned(), |f| field_label(t, f)),
+                )
+            })
+            .collect(),
+        more_errors: r.error_count > r.errors.len() as u64,
+        error_count: r.error_count,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| ReportRow {
+                line: e.line,
+                column: e.column.unwrap_or_default(),
+                message: super::support::field_message(
+                    t,
+                    &FieldError::new(String::new(), e.code, e.message),
+                ),
+            })
+            .collect(),
+        duplicate_count: r.duplicate_count,
+        duplicates: r
+            .duplicates
+            .into_iter()
+            .map(|d| DuplicateLine {
+                line: d.line,
+                existing: d.existing_contact_id.map(|id| id.to_string()),
+                same_as_line: d.same_as_line,
+            })
+            .collect(),
+    }
+}
+
+fn page(
+    v: &Viewer,
+    status: StatusCode,
+    policy: &'static str,
+    dry_run: bool,
+    file_errors: Vec<String>,
+    report: Option<ReportView>,
+) -> Response {
+    let t = v.t();
+    let page = ImportPage {
+        fields: FIELDS
+            .iter()
+            .map(|f| FieldChoice {
+                value: f,
+                label: field_label(&t, f),
+            })
+            .collect(),
+        policies: ["skip", "merge", "create"]
+            .into_iter()
+            .map(|p| (p, t.t(&format!("import.dup.{p}")).to_owned(), p == policy))
+            .collect(),
+        dry_run,
+        file_errors,
+        report,
+        t,
+        chrome: v.chrome("contacts"),
+    };
+    render(status, &page)
+}
+
+pub(crate) async fn import_form(v: Viewer) -> Response {
+    page(&v, StatusCode::OK, "skip", true, Vec::new(), None)
+}
+
+pub(crate) async fn import(
+    v: Viewer,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, UiError> {
+    let t = v.t();
+    let upload = match read_upload(multipart).await {
+        Ok(upload) => upload,
+        Err(e) if e.code == "payload_too_large" => {
+            return Ok(page(
+                &v,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "skip",
+                true,
+                vec![t.t("import.too_large").to_owned()],
+                None,
+            ));
+        }
+        Err(e) => return Err(v.fail(e)),
+    };
+    v.check_csrf(&upload.csrf)?;
+    let policy = policy_code(upload.options.on_duplicate);
+    let dry_run = upload.options.dry_run;
+    let Some(file) = upload.file.filter(|f| !f.is_empty()) else {
+        return Ok(page(
+            &v,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            policy,
+            dry_run,
+            vec![t.t("import.choose_file").to_owned()],
+            None,
+        ));
+    };
+    match v
+        .core()
+        .import_contacts(v.actor(), &file, upload.options)
+        .await
+    {
+        Ok(report) => Ok(page(
+            &v,
+            StatusCode::OK,
+            policy,
+            dry_run,
+            Vec::new(),
+            Some(report_view(&t, report, false)),
+        )),
+        Err(CoreError::ImportInvalid(report)) => Ok(page(
+            &v,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            policy,
+            dry_run,
+            Vec::new(),
+            Some(report_view(&t, *report, true)),
+        )),
+        Err(CoreError::Validation(errors)) => {
+            let messages = errors
+                .iter()
+                .map(|e| super::support::field_message(&t, e))
+                .collect();
+            Ok(page(
+                &v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                policy,
+                dry_run,
+                messages,
+                None,
+            ))
+        }
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+/// `/export/{kind}?format=csv|json&…`: the same export as the API, for the signed-in user.
+pub(crate) async fn export(
+    v: Viewer,
+    Path(kind): Path<String>,
+    query: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(params)) = query else {
+        return Err(v.fail(bad_request()));
+    };
+    let request = export_request(&kind, params).map_err(|e: ApiError| v.fail(e))?;
+    let export = v.core().export(v.actor(), request).ui(&v)?;
+    Ok(download(export))
+}
