@@ -12,8 +12,11 @@ pub mod error;
 pub mod keyring;
 pub mod leads;
 pub mod links;
+pub mod notifications;
 pub mod patch;
 pub mod settings;
+pub mod tasks;
+pub mod users;
 
 use custodian_crypto::password::PasswordHasher;
 use custodian_crypto::random::SecureRandom;
@@ -47,6 +50,7 @@ struct Inner {
     settings: CoreSettings,
     auth_cache: auth::AuthCache,
     contact_writer: contacts::ContactWriter,
+    transports: notifications::Transports,
 }
 
 impl Core {
@@ -72,6 +76,7 @@ impl Core {
                 settings,
                 auth_cache: auth::AuthCache::default(),
                 contact_writer,
+                transports: notifications::Transports::default(),
             }),
         };
         core.inner

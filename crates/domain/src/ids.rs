@@ -89,6 +89,14 @@ typed_id!(
     /// A lead: a prospective customer contact, a data subject with a data key of its own.
     LeadId
 );
+typed_id!(
+    /// A task: something a user has to do, optionally about a contact, company or deal.
+    TaskId
+);
+typed_id!(
+    /// An in-app notification for one user.
+    NotificationId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

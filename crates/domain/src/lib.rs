@@ -16,3 +16,4 @@ pub use ids::{
     ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, PipelineId, SessionId, StageId,
     UserId,
 };
+pub use ids::{NotificationId, TaskId};

@@ -11,6 +11,7 @@ mod deals;
 mod encryption;
 mod leads;
 mod startup;
+mod tasks;
 mod ui;
 mod ui_deals;
 mod ui_leads;

@@ -4,8 +4,10 @@ mod companies;
 mod contacts;
 mod deals;
 mod leads;
+mod notifications;
 mod openapi;
 mod session;
+mod tasks;
 
 pub use openapi::ApiDoc;
 
@@ -68,6 +70,24 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/disqualify", post(leads::disqualify))
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/restore", post(leads::restore))
+        .route("/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/tasks/{id}/restore", post(tasks::restore))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/unread-count",
+            get(notifications::unread_count),
+        )
+        .route(
+            "/notifications/read-all",
+            post(notifications::mark_all_read),
+        )
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

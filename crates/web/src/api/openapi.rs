@@ -2,7 +2,7 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, companies, contacts, deals, leads, session};
+use super::{Health, PageBody, companies, contacts, deals, leads, notifications, session, tasks};
 use crate::error::ApiError;
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
@@ -15,6 +15,8 @@ use custodian_core::leads::{
     ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
     QualifyLead,
 };
+use custodian_core::notifications::NotificationView;
+use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -37,6 +39,10 @@ are JSON `{code, message, details}` with stable codes."
         deals::history, deals::delete, deals::restore,
         leads::list, leads::create, leads::get, leads::update, leads::qualify, leads::disqualify,
         leads::convert, leads::delete, leads::restore,
+        tasks::list, tasks::create, tasks::get, tasks::update, tasks::complete, tasks::reopen,
+        tasks::delete, tasks::restore,
+        notifications::list, notifications::unread_count, notifications::mark_read,
+        notifications::mark_all_read,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -45,7 +51,10 @@ are JSON `{code, message, details}` with stable codes."
         DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
-        ConversionRefs, PageBody<LeadView>
+        ConversionRefs, PageBody<LeadView>,
+        TaskInput, TaskPatch, TaskAction, TaskView, PageBody<TaskView>,
+        NotificationView, PageBody<NotificationView>, notifications::UnreadCount,
+        notifications::MarkedRead
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -54,6 +63,8 @@ are JSON `{code, message, details}` with stable codes."
         (name = "companies", description = "Customer companies (accounts)"),
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
+        (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
+        (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )
