@@ -208,6 +208,7 @@ struct DetailPage<'a> {
     deleted_at: Option<String>,
     contacts: Vec<ContactRow>,
     more_contacts: bool,
+    tasks: super::tasks::RecordTasks,
 }
 
 pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
@@ -229,8 +230,15 @@ pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Respons
         )
         .await
         .ui(&v)?;
+    let tasks = super::tasks::record_tasks(
+        &v,
+        custodian_core::links::RecordKind::Company,
+        c.id.as_uuid(),
+    )
+    .await?;
     let t = v.t();
     let page = DetailPage {
+        tasks,
         id: c.id.to_string(),
         industry: industry_label(&t, c.industry.as_deref()),
         size: size_label(&t, c.size.as_deref()),

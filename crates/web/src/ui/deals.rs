@@ -671,6 +671,7 @@ struct DetailPage<'a> {
     message: Option<String>,
     close: CloseForm,
     errors: FormErrors,
+    tasks: super::tasks::RecordTasks,
 }
 
 /// What a re-rendered detail page carries besides the deal: the refused close form and why.
@@ -755,7 +756,11 @@ async fn detail_page(
                 .collect()
         })
         .unwrap_or_default();
+    let tasks =
+        super::tasks::record_tasks(v, custodian_core::links::RecordKind::Deal, d.id.as_uuid())
+            .await?;
     let page = DetailPage {
+        tasks,
         id: d.id.to_string(),
         status: status_label(&t, &d.status),
         is_open: d.status == "open",
