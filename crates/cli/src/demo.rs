@@ -8,6 +8,7 @@ use custodian_core::companies::CompanyInput;
 use custodian_core::contacts::ContactInput;
 use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
 use custodian_core::leads::{LeadInput, QualifyLead};
+use custodian_core::tasks::{TaskAction, TaskInput};
 
 /// Most contacts one seed run creates.
 pub const MAX_CONTACTS: usize = 2_000_000;
@@ -18,6 +19,21 @@ const MAX_DEALS: usize = 5_000;
 /// One demo lead per this many contacts, up to [`MAX_LEADS`].
 const CONTACTS_PER_LEAD: usize = 20;
 const MAX_LEADS: usize = 2_000;
+/// Most demo tasks (one per demo deal, up to this many).
+const MAX_TASKS: usize = 3_000;
+const TASK_SUBJECTS: &[&str] = &[
+    "Call back about the quote",
+    "致电确认报价",
+    "Send the revised proposal",
+    "发送修订后的方案",
+    "Arrange a site visit",
+    "安排现场考察",
+    "Follow up on the sample delivery",
+    "跟进样品交付",
+    "Prepare the contract draft",
+    "准备合同草稿",
+];
+const TASK_PRIORITIES: &[&str] = &["low", "normal", "normal", "high", "urgent"];
 const LEAD_SOURCES: &[&str] = &[
     "web",
     "referral",
@@ -325,11 +341,13 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
         }
         created += batch.len();
     }
-    let deals = seed_deals(core, &actor, &deal_contacts).await?;
+    let deal_ids = seed_deals(core, &actor, &deal_contacts).await?;
     let leads = seed_leads(core, &actor, (contacts / CONTACTS_PER_LEAD).min(MAX_LEADS)).await?;
+    let tasks = seed_tasks(core, &actor, &deal_ids).await?;
     Ok(format!(
-        "created {} demo companies, {created} contacts, {deals} deals and {leads} leads",
-        company_ids.len()
+        "created {} demo companies, {created} contacts, {} deals, {leads} leads and {tasks} tasks",
+        company_ids.len(),
+        deal_ids.len()
     ))
 }
 
@@ -374,13 +392,68 @@ async fn seed_leads(
     Ok(count)
 }
 
+/// Tasks on the demo deals (so also on their contacts and companies), in both languages:
+/// spread from two weeks ago to a month ahead, so some are overdue; some done already; some
+/// with a reminder.
+async fn seed_tasks(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    deals: &[uuid::Uuid],
+) -> anyhow::Result<usize> {
+    let now = core.clock().now();
+    let mut rng = Lcg(0x7A5C);
+    let count = deals.len().min(MAX_TASKS);
+    for (n, deal) in deals.iter().take(count).enumerate() {
+        let days = i64::try_from(rng.next() % 45).unwrap_or(0) - 14;
+        let due = now + time::Duration::days(days);
+        let due_text = format!(
+            "{:04}-{:02}-{:02}",
+            due.year(),
+            u8::from(due.month()),
+            due.day()
+        );
+        let remind = (days > 1 && rng.next().is_multiple_of(2)).then(|| {
+            (due - time::Duration::days(1))
+                .replace_time(time::macros::time!(09:00))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        });
+        let task = core
+            .create_task(
+                actor,
+                TaskInput {
+                    title: format!("{} #{}", rng.pick(TASK_SUBJECTS), n + 1),
+                    due_at: Some(due_text),
+                    remind_at: remind,
+                    priority: Some((*rng.pick(TASK_PRIORITIES)).to_owned()),
+                    deal_id: Some(*deal),
+                    ..TaskInput::default()
+                },
+            )
+            .await
+            .context("cannot create demo tasks")?;
+        if days < 0 && rng.next().is_multiple_of(2) {
+            core.complete_task(
+                actor,
+                task.id,
+                TaskAction {
+                    version: task.version,
+                },
+            )
+            .await
+            .context("cannot complete demo tasks")?;
+        }
+    }
+    Ok(count)
+}
+
 /// A pipeline in both languages' terms, and deals spread over its stages: some moved on, some
 /// won or lost, so boards, histories and totals have something to show.
 async fn seed_deals(
     core: &Core,
     actor: &custodian_core::Actor,
     contacts: &[(uuid::Uuid, Option<uuid::Uuid>)],
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<uuid::Uuid>> {
     let stage = |name: &str, probability| StageInput {
         id: None,
         name: name.to_owned(),
@@ -402,6 +475,7 @@ async fn seed_deals(
         .await
         .context("cannot create the demo pipeline")?;
     let mut rng = Lcg(0xDEA1);
+    let mut ids = Vec::with_capacity(contacts.len());
     for (n, (contact, company)) in contacts.iter().enumerate() {
         let (currency, amount) = rng.pick(CURRENCY_AMOUNTS);
         let deal = core
@@ -420,6 +494,7 @@ async fn seed_deals(
             )
             .await
             .context("cannot create demo deals")?;
+        ids.push(deal.id.as_uuid());
         let target = usize::try_from(rng.next() % 5).unwrap_or(0);
         let mut version = deal.version;
         if let Some(stage) = pipeline.stages.get(target).filter(|_| target > 0) {
@@ -455,5 +530,5 @@ async fn seed_deals(
             .context("cannot close demo deals")?;
         }
     }
-    Ok(contacts.len())
+    Ok(ids)
 }

@@ -123,24 +123,75 @@ pub async fn prepare(
     })
 }
 
+/// How often the background jobs run: task reminders, then outside notification deliveries.
+pub const NOTIFICATION_JOB_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Background jobs of a running server, stopped with it.
+#[derive(Debug)]
+struct Jobs {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Jobs {
+    /// Runs the reminder sweep and the delivery run every [`NOTIFICATION_JOB_INTERVAL`] (the
+    /// first run one interval after start). A failed run is logged and tried again next time.
+    fn start(core: Core) -> Self {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + NOTIFICATION_JOB_INTERVAL;
+            let mut ticks = tokio::time::interval_at(start, NOTIFICATION_JOB_INTERVAL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => return,
+                    _ = ticks.tick() => {}
+                }
+                match core.send_due_reminders().await {
+                    Ok(0) => {}
+                    Ok(sent) => tracing::info!(sent, "task reminders sent"),
+                    Err(e) => tracing::warn!(error = %e, "task reminder sweep failed"),
+                }
+                if let Err(e) = core.deliver_pending_notifications().await {
+                    tracing::warn!(error = %e, "notification delivery run failed");
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Signals the loop and waits for the run in progress, if any, to finish.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "background jobs ended abnormally");
+        }
+    }
+}
+
 /// A running HTTPS server.
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
     handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    jobs: Jobs,
 }
 
 impl RunningServer {
-    /// Stops accepting connections and lets in-flight requests finish (up to 10 s).
+    /// Stops accepting connections and lets in-flight requests finish (up to 10 s), then
+    /// stops the background jobs.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
-        self.task.await.context("server task failed")??;
-        Ok(())
+        self.wait().await
     }
 
+    /// Waits until the server stops (after a graceful shutdown through [`Self::handle`]),
+    /// then stops the background jobs.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task failed")??;
+        let served = self.task.await;
+        self.jobs.stop().await;
+        served.context("server task failed")??;
         Ok(())
     }
 
@@ -162,16 +213,23 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {listen}"))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let core_for_jobs = core.clone();
     let state = custodian_web::AppState::new(core)?;
     let app = custodian_web::router(state);
     let handle = axum_server::Handle::new();
     let server = axum_server::tls_rustls::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
+    let jobs = Jobs::start(core_for_jobs);
     let task = tokio::spawn(async move {
         server
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
     });
-    Ok(RunningServer { addr, handle, task })
+    Ok(RunningServer {
+        addr,
+        handle,
+        task,
+        jobs,
+    })
 }
 
 /// The link printed for the first administrator. The code rides in the URL fragment, which

@@ -196,6 +196,11 @@ fn init_token_migrate_demo_and_refusals() {
     let seed = custodian(&["demo", "seed", "--data-dir", d, "--contacts", "40"]);
     assert!(seed.status.success(), "{}", text(&seed.stderr));
     assert!(text(&seed.stdout).contains("40 contacts"));
+    assert!(
+        text(&seed.stdout).contains("4 tasks"),
+        "{}",
+        text(&seed.stdout)
+    );
 
     // A mistyped SQLite path is refused, and nothing is created.
     let typo = dir.path().join("data/custodain.db");

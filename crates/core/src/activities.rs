@@ -11,7 +11,7 @@ use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::values::{
-    ActivityDirection, ActivityKind, ActivitySubject, CallOutcome, Notes, limits, parse_instant,
+    ActivityDirection, ActivityKind, ActivitySubject, CallOutcome, Moment, Notes, limits,
 };
 use custodian_domain::{ActivityId, CompanyId, ContactId, DealId, FieldError, UserId};
 use custodian_store::entities::activity;
@@ -178,7 +178,8 @@ impl ActivityData {
         let outcome = present(input.outcome.as_deref())
             .and_then(|o| v.check(CallOutcome::parse("outcome", o)));
         let occurred_at = present(input.occurred_at.as_deref())
-            .and_then(|at| v.check(parse_instant("occurred_at", at)));
+            .and_then(|at| v.check(Moment::parse("occurred_at", at, false)))
+            .map(|m| custodian_domain::clock::to_millis(m.at));
         if let Some(minutes) = input.duration_minutes
             && !(0..=limits::DURATION_MINUTES).contains(&minutes)
         {

@@ -202,7 +202,7 @@ impl Core {
         Ok(user_id)
     }
 
-    async fn insert_user<C: custodian_store::ConnectionTrait>(
+    pub(crate) async fn insert_user<C: custodian_store::ConnectionTrait>(
         &self,
         conn: &C,
         email: &Email,
@@ -257,7 +257,7 @@ impl Core {
         }
     }
 
-    fn check_password_policy(
+    pub(crate) fn check_password_policy(
         &self,
         password: SecretString,
         email: &Email,
@@ -265,7 +265,7 @@ impl Core {
         password_policy(password, email, self.settings().password_min_length)
     }
 
-    async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
+    pub(crate) async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
         let hasher = self.inner.hasher.clone();
         let rng = self.inner.rng.clone();
         tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
@@ -582,7 +582,7 @@ pub fn verify_csrf(session_token: &str, presented: &str) -> bool {
     constant_time_eq(csrf_token(session_token).as_bytes(), presented.as_bytes())
 }
 
-fn parse_identity(
+pub(crate) fn parse_identity(
     email: &str,
     display_name: &str,
 ) -> Result<(Email, Option<PersonName>), CoreError> {

@@ -15,9 +15,12 @@ pub mod imports;
 pub mod keyring;
 pub mod leads;
 pub mod links;
+pub mod notifications;
 pub mod patch;
 pub mod settings;
 pub mod tabular;
+pub mod tasks;
+pub mod users;
 
 use custodian_crypto::password::PasswordHasher;
 use custodian_crypto::random::SecureRandom;
@@ -63,6 +66,7 @@ struct Inner {
     settings: CoreSettings,
     auth_cache: auth::AuthCache,
     contact_writer: contacts::ContactWriter,
+    transports: notifications::Transports,
 }
 
 impl Core {
@@ -88,6 +92,7 @@ impl Core {
                 settings,
                 auth_cache: auth::AuthCache::default(),
                 contact_writer,
+                transports: notifications::Transports::default(),
             }),
         };
         core.inner

@@ -174,6 +174,44 @@ pub const USER_FIELDS: &[FieldSpec] = &[
     field("created_at", Internal),
 ];
 
+/// Task fields. The title and notes are free text about people ("call Mr Zhao about…"):
+/// encrypted under the linked contact's key when a contact is linked (erasing the contact
+/// erases them), else under the organisation key. Everything lists sort and filter on is
+/// internal.
+pub const TASK_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("title", Personal),
+    field("notes", Sensitive),
+    field("assignee_id", Internal),
+    field("status", Internal),
+    field("priority", Internal),
+    field("due_at", Internal),
+    field("due_all_day", Internal),
+    field("remind_at", Internal),
+    field("reminded_at", Internal),
+    field("contact_id", Internal),
+    field("company_id", Internal),
+    field("deal_id", Internal),
+    field("completed_at", Internal),
+    field("created_by", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Notifications hold references only (kind, task id, who caused it); the text they show is
+/// read from the task at display time, so no personal text is copied into them.
+pub const NOTIFICATION_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("user_id", Internal),
+    field("kind", Internal),
+    field("task_id", Internal),
+    field("actor_id", Internal),
+    field("created_at", Internal),
+    field("read_at", Internal),
+];
+
 /// The classification of a named field of an entity, if the field exists.
 pub fn classify(fields: &[FieldSpec], name: &str) -> Option<Classification> {
     fields
@@ -197,6 +235,15 @@ mod tests {
         }
         assert_eq!(classify(CONTACT_FIELDS, "tags"), Some(Internal));
         assert_eq!(classify(CONTACT_FIELDS, "nope"), None);
+        for name in ["title", "notes"] {
+            assert!(classify(TASK_FIELDS, name).is_some_and(Classification::encrypted_at_rest));
+        }
+        assert!(
+            NOTIFICATION_FIELDS
+                .iter()
+                .all(|f| !f.classification.encrypted_at_rest()),
+            "notifications hold references, never personal text"
+        );
     }
 
     #[test]
@@ -209,6 +256,8 @@ mod tests {
             ACTIVITY_FIELDS,
             PIPELINE_FIELDS,
             USER_FIELDS,
+            TASK_FIELDS,
+            NOTIFICATION_FIELDS,
         ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();

@@ -93,6 +93,14 @@ typed_id!(
     /// A logged call, meeting, e-mail or note on a contact, company or deal.
     ActivityId
 );
+typed_id!(
+    /// A task: something a user has to do, optionally about a contact, company or deal.
+    TaskId
+);
+typed_id!(
+    /// An in-app notification for one user.
+    NotificationId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

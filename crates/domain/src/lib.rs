@@ -13,6 +13,6 @@ pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
-    ActivityId, ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, PipelineId, SessionId,
-    StageId, UserId,
+    ActivityId, ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, NotificationId,
+    PipelineId, SessionId, StageId, TaskId, UserId,
 };

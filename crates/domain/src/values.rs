@@ -25,6 +25,7 @@ pub mod limits {
     pub const REASON: usize = 2_000;
     /// Longest call or meeting, in minutes (a full day).
     pub const DURATION_MINUTES: i64 = 1_440;
+    pub const TASK_TITLE: usize = 300;
 }
 
 fn clean(text: &str) -> String {
@@ -587,23 +588,95 @@ text_value!(
     ActivitySubject, limits::NAME, false
 );
 
-/// An instant given as RFC 3339 (`2026-03-01T09:30:00+08:00`), as Unix milliseconds. Bounded to
-/// the years 1900–2199 so arithmetic on it never overflows.
-pub fn parse_instant(field: &str, raw: &str) -> Result<i64, FieldError> {
-    let invalid = || {
-        FieldError::new(
-            field,
-            "invalid_timestamp",
-            "must be a date and time like 2026-03-01T09:30:00+08:00",
-        )
-    };
-    let at =
-        time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
-            .map_err(|_| invalid())?;
-    if !(1900..2200).contains(&at.year()) {
-        return Err(invalid());
+code_enum!(
+    /// How urgent a task is. Stored with a rank so lists sort by it.
+    TaskPriority, "invalid_priority",
+    "must be one of: low, normal, high, urgent",
+    {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Urgent => "urgent",
     }
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| invalid())
+);
+
+impl TaskPriority {
+    /// Sort rank: urgent highest.
+    pub fn rank(self) -> i64 {
+        match self {
+            TaskPriority::Low => 0,
+            TaskPriority::Normal => 1,
+            TaskPriority::High => 2,
+            TaskPriority::Urgent => 3,
+        }
+    }
+}
+
+code_enum!(
+    /// Where a task stands. `done` and `cancelled` close it; only reopening changes a closed task.
+    TaskStatus, "invalid_status",
+    "must be one of: open, in_progress, done, cancelled",
+    {
+        Open => "open",
+        InProgress => "in_progress",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+);
+
+impl TaskStatus {
+    pub fn is_closed(self) -> bool {
+        matches!(self, TaskStatus::Done | TaskStatus::Cancelled)
+    }
+}
+
+text_value!(
+    /// What a task asks for ("Call 王小明 about the valve quote"): may name people, so personal.
+    TaskTitle, limits::TASK_TITLE, false
+);
+
+/// A point in time given as an RFC 3339 timestamp (`2026-03-05T14:30:00+08:00`) or, where
+/// `dates` allows it, a calendar date (`2026-03-05`), which means the end of that day in UTC
+/// (`all_day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    pub at: time::OffsetDateTime,
+    pub all_day: bool,
+}
+
+impl Moment {
+    pub fn parse(field: &str, raw: &str, dates: bool) -> Result<Self, FieldError> {
+        let raw = raw.trim();
+        let in_range = |t: &time::OffsetDateTime| (1900..=2999).contains(&t.year());
+        if let Ok(at) =
+            time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+            && in_range(&at)
+        {
+            return Ok(Self {
+                at: at.to_offset(time::UtcOffset::UTC),
+                all_day: false,
+            });
+        }
+        if dates && let Ok(date) = CalendarDate::parse(field, raw) {
+            let end = date
+                .date()
+                .with_hms_milli(23, 59, 59, 999)
+                .map_err(|_| FieldError::new(field, "invalid_datetime", "must be a valid date"))?;
+            return Ok(Self {
+                at: end.assume_utc(),
+                all_day: true,
+            });
+        }
+        Err(FieldError::new(
+            field,
+            "invalid_datetime",
+            if dates {
+                "must be a date (2026-12-31) or an RFC 3339 timestamp (2026-12-31T17:00:00+08:00)"
+            } else {
+                "must be an RFC 3339 timestamp such as 2026-12-31T17:00:00+08:00"
+            },
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -643,6 +716,32 @@ mod tests {
                 "invalid_probability"
             );
         }
+    }
+
+    #[test]
+    fn task_moments_priorities_and_statuses() {
+        let m = Moment::parse("due_at", "2026-03-05", true).unwrap();
+        assert!(m.all_day);
+        assert_eq!(m.at, time::macros::datetime!(2026-03-05 23:59:59.999 UTC));
+        let m = Moment::parse("due_at", "2026-03-05T14:30:00+08:00", true).unwrap();
+        assert!(!m.all_day);
+        assert_eq!(m.at, time::macros::datetime!(2026-03-05 06:30 UTC));
+        assert_eq!(
+            Moment::parse("remind_at", "2026-03-05", false)
+                .unwrap_err()
+                .code,
+            "invalid_datetime"
+        );
+        for bad in ["", "tomorrow", "2026-13-01", "0001-01-01T00:00:00Z"] {
+            assert!(Moment::parse("due_at", bad, true).is_err(), "{bad:?}");
+        }
+        assert!(TaskPriority::Urgent.rank() > TaskPriority::High.rank());
+        assert_eq!(
+            TaskPriority::parse("priority", "asap").unwrap_err().code,
+            "invalid_priority"
+        );
+        assert!(TaskStatus::Done.is_closed() && !TaskStatus::InProgress.is_closed());
+        assert!(!format!("{:?}", TaskTitle::parse("title", "Call 王").unwrap()).contains('王'));
     }
 
     #[test]

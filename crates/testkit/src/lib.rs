@@ -385,6 +385,38 @@ impl TestApp {
         json
     }
 
+    /// Creates an active staff user through `Core::create_user` (the narrow seam until user
+    /// administration arrives) and signs them in with a client of their own.
+    pub async fn sign_in_new_user(&self, email: &str) -> OtherUser {
+        let admin = self.core.cli_actor().await.expect("admin actor");
+        let id = self
+            .core
+            .create_user(
+                &admin,
+                email,
+                "",
+                custodian_core::users::ROLE_STAFF,
+                SecretString::from(ADMIN_PASSWORD.to_owned()),
+            )
+            .await
+            .expect("create user");
+        let client = client(&self.cert_pem, true);
+        let login = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(login.status(), StatusCode::OK, "user login");
+        let body: Value = login.json().await.expect("login body");
+        OtherUser {
+            id: id.to_string(),
+            client,
+            csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
+            base_url: self.base_url.clone(),
+        }
+    }
+
     /// Runs raw SQL against the test database (to simulate tampering or inspect storage).
     pub async fn sql(&self, sql: &str) {
         use custodian_store::ConnectionTrait;
@@ -410,6 +442,43 @@ pub fn location(response: &Response) -> String {
         .to_str()
         .expect("location")
         .to_owned()
+}
+
+/// Another signed-in user of the same server.
+#[derive(Debug)]
+pub struct OtherUser {
+    pub id: String,
+    pub client: reqwest::Client,
+    pub csrf: String,
+    base_url: String,
+}
+
+impl OtherUser {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let needs_csrf = !matches!(method, Method::GET | Method::HEAD);
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if needs_csrf {
+            rb = rb.header("x-csrf-token", &self.csrf);
+        }
+        rb
+    }
+
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        split(self.request(Method::GET, path).send().await.expect("send")).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        split(
+            self.request(Method::POST, path)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
 }
 
 pub async fn split(response: Response) -> (StatusCode, Value) {

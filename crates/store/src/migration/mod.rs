@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_deals::Migration),
             Box::new(m0003_leads::Migration),
             Box::new(m0004_activities::Migration),
+            Box::new(m0005_tasks::Migration),
         ]
     }
 }
@@ -104,3 +105,4 @@ mod m0001_initial;
 mod m0002_deals;
 mod m0003_leads;
 mod m0004_activities;
+mod m0005_tasks;

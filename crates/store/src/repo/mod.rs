@@ -210,4 +210,6 @@ pub mod contacts;
 pub mod deal_history;
 pub mod deals;
 pub mod leads;
+pub mod notifications;
 pub mod pipelines;
+pub mod tasks;

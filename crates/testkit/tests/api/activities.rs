@@ -204,7 +204,7 @@ async fn bad_activities_get_specific_errors(backend: Backend) {
         (
             json!({"kind": "call", "subject": "x", "occurred_at": "yesterday", "contact_id": contact["id"]}),
             "occurred_at",
-            "invalid_timestamp",
+            "invalid_datetime",
         ),
         (
             json!({"kind": "call", "subject": "x", "deal_id": uuid::Uuid::from_u128(7)}),

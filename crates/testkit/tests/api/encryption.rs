@@ -17,6 +17,9 @@ const LEAD_EMAIL: &str = "sun.weidong@harbin-foods.example.cn";
 const LEAD_REASON: &str = "Moved to a competitor in Harbin";
 const ACTIVITY_SUBJECT: &str = "Call with Mrs Qian about her pension plan";
 const ACTIVITY_BODY: &str = "She mentioned a hospital stay in May";
+const TASK_TITLE: &str = "Call 周建国 about the boiler tender";
+const TASK_NOTES: &str = "He prefers mornings, mobile only";
+const ORG_TASK_TITLE: &str = "Renew the Harbin distributor agreement";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
@@ -72,6 +75,19 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // One task under the contact's key, one under the organisation key; a reminder makes a
+    // notification, which must hold no copy of the title.
+    for body in [
+        json!({"title": TASK_TITLE, "notes": TASK_NOTES, "contact_id": contact["id"],
+               "remind_at": "2000-01-01T00:00:00Z"}),
+        json!({"title": ORG_TASK_TITLE, "notes": TASK_NOTES}),
+    ] {
+        let (status, task) = app.post_json("/api/v1/tasks", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+    }
+    app.core.send_due_reminders().await.unwrap();
+    let (_, notifications) = app.get_json("/api/v1/notifications").await;
+    assert_eq!(notifications["items"][0]["task_title"], TASK_TITLE);
     contact
 }
 
@@ -91,6 +107,10 @@ fn secrets() -> Vec<&'static str> {
         LEAD_REASON,
         ACTIVITY_SUBJECT,
         ACTIVITY_BODY,
+        TASK_TITLE,
+        TASK_NOTES,
+        ORG_TASK_TITLE,
+        "周建国",
         ADMIN_EMAIL,
         "sinopec",
     ]
@@ -128,7 +148,14 @@ async fn stored_bytes(app: &TestApp) -> Vec<u8> {
                 .iter()
                 .map(|r| r.get::<String, _>(0))
                 .collect();
-            assert!(tables.contains(&"contacts".to_owned()));
+            for table in [
+                "contacts",
+                "tasks",
+                "notifications",
+                "notification_deliveries",
+            ] {
+                assert!(tables.contains(&table.to_owned()), "{table} scanned");
+            }
             let mut all = String::new();
             for table in tables {
                 // Table names come from the catalog, not from input.

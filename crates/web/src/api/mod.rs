@@ -5,8 +5,10 @@ mod companies;
 mod contacts;
 mod deals;
 mod leads;
+mod notifications;
 mod openapi;
 mod session;
+mod tasks;
 pub(crate) mod transfer;
 
 pub use openapi::ApiDoc;
@@ -94,6 +96,24 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/exports/{kind}", get(transfer::export))
+        .route("/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/tasks/{id}/restore", post(tasks::restore))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/unread-count",
+            get(notifications::unread_count),
+        )
+        .route(
+            "/notifications/read-all",
+            post(notifications::mark_all_read),
+        )
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

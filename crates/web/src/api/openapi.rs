@@ -2,7 +2,10 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, activities, companies, contacts, deals, leads, session, transfer};
+use super::{
+    Health, PageBody, activities, companies, contacts, deals, leads, notifications, session, tasks,
+    transfer,
+};
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
@@ -17,6 +20,8 @@ use custodian_core::leads::{
     ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
     QualifyLead,
 };
+use custodian_core::notifications::NotificationView;
+use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,6 +48,10 @@ are JSON `{code, message, details}` with stable codes."
         activities::delete, activities::restore, activities::contact_timeline,
         activities::company_timeline, activities::deal_timeline,
         transfer::import_contacts, transfer::export,
+        tasks::list, tasks::create, tasks::get, tasks::update, tasks::complete, tasks::reopen,
+        tasks::delete, tasks::restore,
+        notifications::list, notifications::unread_count, notifications::mark_read,
+        notifications::mark_all_read,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -52,7 +61,10 @@ are JSON `{code, message, details}` with stable codes."
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
         ConversionRefs, PageBody<LeadView>, ActivityInput, ActivityPatch, ActivityView,
-        PageBody<ActivityView>, ImportReport, RowError, DuplicateRow, ColumnUse, DuplicatePolicy
+        PageBody<ActivityView>, ImportReport, RowError, DuplicateRow, ColumnUse, DuplicatePolicy,
+        TaskInput, TaskPatch, TaskAction, TaskView, PageBody<TaskView>,
+        NotificationView, PageBody<NotificationView>, notifications::UnreadCount,
+        notifications::MarkedRead
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -63,6 +75,8 @@ are JSON `{code, message, details}` with stable codes."
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),
         (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export"),
+        (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
+        (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

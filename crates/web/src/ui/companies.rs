@@ -211,6 +211,7 @@ struct DetailPage<'a> {
     contacts: Vec<ContactRow>,
     more_contacts: bool,
     timeline_block: Option<Timeline>,
+    tasks: super::tasks::RecordTasks,
 }
 
 pub(crate) async fn detail(
@@ -243,8 +244,15 @@ pub(crate) async fn detail(
         )
         .await
         .ui(&v)?;
+    let tasks = super::tasks::record_tasks(
+        &v,
+        custodian_core::links::RecordKind::Company,
+        c.id.as_uuid(),
+    )
+    .await?;
     let t = v.t();
     let page = DetailPage {
+        tasks,
         id: c.id.to_string(),
         industry: industry_label(&t, c.industry.as_deref()),
         size: size_label(&t, c.size.as_deref()),

@@ -242,6 +242,7 @@ struct DetailPage<'a> {
     updated: String,
     deleted_at: Option<String>,
     timeline_block: Option<Timeline>,
+    tasks: super::tasks::RecordTasks,
 }
 
 pub(crate) struct CompanyLink {
@@ -280,11 +281,14 @@ pub(crate) async fn detail(
         },
         None => None,
     };
+    let tasks =
+        super::tasks::record_tasks(&v, custodian_core::links::RecordKind::Contact, id).await?;
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         id: c.id.to_string(),
         company,
+        tasks,
         created: format_time(c.created_at),
         updated: format_time(c.updated_at),
         deleted_at: c.deleted_at.map(format_time),

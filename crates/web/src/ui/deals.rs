@@ -674,6 +674,7 @@ struct DetailPage<'a> {
     close: CloseForm,
     errors: FormErrors,
     timeline_block: Option<Timeline>,
+    tasks: super::tasks::RecordTasks,
 }
 
 /// What a re-rendered detail page carries besides the deal: the refused close form and why,
@@ -764,7 +765,11 @@ async fn detail_page(
                 .collect()
         })
         .unwrap_or_default();
+    let tasks =
+        super::tasks::record_tasks(v, custodian_core::links::RecordKind::Deal, d.id.as_uuid())
+            .await?;
     let page = DetailPage {
+        tasks,
         id: d.id.to_string(),
         status: status_label(&t, &d.status),
         is_open: d.status == "open",

@@ -7,9 +7,11 @@ mod companies;
 mod contacts;
 mod deals;
 mod leads;
+mod notifications;
 mod pipelines;
 mod session;
 mod support;
+mod tasks;
 mod transfer;
 
 use crate::AppState;
@@ -81,6 +83,20 @@ pub fn routes() -> Router<AppState> {
         .route("/activities/{id}", post(activities::update))
         .route("/activities/{id}/edit", get(activities::edit_form))
         .route("/activities/{id}/delete", post(activities::delete))
+        .route("/tasks", get(tasks::list).post(tasks::create))
+        .route("/tasks/new", get(tasks::new_form))
+        .route("/tasks/{id}", get(tasks::detail).post(tasks::update))
+        .route("/tasks/{id}/edit", get(tasks::edit_form))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/tasks/{id}/restore", post(tasks::restore))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/read-all",
+            post(notifications::mark_all_read),
+        )
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/pipelines/new", get(pipelines::new_form))
         .route(

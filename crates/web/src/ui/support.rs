@@ -310,6 +310,8 @@ fn return_path(method: &Method, uri: &Uri) -> String {
         "/qualify",
         "/disqualify",
         "/convert",
+        "/complete",
+        "/read",
     ]
     .iter()
     .find_map(|suffix| path.strip_suffix(suffix))
@@ -332,6 +334,8 @@ pub(crate) struct Chrome {
     pub(crate) public_path: &'static str,
     /// On the setup page, language links carry the pasted code along in the URL fragment.
     pub(crate) keep_code: bool,
+    /// The signed-in user's unread notifications (counted up to 100), for the bell.
+    pub(crate) unread: u64,
 }
 
 #[derive(Clone)]
@@ -353,6 +357,15 @@ impl fmt::Debug for Chrome {
 }
 
 impl Chrome {
+    /// The bell's badge: the count, or "99+".
+    pub(crate) fn unread_badge(&self) -> String {
+        if self.unread > 99 {
+            "99+".to_owned()
+        } else {
+            self.unread.to_string()
+        }
+    }
+
     pub(crate) fn public(path: &'static str) -> Self {
         Self {
             public_path: path,
@@ -377,6 +390,7 @@ pub(crate) struct Viewer {
     pub(crate) locale: &'static str,
     email: String,
     return_to: String,
+    unread: u64,
 }
 
 impl fmt::Debug for Viewer {
@@ -429,9 +443,15 @@ impl FromRequestParts<AppState> for Viewer {
             auth.actor.locale.as_deref(),
             accept_language(&parts.headers),
         );
+        // One indexed, capped query per page for the header's notification bell.
+        let unread = match state.core.unread_notification_count(&auth.actor).await {
+            Ok(n) => n,
+            Err(e) => return Err(public_error(e.into())),
+        };
         Ok(Self {
             state: state.clone(),
             locale,
+            unread,
             email: user.email,
             return_to: return_path(&parts.method, &parts.uri),
             auth,
@@ -477,6 +497,7 @@ impl Viewer {
             nav,
             public_path: "",
             keep_code: false,
+            unread: self.unread,
         }
     }
 
