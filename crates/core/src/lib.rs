@@ -12,7 +12,9 @@ pub mod error;
 pub mod keyring;
 pub mod leads;
 pub mod links;
+pub mod orders;
 pub mod patch;
+pub mod products;
 pub mod settings;
 
 use custodian_crypto::password::PasswordHasher;

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod purchases;
 pub mod search;
 pub mod values;
 
@@ -13,6 +14,6 @@ pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
-    ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, PipelineId, SessionId, StageId,
-    UserId,
+    ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, OrderId, PipelineId, ProductId,
+    SessionId, StageId, UserId,
 };

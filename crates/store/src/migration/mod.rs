@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_deals::Migration),
             Box::new(m0003_leads::Migration),
+            Box::new(m0006_purchases::Migration),
         ]
     }
 }
@@ -102,3 +103,4 @@ fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
 mod m0001_initial;
 mod m0002_deals;
 mod m0003_leads;
+mod m0006_purchases;

@@ -188,4 +188,7 @@ pub mod contacts;
 pub mod deal_history;
 pub mod deals;
 pub mod leads;
+pub mod orders;
 pub mod pipelines;
+pub mod product_interests;
+pub mod products;

@@ -15,6 +15,7 @@ const DEAL_REASON: &str = "Mr Zhao chose the rival bid";
 const LEAD_NAME: &str = "孙卫东";
 const LEAD_EMAIL: &str = "sun.weidong@harbin-foods.example.cn";
 const LEAD_REASON: &str = "Moved to a competitor in Harbin";
+const ORDER_NOTES: &str = "Deliver to Mrs Qian at gate 4";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
@@ -56,11 +57,25 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         (status, closed["outcome_reason"].as_str()),
         (StatusCode::OK, Some(DEAL_REASON))
     );
-    app.create_contact(json!({
-        "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
-        "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
-    }))
-    .await
+    let contact = app
+        .create_contact(json!({
+            "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
+            "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
+        }))
+        .await;
+    // Order notes go under the contact's key; the line text is internal and stays plain.
+    let (status, order) = app
+        .post_json(
+            "/api/v1/orders",
+            &json!({"contact_id": contact["id"], "currency": "CNY", "notes": ORDER_NOTES,
+                    "lines": [{"description": PLAIN_MARKER, "quantity": "1", "unit_price": "1"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, order["notes"].as_str()),
+        (StatusCode::CREATED, Some(ORDER_NOTES))
+    );
+    contact
 }
 
 fn secrets() -> Vec<&'static str> {
@@ -77,6 +92,7 @@ fn secrets() -> Vec<&'static str> {
         LEAD_NAME,
         LEAD_EMAIL,
         LEAD_REASON,
+        ORDER_NOTES,
         ADMIN_EMAIL,
         "sinopec",
     ]

@@ -10,6 +10,7 @@ mod contacts;
 mod deals;
 mod encryption;
 mod leads;
+mod orders;
 mod startup;
 mod ui;
 mod ui_deals;

@@ -2,7 +2,7 @@
 //! vendored Swagger UI at `/api/docs`. Both are deliberately public: they describe the API and
 //! carry no data.
 
-use super::{Health, PageBody, companies, contacts, deals, leads, session};
+use super::{Health, PageBody, companies, contacts, deals, leads, orders, products, session};
 use crate::error::ApiError;
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
@@ -14,6 +14,13 @@ use custodian_core::deals::{
 use custodian_core::leads::{
     ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
     QualifyLead,
+};
+use custodian_core::orders::{
+    LineInput, LineView, OrderInput, OrderPatch, OrderView, PurchaseSummary, PurchaseTotal,
+    TransitionOrder,
+};
+use custodian_core::products::{
+    InterestInput, InterestView, ProductInput, ProductPatch, ProductView,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -37,6 +44,10 @@ are JSON `{code, message, details}` with stable codes."
         deals::history, deals::delete, deals::restore,
         leads::list, leads::create, leads::get, leads::update, leads::qualify, leads::disqualify,
         leads::convert, leads::delete, leads::restore,
+        products::list, products::create, products::get, products::update, products::delete, products::restore,
+        products::list_interests, products::set_interest, products::remove_interest,
+        orders::list, orders::create, orders::get, orders::update, orders::transition, orders::delete,
+        orders::restore, orders::contact_purchases, orders::company_purchases,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -45,7 +56,10 @@ are JSON `{code, message, details}` with stable codes."
         DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
-        ConversionRefs, PageBody<LeadView>
+        ConversionRefs, PageBody<LeadView>,
+        ProductInput, ProductPatch, ProductView, PageBody<ProductView>, InterestInput, InterestView,
+        products::InterestList, OrderInput, OrderPatch, OrderView, LineInput, LineView,
+        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -54,6 +68,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "companies", description = "Customer companies (accounts)"),
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
+        (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )
