@@ -15,3 +15,4 @@ mod startup;
 mod ui;
 mod ui_deals;
 mod ui_leads;
+mod ui_orders;

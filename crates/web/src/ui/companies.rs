@@ -208,6 +208,7 @@ struct DetailPage<'a> {
     deleted_at: Option<String>,
     contacts: Vec<ContactRow>,
     more_contacts: bool,
+    purchases: super::orders::PurchaseSection,
 }
 
 pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
@@ -229,9 +230,13 @@ pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Respons
         )
         .await
         .ui(&v)?;
+    let purchases =
+        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
+            .await?;
     let t = v.t();
     let page = DetailPage {
         id: c.id.to_string(),
+        purchases,
         industry: industry_label(&t, c.industry.as_deref()),
         size: size_label(&t, c.size.as_deref()),
         created: format_time(c.created_at),

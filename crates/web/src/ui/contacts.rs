@@ -239,6 +239,7 @@ struct DetailPage<'a> {
     created: String,
     updated: String,
     deleted_at: Option<String>,
+    purchases: super::orders::PurchaseSection,
 }
 
 pub(crate) struct CompanyLink {
@@ -266,10 +267,14 @@ pub(crate) async fn detail(v: Viewer, Path(raw): Path<String>) -> Result<Respons
         },
         None => None,
     };
+    let purchases =
+        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Contact(c.id))
+            .await?;
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         id: c.id.to_string(),
+        purchases,
         company,
         created: format_time(c.created_at),
         updated: format_time(c.updated_at),

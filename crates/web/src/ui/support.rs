@@ -310,6 +310,7 @@ fn return_path(method: &Method, uri: &Uri) -> String {
         "/qualify",
         "/disqualify",
         "/convert",
+        "/transition",
     ]
     .iter()
     .find_map(|suffix| path.strip_suffix(suffix))
