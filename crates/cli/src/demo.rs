@@ -8,6 +8,8 @@ use custodian_core::companies::CompanyInput;
 use custodian_core::contacts::ContactInput;
 use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
 use custodian_core::leads::{LeadInput, QualifyLead};
+use custodian_core::orders::{LineInput, OrderInput, TransitionOrder};
+use custodian_core::products::{InterestInput, ProductInput};
 use custodian_core::tasks::{TaskAction, TaskInput};
 
 /// Most contacts one seed run creates.
@@ -211,6 +213,142 @@ const STREETS: &[&str] = &[
     "10 Canary Wharf, London E14 5AB",
 ];
 
+/// Every how many deal contacts one gets purchase history.
+const DEAL_CONTACTS_PER_BUYER: usize = 2;
+const MAX_ORDERS: usize = 2_000;
+
+/// The demo catalogue: (SKU, name, category, list price, currency, unit, active).
+const PRODUCTS: &[(&str, &str, &str, &str, &str, &str, bool)] = &[
+    (
+        "CRUDE-BRENT",
+        "Brent crude oil 布伦特原油",
+        "Crude 原油",
+        "82.35",
+        "USD",
+        "bbl",
+        true,
+    ),
+    (
+        "CRUDE-ESPO",
+        "ESPO blend crude 东西伯利亚原油",
+        "Crude 原油",
+        "78.10",
+        "USD",
+        "bbl",
+        true,
+    ),
+    (
+        "DSL-10PPM",
+        "Diesel 10 ppm (China VI) 国VI柴油",
+        "Fuels 燃料",
+        "7450.00",
+        "CNY",
+        "t",
+        true,
+    ),
+    (
+        "JET-A1",
+        "Jet A-1 航空煤油",
+        "Fuels 燃料",
+        "812.40",
+        "USD",
+        "t",
+        true,
+    ),
+    (
+        "LUB-15W40",
+        "Engine oil 15W-40 柴油机油",
+        "Lubricants 润滑油",
+        "4.10",
+        "EUR",
+        "l",
+        true,
+    ),
+    (
+        "LUB-HYD46",
+        "Hydraulic oil ISO VG 46 液压油",
+        "Lubricants 润滑油",
+        "18.60",
+        "CNY",
+        "l",
+        true,
+    ),
+    (
+        "FLOUR-T55",
+        "Wheat flour T55 小麦粉",
+        "Food ingredients 食品原料",
+        "3.20",
+        "CNY",
+        "kg",
+        true,
+    ),
+    (
+        "SOY-LEC",
+        "Soy lecithin 大豆卵磷脂",
+        "Food ingredients 食品原料",
+        "2150.00",
+        "EUR",
+        "t",
+        true,
+    ),
+    (
+        "PALM-OLEIN",
+        "Palm olein CP10 棕榈液油",
+        "Food ingredients 食品原料",
+        "980.00",
+        "USD",
+        "t",
+        true,
+    ),
+    (
+        "VALVE-DN50",
+        "Ball valve DN50 PN40 球阀",
+        "Machine parts 机械零件",
+        "128.00",
+        "EUR",
+        "each",
+        true,
+    ),
+    (
+        "BRG-6205",
+        "Deep-groove bearing 6205-2RS 深沟球轴承",
+        "Machine parts 机械零件",
+        "16.80",
+        "CNY",
+        "each",
+        true,
+    ),
+    (
+        "SEAL-KIT-P3",
+        "Pump seal kit P3 泵密封套件",
+        "Machine parts 机械零件",
+        "245.00",
+        "USD",
+        "set",
+        true,
+    ),
+    (
+        "GEARBOX-R7",
+        "Gearbox R7 (discontinued) 减速机 R7（停产）",
+        "Machine parts 机械零件",
+        "3900.00",
+        "EUR",
+        "each",
+        false,
+    ),
+];
+
+/// Order statuses to walk demo orders through (the last entry is where each one stops).
+const ORDER_PATHS: &[&[&str]] = &[
+    &[],
+    &["placed"],
+    &["placed", "paid"],
+    &["placed", "paid", "fulfilled"],
+    &["placed", "paid", "fulfilled"],
+    &["placed", "cancelled"],
+    &["placed", "paid", "refunded"],
+];
+
 /// A small deterministic generator: demo data must be reproducible, not secret.
 struct Lcg(u64);
 
@@ -344,8 +482,9 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
     let deal_ids = seed_deals(core, &actor, &deal_contacts).await?;
     let leads = seed_leads(core, &actor, (contacts / CONTACTS_PER_LEAD).min(MAX_LEADS)).await?;
     let tasks = seed_tasks(core, &actor, &deal_ids).await?;
+    let (products, orders) = seed_purchases(core, &actor, &deal_contacts).await?;
     Ok(format!(
-        "created {} demo companies, {created} contacts, {} deals, {leads} leads and {tasks} tasks",
+        "created {} demo companies, {created} contacts, {} deals, {leads} leads, {tasks} tasks, {products} products and {orders} orders",
         company_ids.len(),
         deal_ids.len()
     ))
@@ -531,4 +670,102 @@ async fn seed_deals(
         }
     }
     Ok(ids)
+}
+
+/// A bilingual catalogue in CNY, USD and EUR, and orders with mixed statuses for a share of the
+/// deal contacts (some through their company only), plus product interests.
+async fn seed_purchases(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    contacts: &[(uuid::Uuid, Option<uuid::Uuid>)],
+) -> anyhow::Result<(usize, usize)> {
+    let mut catalogue = Vec::new();
+    for (sku, name, category, price, currency, unit, active) in PRODUCTS {
+        let view = core
+            .create_product(
+                actor,
+                ProductInput {
+                    sku: (*sku).to_owned(),
+                    name: (*name).to_owned(),
+                    description: None,
+                    category: Some((*category).to_owned()),
+                    list_price: (*price).to_owned(),
+                    currency: (*currency).to_owned(),
+                    unit: (*unit).to_owned(),
+                    active: Some(*active),
+                },
+            )
+            .await
+            .context("cannot create demo products")?;
+        catalogue.push(view);
+    }
+    let active: Vec<_> = catalogue.iter().filter(|p| p.active).collect();
+    let mut rng = Lcg(0x0DE5);
+    let mut orders = 0;
+    for (n, (contact, company)) in contacts
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n.is_multiple_of(DEAL_CONTACTS_PER_BUYER))
+        .take(MAX_ORDERS)
+    {
+        let first = *rng.pick(&active);
+        let currency = first.currency.clone();
+        let same: Vec<_> = active.iter().filter(|p| p.currency == currency).collect();
+        let line_count = 1 + usize::try_from(rng.next() % 3).unwrap_or(0);
+        let lines = (0..line_count)
+            .map(|_| {
+                let p = rng.pick(&same);
+                LineInput {
+                    product_id: Some(p.id.as_uuid()),
+                    quantity: format!("{}.{}", 1 + rng.next() % 500, rng.next() % 10),
+                    discount: (rng.next().is_multiple_of(3)).then(|| "5".to_owned()),
+                    ..LineInput::default()
+                }
+            })
+            .collect();
+        let company_only = n.is_multiple_of(5) && company.is_some();
+        let order = core
+            .create_order(
+                actor,
+                OrderInput {
+                    contact_id: (!company_only).then_some(*contact),
+                    company_id: *company,
+                    currency,
+                    ordered_on: Some(format!("2025-{:02}-{:02}", 1 + n % 12, 1 + n % 28)),
+                    lines,
+                    ..OrderInput::default()
+                },
+            )
+            .await
+            .context("cannot create demo orders")?;
+        let mut version = order.version;
+        for status in *rng.pick(ORDER_PATHS) {
+            version = core
+                .transition_order(
+                    actor,
+                    order.id,
+                    TransitionOrder {
+                        version,
+                        status: (*status).to_owned(),
+                    },
+                )
+                .await
+                .context("cannot move demo orders")?
+                .version;
+        }
+        if !company_only {
+            core.set_product_interest(
+                actor,
+                custodian_domain::ContactId(*contact),
+                InterestInput {
+                    product_id: rng.pick(&active).id.as_uuid(),
+                    level: (*rng.pick(&["low", "medium", "high"])).to_owned(),
+                },
+            )
+            .await
+            .context("cannot record demo product interests")?;
+        }
+        orders += 1;
+    }
+    Ok((catalogue.len(), orders))
 }

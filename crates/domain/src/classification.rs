@@ -200,6 +200,23 @@ pub const TASK_FIELDS: &[FieldSpec] = &[
     field("version", Internal),
 ];
 
+/// Catalogue products are business data that identify no one.
+pub const PRODUCT_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("sku", Internal),
+    field("name", Internal),
+    field("description", Internal),
+    field("category", Internal),
+    field("list_price", Internal),
+    field("currency", Internal),
+    field("unit", Internal),
+    field("active", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
 /// Notifications hold references only (kind, task id, who caused it); the text they show is
 /// read from the task at display time, so no personal text is copied into them.
 pub const NOTIFICATION_FIELDS: &[FieldSpec] = &[
@@ -210,6 +227,63 @@ pub const NOTIFICATION_FIELDS: &[FieldSpec] = &[
     field("actor_id", Internal),
     field("created_at", Internal),
     field("read_at", Internal),
+];
+
+/// Orders. Amounts, lines and status are financial data that identify no one by themselves
+/// (plain, so totals are sums in the database); the free-text notes may name people and are
+/// encrypted under the contact's key when a contact is the customer, else the organisation
+/// key (the rule of `core::links`).
+pub const ORDER_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("number", Internal),
+    field("status", Internal),
+    field("currency", Internal),
+    field("ordered_on", Internal),
+    field("contact_id", Internal),
+    field("company_id", Internal),
+    field("deal_id", Internal),
+    field("owner_id", Internal),
+    field("notes", Sensitive),
+    field("subtotal", Internal),
+    field("discount_total", Internal),
+    field("total", Internal),
+    field("lines", Internal),
+    field("placed_at", Internal),
+    field("paid_at", Internal),
+    field("fulfilled_at", Internal),
+    field("cancelled_at", Internal),
+    field("refunded_at", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Order lines: what was sold, how many, at what price. The description is a product name or
+/// a short item text (personal remarks belong in the order's encrypted notes).
+pub const ORDER_LINE_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("order_id", Internal),
+    field("position", Internal),
+    field("product_id", Internal),
+    field("description", Internal),
+    field("quantity", Internal),
+    field("unit_price", Internal),
+    field("discount", Internal),
+    field("gross", Internal),
+    field("discount_amount", Internal),
+    field("total", Internal),
+];
+
+/// A contact's interest in a product is marketing data about a person: the level is encrypted
+/// under the contact's key; the link itself (which product) stays plain for segmentation.
+pub const PRODUCT_INTEREST_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("contact_id", Internal),
+    field("product_id", Internal),
+    field("level", Personal),
+    field("recorded_by", Internal),
+    field("recorded_at", Internal),
 ];
 
 /// The classification of a named field of an entity, if the field exists.
@@ -258,6 +332,10 @@ mod tests {
             USER_FIELDS,
             TASK_FIELDS,
             NOTIFICATION_FIELDS,
+            PRODUCT_FIELDS,
+            ORDER_FIELDS,
+            ORDER_LINE_FIELDS,
+            PRODUCT_INTEREST_FIELDS,
         ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();

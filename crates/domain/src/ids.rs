@@ -102,6 +102,15 @@ typed_id!(
     NotificationId
 );
 
+typed_id!(
+    /// A product of the catalogue.
+    ProductId
+);
+typed_id!(
+    /// A sales order (purchase history).
+    OrderId
+);
+
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {
     let millis = u64::try_from(unix_millis).unwrap_or(0);

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod purchases;
 pub mod search;
 pub mod values;
 
@@ -14,5 +15,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
     ActivityId, ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, NotificationId,
-    PipelineId, SessionId, StageId, TaskId, UserId,
+    OrderId, PipelineId, ProductId, SessionId, StageId, TaskId, UserId,
 };

@@ -272,4 +272,37 @@
   } else {
     fillSetupCode();
   }
+  // Order form line editor: the server renders the order's lines plus a few blank ones, which
+  // is all a browser without JavaScript gets. Here the "Add a line" button appears and copies
+  // the last row with its fields emptied (every row repeats the same field names, in order).
+  function setUpLineEditor() {
+    var button = document.getElementById("add-line");
+    var body = document.getElementById("order-lines");
+    if (!button || !body) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var rows = body.querySelectorAll("tr.line-row");
+      if (rows.length === 0 || rows.length >= 200) {
+        return;
+      }
+      var copy = rows[rows.length - 1].cloneNode(true);
+      copy.classList.remove("field-invalid");
+      copy.querySelectorAll(".line-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      copy.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
+      body.appendChild(copy);
+      var first = copy.querySelector("select, input");
+      if (first) {
+        first.focus();
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpLineEditor);
+  } else {
+    setUpLineEditor();
+  }
 })();

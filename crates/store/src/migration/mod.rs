@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_leads::Migration),
             Box::new(m0004_activities::Migration),
             Box::new(m0005_tasks::Migration),
+            Box::new(m0006_purchases::Migration),
         ]
     }
 }
@@ -106,3 +107,4 @@ mod m0002_deals;
 mod m0003_leads;
 mod m0004_activities;
 mod m0005_tasks;
+mod m0006_purchases;

@@ -211,5 +211,8 @@ pub mod deal_history;
 pub mod deals;
 pub mod leads;
 pub mod notifications;
+pub mod orders;
 pub mod pipelines;
+pub mod product_interests;
+pub mod products;
 pub mod tasks;

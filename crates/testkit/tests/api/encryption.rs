@@ -20,6 +20,7 @@ const ACTIVITY_BODY: &str = "She mentioned a hospital stay in May";
 const TASK_TITLE: &str = "Call 周建国 about the boiler tender";
 const TASK_NOTES: &str = "He prefers mornings, mobile only";
 const ORG_TASK_TITLE: &str = "Renew the Harbin distributor agreement";
+const ORDER_NOTES: &str = "Deliver to Mrs Qian at gate 4";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 
@@ -88,6 +89,18 @@ async fn seed(app: &TestApp) -> serde_json::Value {
     app.core.send_due_reminders().await.unwrap();
     let (_, notifications) = app.get_json("/api/v1/notifications").await;
     assert_eq!(notifications["items"][0]["task_title"], TASK_TITLE);
+    // Order notes go under the contact's key; the line text is internal and stays plain.
+    let (status, order) = app
+        .post_json(
+            "/api/v1/orders",
+            &json!({"contact_id": contact["id"], "currency": "CNY", "notes": ORDER_NOTES,
+                    "lines": [{"description": PLAIN_MARKER, "quantity": "1", "unit_price": "1"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, order["notes"].as_str()),
+        (StatusCode::CREATED, Some(ORDER_NOTES))
+    );
     contact
 }
 
@@ -111,6 +124,7 @@ fn secrets() -> Vec<&'static str> {
         TASK_NOTES,
         ORG_TASK_TITLE,
         "周建国",
+        ORDER_NOTES,
         ADMIN_EMAIL,
         "sinopec",
     ]

@@ -7,6 +7,8 @@ mod deals;
 mod leads;
 mod notifications;
 mod openapi;
+mod orders;
+mod products;
 mod session;
 mod tasks;
 pub(crate) mod transfer;
@@ -114,6 +116,33 @@ pub fn routes() -> Router<AppState> {
             post(notifications::mark_all_read),
         )
         .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route("/products", get(products::list).post(products::create))
+        .route(
+            "/products/{id}",
+            get(products::get)
+                .patch(products::update)
+                .delete(products::delete),
+        )
+        .route("/products/{id}/restore", post(products::restore))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route(
+            "/orders/{id}",
+            get(orders::get)
+                .patch(orders::update)
+                .delete(orders::delete),
+        )
+        .route("/orders/{id}/transition", post(orders::transition))
+        .route("/orders/{id}/restore", post(orders::restore))
+        .route("/contacts/{id}/purchases", get(orders::contact_purchases))
+        .route("/companies/{id}/purchases", get(orders::company_purchases))
+        .route(
+            "/contacts/{id}/product-interests",
+            get(products::list_interests).post(products::set_interest),
+        )
+        .route(
+            "/contacts/{id}/product-interests/{product_id}",
+            axum::routing::delete(products::remove_interest),
+        )
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

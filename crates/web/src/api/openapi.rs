@@ -3,8 +3,8 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, contacts, deals, leads, notifications, session, tasks,
-    transfer,
+    Health, PageBody, activities, companies, contacts, deals, leads, notifications, orders,
+    products, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -21,6 +21,13 @@ use custodian_core::leads::{
     QualifyLead,
 };
 use custodian_core::notifications::NotificationView;
+use custodian_core::orders::{
+    LineInput, LineView, OrderInput, OrderPatch, OrderView, PurchaseSummary, PurchaseTotal,
+    TransitionOrder,
+};
+use custodian_core::products::{
+    InterestInput, InterestView, ProductInput, ProductPatch, ProductView,
+};
 use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -52,6 +59,10 @@ are JSON `{code, message, details}` with stable codes."
         tasks::delete, tasks::restore,
         notifications::list, notifications::unread_count, notifications::mark_read,
         notifications::mark_all_read,
+        products::list, products::create, products::get, products::update, products::delete, products::restore,
+        products::list_interests, products::set_interest, products::remove_interest,
+        orders::list, orders::create, orders::get, orders::update, orders::transition, orders::delete,
+        orders::restore, orders::contact_purchases, orders::company_purchases,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -64,7 +75,10 @@ are JSON `{code, message, details}` with stable codes."
         PageBody<ActivityView>, ImportReport, RowError, DuplicateRow, ColumnUse, DuplicatePolicy,
         TaskInput, TaskPatch, TaskAction, TaskView, PageBody<TaskView>,
         NotificationView, PageBody<NotificationView>, notifications::UnreadCount,
-        notifications::MarkedRead
+        notifications::MarkedRead,
+        ProductInput, ProductPatch, ProductView, PageBody<ProductView>, InterestInput, InterestView,
+        products::InterestList, OrderInput, OrderPatch, OrderView, LineInput, LineView,
+        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -77,6 +91,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export"),
         (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
         (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
+        (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

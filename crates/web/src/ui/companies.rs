@@ -212,6 +212,7 @@ struct DetailPage<'a> {
     more_contacts: bool,
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
+    purchases: super::orders::PurchaseSection,
 }
 
 pub(crate) async fn detail(
@@ -250,10 +251,14 @@ pub(crate) async fn detail(
         c.id.as_uuid(),
     )
     .await?;
+    let purchases =
+        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
+            .await?;
     let t = v.t();
     let page = DetailPage {
         tasks,
         id: c.id.to_string(),
+        purchases,
         industry: industry_label(&t, c.industry.as_deref()),
         size: size_label(&t, c.size.as_deref()),
         created: format_time(c.created_at),

@@ -243,6 +243,7 @@ struct DetailPage<'a> {
     deleted_at: Option<String>,
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
+    purchases: super::orders::PurchaseSection,
 }
 
 pub(crate) struct CompanyLink {
@@ -283,10 +284,14 @@ pub(crate) async fn detail(
     };
     let tasks =
         super::tasks::record_tasks(&v, custodian_core::links::RecordKind::Contact, id).await?;
+    let purchases =
+        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Contact(c.id))
+            .await?;
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         id: c.id.to_string(),
+        purchases,
         company,
         tasks,
         created: format_time(c.created_at),

@@ -8,6 +8,7 @@ mod contacts;
 mod deals;
 mod leads;
 mod notifications;
+mod orders;
 mod pipelines;
 mod session;
 mod support;
@@ -104,6 +105,24 @@ pub fn routes() -> Router<AppState> {
             get(pipelines::show).post(pipelines::update),
         )
         .route("/pipelines/{id}/edit", get(pipelines::edit_form))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/new", get(orders::new_form))
+        .route("/orders/{id}", get(orders::detail).post(orders::update))
+        .route("/orders/{id}/edit", get(orders::edit_form))
+        .route("/orders/{id}/transition", post(orders::transition))
+        .route("/orders/{id}/delete", post(orders::delete))
+        .route(
+            "/products",
+            get(orders::products).post(orders::create_product),
+        )
+        .route("/products/new", get(orders::new_product))
+        .route("/products/{id}", post(orders::update_product))
+        .route("/products/{id}/edit", get(orders::edit_product))
+        .route("/contacts/{id}/interests", post(orders::add_interest))
+        .route(
+            "/contacts/{id}/interests/{product}/delete",
+            post(orders::remove_interest),
+        )
 }
 
 const HTMX_JS: &[u8] = include_bytes!("../../static/htmx.min.js");

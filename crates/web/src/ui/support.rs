@@ -312,6 +312,7 @@ fn return_path(method: &Method, uri: &Uri) -> String {
         "/convert",
         "/complete",
         "/read",
+        "/transition",
     ]
     .iter()
     .find_map(|suffix| path.strip_suffix(suffix))
