@@ -19,6 +19,8 @@ pub mod notifications;
 pub mod orders;
 pub mod patch;
 pub mod products;
+pub mod saved_views;
+pub mod search;
 pub mod settings;
 pub mod tabular;
 pub mod tasks;

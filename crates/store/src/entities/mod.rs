@@ -30,6 +30,7 @@ pub mod pipeline_stage;
 pub mod product;
 pub mod product_interest;
 pub mod record_tag;
+pub mod saved_view;
 pub mod search_token;
 pub mod session;
 pub mod setup_code;

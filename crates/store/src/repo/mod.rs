@@ -215,4 +215,5 @@ pub mod orders;
 pub mod pipelines;
 pub mod product_interests;
 pub mod products;
+pub mod saved_views;
 pub mod tasks;

@@ -20,6 +20,7 @@ const ACTIVITY_BODY: &str = "She mentioned a hospital stay in May";
 const TASK_TITLE: &str = "Call 周建国 about the boiler tender";
 const TASK_NOTES: &str = "He prefers mornings, mobile only";
 const ORG_TASK_TITLE: &str = "Renew the Harbin distributor agreement";
+const VIEW_NAME: &str = "Deals of Mrs Qian's cousin";
 const ORDER_NOTES: &str = "Deliver to Mrs Qian at gate 4";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
@@ -62,6 +63,13 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         (status, closed["outcome_reason"].as_str()),
         (StatusCode::OK, Some(DEAL_REASON))
     );
+    let (status, _) = app
+        .post_json(
+            "/api/v1/views",
+            &json!({"entity": "deals", "name": VIEW_NAME, "filters": {"status": "open"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     let contact = app
         .create_contact(json!({
             "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
@@ -125,6 +133,7 @@ fn secrets() -> Vec<&'static str> {
         ORG_TASK_TITLE,
         "周建国",
         ORDER_NOTES,
+        VIEW_NAME,
         ADMIN_EMAIL,
         "sinopec",
     ]

@@ -12,6 +12,7 @@ mod deals;
 mod encryption;
 mod leads;
 mod orders;
+mod search;
 mod startup;
 mod tasks;
 mod transfer;

@@ -9,6 +9,7 @@ mod notifications;
 mod openapi;
 mod orders;
 mod products;
+mod search;
 mod session;
 mod tasks;
 pub(crate) mod transfer;
@@ -98,6 +99,12 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/exports/{kind}", get(transfer::export))
+        .route("/search", post(search::search))
+        .route("/views", get(search::list_views).post(search::create_view))
+        .route(
+            "/views/{id}",
+            axum::routing::patch(search::update_view).delete(search::delete_view),
+        )
         .route("/tasks", get(tasks::list).post(tasks::create))
         .route(
             "/tasks/{id}",

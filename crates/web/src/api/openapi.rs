@@ -4,7 +4,7 @@
 
 use super::{
     Health, PageBody, activities, companies, contacts, deals, leads, notifications, orders,
-    products, session, tasks, transfer,
+    products, search, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -28,6 +28,8 @@ use custodian_core::orders::{
 use custodian_core::products::{
     InterestInput, InterestView, ProductInput, ProductPatch, ProductView,
 };
+use custodian_core::saved_views::{SavedView, SavedViewInput, SavedViewPatch};
+use custodian_core::search::SearchResults;
 use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -55,6 +57,7 @@ are JSON `{code, message, details}` with stable codes."
         activities::delete, activities::restore, activities::contact_timeline,
         activities::company_timeline, activities::deal_timeline,
         transfer::import_contacts, transfer::export,
+        search::search, search::list_views, search::create_view, search::update_view, search::delete_view,
         tasks::list, tasks::create, tasks::get, tasks::update, tasks::complete, tasks::reopen,
         tasks::delete, tasks::restore,
         notifications::list, notifications::unread_count, notifications::mark_read,
@@ -73,6 +76,7 @@ are JSON `{code, message, details}` with stable codes."
         LeadInput, LeadPatch, LeadView, QualifyLead, DisqualifyLead, ConvertLead, ConversionDeal,
         ConversionRefs, PageBody<LeadView>, ActivityInput, ActivityPatch, ActivityView,
         PageBody<ActivityView>, ImportReport, RowError, DuplicateRow, ColumnUse, DuplicatePolicy,
+        SearchResults, search::SearchRequest, SavedView, SavedViewInput, SavedViewPatch, search::ViewList,
         TaskInput, TaskPatch, TaskAction, TaskView, PageBody<TaskView>,
         NotificationView, PageBody<NotificationView>, notifications::UnreadCount,
         notifications::MarkedRead,
@@ -92,6 +96,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
         (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
+        (name = "search", description = "Global search (within what blind indexes and plain columns allow) and your saved list views"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

@@ -116,10 +116,12 @@ struct ListPage<'a> {
     errors: FormErrors,
     next_href: Option<String>,
     paged: bool,
+    views: Option<super::views::ViewsBar>,
 }
 
 pub(crate) async fn list(
     v: Viewer,
+    axum::extract::RawQuery(raw_query): axum::extract::RawQuery,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let Ok(Query(p)) = params else {
@@ -176,7 +178,9 @@ pub(crate) async fn list(
     let filtered = [&p.q, &p.industry, &p.region]
         .iter()
         .any(|s| !s.trim().is_empty());
+    let views = Some(super::views::views_bar(&v, "companies", raw_query.as_deref()).await?);
     let page = ListPage {
+        views,
         industries: industry_options(&t, p.industry.trim()),
         t,
         chrome: v.chrome(NAV),

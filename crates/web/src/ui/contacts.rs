@@ -86,6 +86,7 @@ struct ListPage<'a> {
     paged: bool,
     /// Search: the next page is another POST carrying the search text and this cursor.
     next_cursor: Option<String>,
+    views: Option<super::views::ViewsBar>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +98,7 @@ pub(crate) struct ListParams {
 
 pub(crate) async fn list(
     v: Viewer,
+    axum::extract::RawQuery(raw_query): axum::extract::RawQuery,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let Ok(Query(params)) = params else {
@@ -127,7 +129,9 @@ pub(crate) async fn list(
             ],
         )
     });
+    let views = Some(super::views::views_bar(&v, "contacts", raw_query.as_deref()).await?);
     let page = ListPage {
+        views,
         t: v.t(),
         chrome: v.chrome(NAV),
         rows: page.items.into_iter().map(ContactRow::from).collect(),
@@ -208,6 +212,7 @@ pub(crate) async fn search(
         Err(e) => return Err(v.fail(e)),
     };
     let page = ListPage {
+        views: None,
         t,
         chrome: v.chrome(NAV),
         rows,

@@ -501,10 +501,12 @@ struct ListPage<'a> {
     next_href: Option<String>,
     first_href: String,
     paged: bool,
+    views: Option<super::views::ViewsBar>,
 }
 
 pub(crate) async fn list(
     v: Viewer,
+    axum::extract::RawQuery(raw_query): axum::extract::RawQuery,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let Ok(Query(p)) = params else {
@@ -591,7 +593,9 @@ pub(crate) async fn list(
     let filtered = [&p.q, &p.status, &p.pipeline, &p.stage]
         .iter()
         .any(|s| !s.trim().is_empty());
+    let views = Some(super::views::views_bar(&v, "deals", raw_query.as_deref()).await?);
     let page = ListPage {
+        views,
         statuses: STATUSES
             .iter()
             .map(|s| SelectOption {

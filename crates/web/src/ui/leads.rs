@@ -257,6 +257,7 @@ struct ListPage<'a> {
     searching: bool,
     /// Search: the next page is another POST carrying the address and this cursor.
     next_cursor: Option<String>,
+    views: Option<super::views::ViewsBar>,
 }
 
 impl ListPage<'_> {
@@ -267,6 +268,7 @@ impl ListPage<'_> {
 
 pub(crate) async fn list(
     v: Viewer,
+    axum::extract::RawQuery(raw_query): axum::extract::RawQuery,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, UiError> {
     let Ok(Query(p)) = params else {
@@ -336,7 +338,9 @@ pub(crate) async fn list(
     let filtered = [&p.status, &p.source, &p.min_score]
         .iter()
         .any(|s| !s.trim().is_empty());
+    let views = Some(super::views::views_bar(&v, "leads", raw_query.as_deref()).await?);
     let page = ListPage {
+        views,
         statuses: status_options(&t, LeadStatus::ALL, p.status.trim()),
         sources: source_options(&t, p.source.trim()),
         sorts: sort_options(&t, p.sort.trim()),
@@ -417,6 +421,7 @@ pub(crate) async fn search(
         Err(e) => return Err(v.fail(e)),
     };
     let page = ListPage {
+        views: None,
         statuses: status_options(&t, LeadStatus::ALL, ""),
         sources: source_options(&t, ""),
         sorts: sort_options(&t, ""),

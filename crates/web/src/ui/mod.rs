@@ -14,6 +14,7 @@ mod session;
 mod support;
 mod tasks;
 mod transfer;
+mod views;
 
 use crate::AppState;
 use axum::Router;
@@ -43,6 +44,9 @@ pub fn routes() -> Router<AppState> {
             ),
         )
         .route("/export/{kind}", get(transfer::export))
+        .route("/search", get(views::search_form).post(views::search))
+        .route("/views", post(views::save))
+        .route("/views/{id}/delete", post(views::delete))
         .route(
             "/contacts/{id}",
             get(contacts::detail).post(contacts::update),

@@ -57,30 +57,7 @@ pub(crate) fn optional(raw: &str) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
-/// What the single contact search box searches by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SearchKind {
-    Email,
-    Phone,
-    Name,
-}
-
-/// `@` means an e-mail address; a leading `+` or digit means a phone number; anything else is
-/// a name. Full-width characters from Chinese input methods count as their ASCII forms.
-pub(crate) fn classify_search(q: &str) -> SearchKind {
-    let q = q.trim();
-    if q.contains(['@', '＠']) {
-        SearchKind::Email
-    } else if q
-        .chars()
-        .next()
-        .is_some_and(|c| c == '+' || c == '＋' || c.is_ascii_digit() || ('０'..='９').contains(&c))
-    {
-        SearchKind::Phone
-    } else {
-        SearchKind::Name
-    }
-}
+pub(crate) use custodian_core::search::{SearchKind, classify as classify_search};
 
 /// Percent-encodes a query-string value (`application/x-www-form-urlencoded` style).
 pub(crate) fn encode_query_value(raw: &str) -> String {
