@@ -1026,6 +1026,8 @@ pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
         keys.push(p.key_row);
         rows.push(p.row);
     }
+    // In index order: B-tree inserts that land next to each other touch far fewer pages.
+    tokens.sort_unstable_by(|a, b| (&a.field, a.token).cmp(&(&b.field, b.token)));
     repo::data_keys::insert_many(txn, keys).await?;
     repo::contacts::insert_many(txn, rows).await?;
     repo::search_tokens::insert_many(txn, tokens).await?;

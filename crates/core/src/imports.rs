@@ -25,6 +25,8 @@ const LIMITS: TableLimits = TableLimits {
     max_columns: 100,
     max_cell_chars: 20_000,
 };
+/// Rows encrypted and inserted per step of a real import.
+const IMPORT_BATCH: usize = 2_000;
 /// Most row errors and duplicates listed in a report (all are counted).
 const MAX_LISTED: usize = 1_000;
 const CONTACTS: &str = "contacts";
@@ -544,14 +546,8 @@ impl Core {
                 Plan::Absorbed => {}
             }
         }
-        let prepared = self.prepare_in_parallel(actor, creates).await?;
-        let mut ready = Vec::with_capacity(prepared.len());
-        for (line, result) in prepared {
-            match result {
-                Ok(p) => ready.push(p),
-                Err(e) => self.report_row_error(&mut report, line, e, &table.headers, &columns)?,
-            }
-        }
+        // Merges are few and read their contacts; they are validated before anything is
+        // written.
         let mut merge_plans = Vec::with_capacity(merges.len());
         for (line, id, input) in merges {
             let Some(existing) = repo::contacts::get(conn, id).await? else {
@@ -562,16 +558,30 @@ impl Core {
                 Err(e) => self.report_row_error(&mut report, line, e, &table.headers, &columns)?,
             }
         }
-        report.errors.sort_by_key(|e| e.line);
-        report.created = ready.len() as u64;
         report.merged = merge_plans.len() as u64;
+        let report_errors = |report: &mut ImportReport,
+                             prepared: Vec<(u64, Result<PreparedContact, CoreError>)>|
+         -> Result<Vec<PreparedContact>, CoreError> {
+            let mut ready = Vec::with_capacity(prepared.len());
+            for (line, result) in prepared {
+                match result {
+                    Ok(p) => ready.push(p),
+                    Err(e) => self.report_row_error(report, line, e, &table.headers, &columns)?,
+                }
+            }
+            Ok(ready)
+        };
+
         if options.dry_run {
+            let prepared = self.prepare_in_parallel(actor, creates).await?;
+            report.created = report_errors(&mut report, prepared)?.len() as u64;
+            report.errors.sort_by_key(|e| e.line);
             return Ok(report);
         }
-        if report.error_count > 0 {
-            return Err(CoreError::ImportInvalid(Box::new(report)));
-        }
 
+        // Encryption of the next batch overlaps the inserts of this one; the transaction is
+        // still all or nothing, and once a row fails nothing more is inserted, but the rest is
+        // still checked so the report lists every bad row.
         let txn = self.store().begin().await?;
         for (id, name) in new_companies {
             let input = CompanyInput {
@@ -580,7 +590,44 @@ impl Core {
             };
             self.insert_company(&txn, actor, &input, id, now).await?;
         }
-        insert_prepared_many(&txn, ready).await?;
+        let mut batches = creates.chunks(IMPORT_BATCH).map(<[_]>::to_vec);
+        let mut pending = match batches.next() {
+            Some(first) => {
+                report_errors(&mut report, self.prepare_in_parallel(actor, first).await?)?
+            }
+            None => Vec::new(),
+        };
+        loop {
+            let next = batches.next();
+            let created = pending.len() as u64;
+            let insert = async {
+                if report.error_count == 0 && !pending.is_empty() {
+                    insert_prepared_many(&txn, std::mem::take(&mut pending)).await
+                } else {
+                    Ok(())
+                }
+            };
+            let prepare = async {
+                match next {
+                    Some(batch) => self.prepare_in_parallel(actor, batch).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (inserted, prepared) = tokio::join!(insert, prepare);
+            inserted?;
+            report.created += created;
+            match prepared? {
+                Some(prepared) => pending = report_errors(&mut report, prepared)?,
+                None => break,
+            }
+        }
+        if report.error_count > 0 {
+            report.created = 0;
+            report.merged = 0;
+            report.errors.sort_by_key(|e| e.line);
+            // Dropping the transaction rolls back the companies and contacts inserted so far.
+            return Err(CoreError::ImportInvalid(Box::new(report)));
+        }
         for merge in merge_plans {
             self.write_merge(&txn, merge).await?;
         }

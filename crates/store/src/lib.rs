@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
+pub use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, TransactionTrait};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -340,8 +340,42 @@ async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A bad row in a late batch: earlier batches were already inserted in the transaction, and
+/// all of it is rolled back.
+async fn a_bad_row_after_several_batches_leaves_nothing_behind(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut file = String::from("Name,Email,Company\n");
+    for n in 0..4_500 {
+        let email = if n == 4_200 {
+            "broken-address".to_owned()
+        } else {
+            format!("p{n}@example.com")
+        };
+        file.push_str(&format!("Person {n},{email},Company {}\n", n % 7));
+    }
+    let (status, body) = app.import_contacts(file.into_bytes(), &[]).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("import_invalid"))
+    );
+    assert_eq!(
+        errors(&body["details"]),
+        [(4_202, "Email".to_owned(), "invalid_email".to_owned())]
+    );
+    assert_eq!(body["details"]["created"], 0);
+    assert_eq!(count(&app, "/api/v1/contacts").await, 0);
+    assert_eq!(count(&app, "/api/v1/companies").await, 0);
+    use custodian_store::entities::{data_key, search_token};
+    use custodian_store::{EntityTrait, PaginatorTrait};
+    let conn = app.core.store().conn();
+    assert_eq!(search_token::Entity::find().count(conn).await.unwrap(), 0);
+    // Only the organisation key exists: no contact's data key survived.
+    assert_eq!(data_key::Entity::find().count(conn).await.unwrap(), 1);
+}
+
 on_both_backends!(
     dry_run_reports_every_bad_line_and_a_bad_import_writes_nothing,
+    a_bad_row_after_several_batches_leaves_nothing_behind,
     duplicates_by_email_skip_merge_or_create,
     encodings_mappings_and_bad_files,
     exports_guard_formulas_and_stream_every_row,
