@@ -10,6 +10,7 @@ use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, Stage
 use custodian_core::leads::{LeadInput, QualifyLead};
 use custodian_core::orders::{LineInput, OrderInput, TransitionOrder};
 use custodian_core::products::{InterestInput, ProductInput};
+use custodian_core::activities::ActivityInput;
 use custodian_core::tasks::{TaskAction, TaskInput};
 
 /// Most contacts one seed run creates.
@@ -23,6 +24,17 @@ const CONTACTS_PER_LEAD: usize = 20;
 const MAX_LEADS: usize = 2_000;
 /// Most demo tasks (one per demo deal, up to this many).
 const MAX_TASKS: usize = 3_000;
+/// Activities logged on each of the first deals' contacts (their timelines).
+const ACTIVITIES_PER_DEAL_CONTACT: usize = 4;
+const MAX_ACTIVITY_CONTACTS: usize = 2_500;
+const ACTIVITY_SUBJECTS: &[(&str, &str)] = &[
+    ("call", "Follow-up call on the quotation / 报价跟进电话"),
+    ("meeting", "Site visit and technical review / 现场拜访与技术评审"),
+    ("email", "Sent revised price list / 已发送新版价格表"),
+    ("note", "Prefers delivery before Chinese New Year / 希望春节前交货"),
+    ("call", "Discussed payment terms / 讨论付款条件"),
+    ("meeting", "Annual supply review / 年度供货回顾"),
+];
 const TASK_SUBJECTS: &[&str] = &[
     "Call back about the quote",
     "致电确认报价",
@@ -482,9 +494,10 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
     let deal_ids = seed_deals(core, &actor, &deal_contacts).await?;
     let leads = seed_leads(core, &actor, (contacts / CONTACTS_PER_LEAD).min(MAX_LEADS)).await?;
     let tasks = seed_tasks(core, &actor, &deal_ids).await?;
+    let activities = seed_activities(core, &actor, &deal_contacts).await?;
     let (products, orders) = seed_purchases(core, &actor, &deal_contacts).await?;
     Ok(format!(
-        "created {} demo companies, {created} contacts, {} deals, {leads} leads, {tasks} tasks, {products} products and {orders} orders",
+        "created {} demo companies, {created} contacts, {} deals, {leads} leads, {tasks} tasks, {activities} activities, {products} products and {orders} orders",
         company_ids.len(),
         deal_ids.len()
     ))
@@ -534,6 +547,53 @@ async fn seed_leads(
 /// Tasks on the demo deals (so also on their contacts and companies), in both languages:
 /// spread from two weeks ago to a month ahead, so some are overdue; some done already; some
 /// with a reminder.
+/// A few calls, meetings, e-mails and notes on the deal contacts, spread over the last months,
+/// so their timelines (and their companies') have history.
+async fn seed_activities(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    deal_contacts: &[(uuid::Uuid, Option<uuid::Uuid>)],
+) -> anyhow::Result<usize> {
+    let now = core.clock().now();
+    let mut rng = Lcg(0xAC71);
+    let mut logged = 0;
+    for (contact, _) in deal_contacts.iter().take(MAX_ACTIVITY_CONTACTS) {
+        for _ in 0..ACTIVITIES_PER_DEAL_CONTACT {
+            let (kind, subject) = *rng.pick(ACTIVITY_SUBJECTS);
+            let hours_ago = i64::try_from(rng.next() % (24 * 120)).unwrap_or(0);
+            let at = (now - time::Duration::hours(hours_ago))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let (subject, body) = if kind == "note" {
+                (None, Some(subject.to_owned()))
+            } else {
+                (Some(subject.to_owned()), None)
+            };
+            core.create_activity(
+                actor,
+                ActivityInput {
+                    kind: kind.to_owned(),
+                    subject,
+                    body,
+                    direction: matches!(kind, "call" | "email").then(|| "outbound".to_owned()),
+                    outcome: (kind == "call").then(|| "connected".to_owned()),
+                    duration_minutes: matches!(kind, "call" | "meeting")
+                        .then(|| i64::try_from(rng.next() % 60 + 5).unwrap_or(15)),
+                    occurred_at: Some(at),
+                    owner_id: None,
+                    contact_id: Some(*contact),
+                    company_id: None,
+                    deal_id: None,
+                },
+            )
+            .await
+            .context("cannot create demo activities")?;
+            logged += 1;
+        }
+    }
+    Ok(logged)
+}
+
 async fn seed_tasks(
     core: &Core,
     actor: &custodian_core::Actor,
