@@ -419,6 +419,7 @@ pub fn contact_input(n: usize, rng_seed: u64, company_id: Option<uuid::Uuid>) ->
         } else {
             Vec::new()
         },
+        custom_fields: Default::default(),
     }
 }
 
@@ -449,6 +450,7 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
                     } else {
                         Vec::new()
                     },
+                    custom_fields: Default::default(),
                 },
             )
             .await

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod companies;
 mod contacts;
+mod custom_fields;
 mod deals;
 mod encryption;
 mod leads;

@@ -325,6 +325,7 @@ impl CompanyForm {
             website: optional(&self.website),
             owner_id: None,
             tags: split_list(&self.tags),
+            custom_fields: Default::default(),
         }
     }
 
@@ -343,6 +344,7 @@ impl CompanyForm {
             website: Some(input.website),
             owner_id: None,
             tags: Some(input.tags),
+            custom_fields: None,
         })
     }
 }

@@ -374,6 +374,7 @@ impl ContactForm {
             owner_id: None,
             team: optional(&self.team),
             tags: split_list(&self.tags),
+            custom_fields: Default::default(),
         })
     }
 
@@ -394,6 +395,7 @@ impl ContactForm {
             owner_id: None,
             team: Some(input.team),
             tags: Some(input.tags),
+            custom_fields: None,
         })
     }
 }
