@@ -4,13 +4,13 @@
 
 use anyhow::{Context, bail};
 use custodian_core::Core;
+use custodian_core::activities::ActivityInput;
 use custodian_core::companies::CompanyInput;
 use custodian_core::contacts::ContactInput;
 use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
 use custodian_core::leads::{LeadInput, QualifyLead};
 use custodian_core::orders::{LineInput, OrderInput, TransitionOrder};
 use custodian_core::products::{InterestInput, ProductInput};
-use custodian_core::activities::ActivityInput;
 use custodian_core::tasks::{TaskAction, TaskInput};
 
 /// Most contacts one seed run creates.
@@ -29,9 +29,15 @@ const ACTIVITIES_PER_DEAL_CONTACT: usize = 4;
 const MAX_ACTIVITY_CONTACTS: usize = 2_500;
 const ACTIVITY_SUBJECTS: &[(&str, &str)] = &[
     ("call", "Follow-up call on the quotation / 报价跟进电话"),
-    ("meeting", "Site visit and technical review / 现场拜访与技术评审"),
+    (
+        "meeting",
+        "Site visit and technical review / 现场拜访与技术评审",
+    ),
     ("email", "Sent revised price list / 已发送新版价格表"),
-    ("note", "Prefers delivery before Chinese New Year / 希望春节前交货"),
+    (
+        "note",
+        "Prefers delivery before Chinese New Year / 希望春节前交货",
+    ),
     ("call", "Discussed payment terms / 讨论付款条件"),
     ("meeting", "Annual supply review / 年度供货回顾"),
 ];
@@ -431,6 +437,7 @@ pub fn contact_input(n: usize, rng_seed: u64, company_id: Option<uuid::Uuid>) ->
         } else {
             Vec::new()
         },
+        custom_fields: Default::default(),
     }
 }
 
@@ -461,6 +468,7 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
                     } else {
                         Vec::new()
                     },
+                    custom_fields: Default::default(),
                 },
             )
             .await

@@ -3,10 +3,12 @@
 
 use crate::contacts::{row_tags, tag_strings};
 use crate::cursor;
+use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
+use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
 use custodian_domain::values::{
     Address, CompanyName, CompanySize, Industry, Region, Tag, Website, parse_tags,
@@ -46,6 +48,10 @@ pub struct CompanyInput {
     pub owner_id: Option<Uuid>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Custom field values by key, each of the field's type.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: CustomValues,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -69,6 +75,10 @@ pub struct CompanyPatch {
     pub owner_id: Option<Option<Uuid>>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// Custom field values to change by key; `null` clears one, keys left out stay.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -97,6 +107,11 @@ pub struct CompanyView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<time::OffsetDateTime>,
     pub version: i64,
+    /// Custom field values by key: all of them on the detail view, public and internal ones
+    /// in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 crate::cursor::sort_orders!(
@@ -222,6 +237,7 @@ fn to_input(view: &CompanyView) -> CompanyInput {
         website: view.website.clone(),
         owner_id: view.owner_id.map(|u| u.as_uuid()),
         tags: view.tags.clone(),
+        custom_fields: CustomValues::new(),
     }
 }
 
@@ -261,11 +277,19 @@ impl Core {
     ) -> Result<CompanyView, CoreError> {
         let now = self.now();
         let txn = self.store().begin().await?;
-        let (row, key) = self
-            .insert_company(&txn, actor, &input, CompanyId::new_at(now), now)
+        let fields = self.field_set(&txn, FieldEntity::Company).await?;
+        let custom = fields.check(&input.custom_fields, true);
+        let ((row, key), custom) = cf::merge(
+            self.insert_company(&txn, actor, &input, CompanyId::new_at(now), now)
+                .await,
+            custom,
+        )?;
+        self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
             .await?;
         txn.commit().await?;
-        self.company_view(Some(&key), &row)
+        let mut view = self.company_view(Some(&key), &row)?;
+        view.custom_fields = Some(custom.values()?);
+        Ok(view)
     }
 
     /// Validates and writes a new company inside the caller's transaction (creation, lead
@@ -298,7 +322,12 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.company_view(Some(&key), &row)
+        let mut view = self.company_view(Some(&key), &row)?;
+        view.custom_fields = Some(
+            self.record_custom(conn, FieldEntity::Company, row.id, &key)
+                .await?,
+        );
+        Ok(view)
     }
 
     pub async fn update_company(
@@ -319,9 +348,14 @@ impl Core {
                 current_version: current.version,
             });
         }
-        let data = CompanyData::parse(&apply_patch(to_input(&current), patch))?;
+        let custom_input = patch.custom_fields.clone().unwrap_or_default();
         let now = self.now().max(to_ms(current.updated_at));
         let txn = self.store().begin().await?;
+        let fields = self.field_set(&txn, FieldEntity::Company).await?;
+        let (data, custom) = cf::merge(
+            CompanyData::parse(&apply_patch(to_input(&current), patch)),
+            fields.check(&custom_input, false),
+        )?;
         self.check_company_owner(&txn, &data).await?;
         let existing = repo::companies::get(&txn, id.as_uuid())
             .await?
@@ -340,8 +374,15 @@ impl Core {
             repo::companies::update_versioned(&txn, row.clone(), expected).await?,
         )?;
         repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+        self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
+            .await?;
+        let values = self
+            .record_custom(&txn, FieldEntity::Company, row.id, &key)
+            .await?;
         txn.commit().await?;
-        self.company_view(Some(&key), &row)
+        let mut view = self.company_view(Some(&key), &row)?;
+        view.custom_fields = Some(values);
+        Ok(view)
     }
 
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<(), CoreError> {
@@ -369,8 +410,13 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "company" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
+        let values = self
+            .record_custom(&txn, FieldEntity::Company, row.id, &key)
+            .await?;
         txn.commit().await?;
-        self.company_view(Some(&key), &row)
+        let mut view = self.company_view(Some(&key), &row)?;
+        view.custom_fields = Some(values);
+        Ok(view)
     }
 
     pub async fn list_companies(
@@ -434,10 +480,18 @@ impl Core {
             )),
             _ => None,
         };
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let mut custom = self
+            .custom_values(conn, FieldEntity::Company, &ids, None)
+            .await?;
         let items = page
             .items
             .iter()
-            .map(|row| self.company_view(None, row))
+            .map(|row| {
+                let mut view = self.company_view(None, row)?;
+                view.custom_fields = Some(custom.remove(&row.id).unwrap_or_default());
+                Ok(view)
+            })
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(CompanyPage { items, next_cursor })
     }
@@ -520,6 +574,7 @@ impl Core {
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
+            custom_fields: None,
         })
     }
 }

@@ -3,10 +3,12 @@
 //! searchable through truncated blind indexes.
 
 use crate::cursor;
+use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
+use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
 use custodian_domain::search::{name_tokens, normalize_for_match};
 use custodian_domain::values::{
@@ -53,6 +55,10 @@ pub struct ContactInput {
     pub team: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Custom field values by key, each of the field's type.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: CustomValues,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -82,6 +88,10 @@ pub struct ContactPatch {
     pub team: Option<Option<String>>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// Custom field values to change by key; `null` clears one, keys left out stay.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 crate::redacted_debug!(ContactInput, ContactPatch, ContactView, ContactSummary);
@@ -114,6 +124,10 @@ pub struct ContactView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<time::OffsetDateTime>,
     pub version: i64,
+    /// Custom field values by key (personal and sensitive ones included: a detail view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -138,6 +152,9 @@ pub struct ContactSummary {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<time::OffsetDateTime>,
+    /// Public and internal custom field values (personal ones are on the detail view only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: CustomValues,
 }
 
 crate::cursor::sort_orders!(
@@ -163,6 +180,8 @@ pub struct ContactQuery {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub name: Option<String>,
+    /// Exact match on a public or internal custom field: (key, value).
+    pub custom_field: Option<(String, String)>,
     pub sort: ContactSort,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
@@ -184,6 +203,7 @@ pub(crate) struct PreparedContact {
     row: contact::Model,
     tokens: [(&'static str, Vec<i64>); 3],
     data: ContactData,
+    custom: Vec<custodian_store::entities::custom_field_value::Model>,
 }
 
 impl PreparedContact {
@@ -300,6 +320,7 @@ impl ContactData {
             owner_id: view.owner_id.map(|u| u.as_uuid()),
             team: view.team.clone(),
             tags: view.tags.clone(),
+            custom_fields: CustomValues::new(),
         }
     }
 }
@@ -350,11 +371,24 @@ impl Core {
     ) -> Result<ContactView, CoreError> {
         // All parsing and cryptography happen before the transaction: the write lock is held
         // only for the inserts.
-        let prepared = self.prepare_contact(actor, &input)?;
+        let fields = self
+            .field_set(self.store().conn(), FieldEntity::Contact)
+            .await?;
+        let custom = fields.check(&input.custom_fields, true);
+        let (mut prepared, custom) = cf::merge(self.prepare_contact(actor, &input), custom)?;
+        prepared.custom = self.encode_custom(
+            FieldEntity::Contact,
+            &prepared.key,
+            prepared.row.id,
+            &custom,
+            prepared.row.created_at,
+        )?;
         let key = prepared.key.clone();
         let row = prepared.row.clone();
         self.inner.contact_writer.create(prepared).await?;
-        self.contact_view(&key, &row)
+        let mut view = self.contact_view(&key, &row)?;
+        view.custom_fields = Some(custom.values()?);
+        Ok(view)
     }
 
     /// Creates many contacts in one transaction: all or none (imports, demo data).
@@ -406,6 +440,7 @@ impl Core {
             row,
             tokens,
             data,
+            custom: Vec::new(),
         })
     }
 
@@ -419,7 +454,12 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "contact" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.contact_view(&key, &row)
+        let mut view = self.contact_view(&key, &row)?;
+        view.custom_fields = Some(
+            self.record_custom(conn, FieldEntity::Contact, row.id, &key)
+                .await?,
+        );
+        Ok(view)
     }
 
     pub async fn update_contact(
@@ -445,7 +485,12 @@ impl Core {
                 current_version: current.version,
             });
         }
-        let data = ContactData::parse(&apply_patch(ContactData::to_input(&current), patch))?;
+        let fields = self.field_set(conn, FieldEntity::Contact).await?;
+        let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
+        let (data, custom) = cf::merge(
+            ContactData::parse(&apply_patch(ContactData::to_input(&current), patch)),
+            custom,
+        )?;
         // Encrypt before taking the write lock; the versioned write below still refuses the
         // change if anyone wrote since `existing` was read.
         let now = self.now().max(existing.updated_at);
@@ -466,8 +511,15 @@ impl Core {
         )?;
         self.write_contact_indexes(&txn, id.as_uuid(), &data)
             .await?;
+        self.write_custom(&txn, FieldEntity::Contact, &key, id.as_uuid(), &custom, now)
+            .await?;
+        let values = self
+            .record_custom(&txn, FieldEntity::Contact, id.as_uuid(), &key)
+            .await?;
         txn.commit().await?;
-        self.contact_view(&key, &row)
+        let mut view = self.contact_view(&key, &row)?;
+        view.custom_fields = Some(values);
+        Ok(view)
     }
 
     /// A merge of imported values into an existing contact, validated and encrypted; nothing
@@ -540,8 +592,13 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "contact" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
+        let values = self
+            .record_custom(&txn, FieldEntity::Contact, row.id, &key)
+            .await?;
         txn.commit().await?;
-        self.contact_view(&key, &row)
+        let mut view = self.contact_view(&key, &row)?;
+        view.custom_fields = Some(values);
+        Ok(view)
     }
 
     pub async fn list_contacts(
@@ -557,6 +614,10 @@ impl Core {
             .map(|c| cursor::decode(sort_code, c))
             .transpose()?;
         let ids = self.search_contact_ids(&query).await?;
+        let custom_value = match &query.custom_field {
+            Some((key, value)) => Some(self.custom_filter(FieldEntity::Contact, key, value).await?),
+            None => None,
+        };
         let conn = self.store().conn();
         let filter = repo::contacts::Filter {
             owner_id: query.owner_id,
@@ -565,6 +626,7 @@ impl Core {
             tag: query.tag.as_deref().map(str::to_lowercase),
             deleted: query.deleted,
             ids,
+            custom_value,
         };
         let (sort, direction) = query.sort.parts();
         let page =
@@ -700,6 +762,10 @@ impl Core {
     ) -> Result<Vec<ContactSummary>, CoreError> {
         let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut custom = self
+            .custom_values(conn, FieldEntity::Contact, &ids, None)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (row, key) in rows.iter().zip(keys) {
             let f = self.fields(&key, row);
@@ -715,6 +781,7 @@ impl Core {
                 tags: row_tags(&row.tags)?,
                 updated_at: from_millis(row.updated_at),
                 deleted_at: row.deleted_at.map(from_millis),
+                custom_fields: custom.remove(&row.id).unwrap_or_default(),
             });
         }
         Ok(out)
@@ -847,6 +914,7 @@ impl Core {
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
+            custom_fields: None,
         })
     }
 }
@@ -1000,7 +1068,9 @@ pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(prepared.len());
     let mut tokens = Vec::new();
     let mut tags = Vec::new();
+    let mut custom = Vec::new();
     for p in prepared {
+        custom.extend(p.custom);
         let id = p.row.id;
         for (field, values) in &p.tokens {
             let mut unique = values.clone();
@@ -1032,6 +1102,7 @@ pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
     repo::contacts::insert_many(txn, rows).await?;
     repo::search_tokens::insert_many(txn, tokens).await?;
     repo::tags::insert_many(txn, tags).await?;
+    repo::custom_fields::insert_many(txn, custom).await?;
     Ok(())
 }
 
@@ -1047,6 +1118,7 @@ pub(crate) async fn insert_prepared<C: ConnectionTrait>(
     repo::search_tokens::insert_new(txn, ENTITY, id, prepared.index_version, &prepared.tokens)
         .await?;
     repo::tags::insert_new(txn, ENTITY, id, &tag_strings(&prepared.data.tags)).await?;
+    repo::custom_fields::insert_many(txn, prepared.custom.clone()).await?;
     Ok(())
 }
 

@@ -3,10 +3,12 @@
 //! history with who and when, in the same transaction as the change.
 
 use crate::cursor;
+use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
+use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
 use custodian_domain::ids::uuid_at;
 use custodian_domain::money::Currency;
@@ -212,6 +214,10 @@ pub struct DealInput {
     pub company_id: Option<Uuid>,
     #[serde(default)]
     pub contact_id: Option<Uuid>,
+    /// Custom field values by key, each of the field's type.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub custom_fields: CustomValues,
 }
 
 /// Changes to a deal's own fields. Stage and status change through move, close and reopen,
@@ -235,6 +241,10 @@ pub struct DealPatch {
     pub company_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     pub contact_id: Option<Option<Uuid>>,
+    /// Custom field values to change by key; `null` clears one, keys left out stay.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -318,6 +328,11 @@ pub struct DealView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<time::OffsetDateTime>,
     pub version: i64,
+    /// Custom field values by key: all of them on the detail view, public and internal ones
+    /// in lists; absent on board cards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom_fields: Option<CustomValues>,
 }
 
 impl std::fmt::Debug for DealView {
@@ -514,6 +529,7 @@ fn to_input(view: &DealView) -> DealInput {
         owner_id: view.owner_id.map(|u| u.as_uuid()),
         company_id: view.company_id.map(|c| c.as_uuid()),
         contact_id: view.contact_id.map(|c| c.as_uuid()),
+        custom_fields: CustomValues::new(),
     }
 }
 
@@ -681,9 +697,26 @@ impl Core {
     ) -> Result<DealView, CoreError> {
         let now = self.now();
         let txn = self.store().begin().await?;
-        let (row, key) = self.insert_deal(&txn, actor, &input, now).await?;
+        let fields = self.field_set(&txn, FieldEntity::Deal).await?;
+        let custom = fields.check(&input.custom_fields, true);
+        let ((row, key), custom) =
+            cf::merge(self.insert_deal(&txn, actor, &input, now).await, custom)?;
+        self.write_custom(&txn, FieldEntity::Deal, &key, row.id, &custom, now)
+            .await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        let mut view = self.deal_view(Some(&key), &row)?;
+        view.custom_fields = Some(custom.values()?);
+        Ok(view)
+    }
+
+    /// The detail view of a deal as stored now, custom values included.
+    async fn deal_detail(&self, key: &DataKey, row: &deal::Model) -> Result<DealView, CoreError> {
+        let mut view = self.deal_view(Some(key), row)?;
+        view.custom_fields = Some(
+            self.record_custom(self.store().conn(), FieldEntity::Deal, row.id, key)
+                .await?,
+        );
+        Ok(view)
     }
 
     /// Validates and writes a new deal and its first history entry inside the caller's
@@ -734,7 +767,7 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "deal" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     pub async fn update_deal(
@@ -746,15 +779,29 @@ impl Core {
         let txn = self.store().begin().await?;
         let (existing, key) = self.live_deal(&txn, id, patch.version).await?;
         let current = self.deal_view(Some(&key), &existing)?;
-        let data = DealData::parse(&apply_patch(to_input(&current), patch))?;
+        let fields = self.field_set(&txn, FieldEntity::Deal).await?;
+        let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
+        let (data, custom) = cf::merge(
+            DealData::parse(&apply_patch(to_input(&current), patch)),
+            custom,
+        )?;
         check_deal_references(&txn, &data).await?;
         let mut row = with_data(existing.clone(), &data);
         row.updated_at = self.now().max(existing.updated_at);
         row.version = existing.version + 1;
         let outcome = repo::deals::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write("deal", outcome)?;
+        self.write_custom(
+            &txn,
+            FieldEntity::Deal,
+            &key,
+            row.id,
+            &custom,
+            row.updated_at,
+        )
+        .await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     /// Moves an open deal to another stage (of this or another pipeline), recording history.
@@ -777,7 +824,7 @@ impl Core {
             .await?
             .ok_or_else(|| unknown_stage("stage_id"))?;
         if stage.id == existing.stage_id {
-            return self.deal_view(Some(&key), &existing);
+            return self.deal_detail(&key, &existing).await;
         }
         let now = after_last_change(self.now(), &existing);
         let mut row = existing.clone();
@@ -788,7 +835,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     /// Closes an open deal as won or lost, with an optional reason (encrypted).
@@ -839,7 +886,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     /// Reopens a won or lost deal, in the stage it closed in unless another is given.
@@ -873,7 +920,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<(), CoreError> {
@@ -898,7 +945,7 @@ impl Core {
             .ok_or(CoreError::NotFound { entity: "deal" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         txn.commit().await?;
-        self.deal_view(Some(&key), &row)
+        self.deal_detail(&key, &row).await
     }
 
     pub async fn list_deals(
@@ -959,10 +1006,18 @@ impl Core {
         )
         .await?;
         let next_cursor = next_deal_cursor(sort_code, sort, page.has_more, page.items.last());
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let mut custom = self
+            .custom_values(self.store().conn(), FieldEntity::Deal, &ids, None)
+            .await?;
         let items = page
             .items
             .iter()
-            .map(|row| self.deal_view(None, row))
+            .map(|row| {
+                let mut view = self.deal_view(None, row)?;
+                view.custom_fields = Some(custom.remove(&row.id).unwrap_or_default());
+                Ok(view)
+            })
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(DealPage { items, next_cursor })
     }
@@ -1177,6 +1232,7 @@ impl Core {
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
+            custom_fields: None,
         })
     }
 }

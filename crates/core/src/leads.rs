@@ -517,6 +517,7 @@ impl Core {
                 owner_id: existing.owner_id,
                 team: None,
                 tags: Vec::new(),
+                custom_fields: Default::default(),
             },
         )?;
         let txn = self.store().begin().await?;
@@ -542,6 +543,7 @@ impl Core {
                     owner_id: existing.owner_id,
                     company_id,
                     contact_id: Some(contact.id().as_uuid()),
+                    custom_fields: Default::default(),
                 };
                 Some(self.insert_deal(&txn, actor, &input, now).await?.0.id)
             }

@@ -286,6 +286,44 @@ pub const PRODUCT_INTEREST_FIELDS: &[FieldSpec] = &[
     field("recorded_at", Internal),
 ];
 
+/// Custom field definitions are configuration (labels, type, options): nothing personal. The
+/// classification of each field's *values* is chosen by the administrator and stored on the
+/// definition; it decides storage exactly as for built-in fields (see `CUSTOM_FIELD_VALUE_FIELDS`).
+pub const CUSTOM_FIELD_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("entity", Internal),
+    field("key", Internal),
+    field("label_en", Internal),
+    field("label_zh", Internal),
+    field("help_en", Internal),
+    field("help_zh", Internal),
+    field("kind", Internal),
+    field("max_length", Internal),
+    field("decimals", Internal),
+    field("min", Internal),
+    field("max", Internal),
+    field("options", Internal),
+    field("classification", Internal),
+    field("required", Internal),
+    field("position", Internal),
+    field("archived", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("version", Internal),
+];
+
+/// A custom field value row. `value` takes the classification of its definition: public or
+/// internal values are stored plain (`value_text` / `value_number`, filterable); personal or
+/// sensitive ones only as `value_ct`, under the record's data key (a contact's own key, the
+/// organisation key for companies and deals). The entry below is the strictest case.
+pub const CUSTOM_FIELD_VALUE_FIELDS: &[FieldSpec] = &[
+    field("record_id", Internal),
+    field("field_id", Internal),
+    field("entity", Internal),
+    field("value", Sensitive),
+    field("updated_at", Internal),
+];
+
 /// The classification of a named field of an entity, if the field exists.
 pub fn classify(fields: &[FieldSpec], name: &str) -> Option<Classification> {
     fields
@@ -336,6 +374,8 @@ mod tests {
             ORDER_FIELDS,
             ORDER_LINE_FIELDS,
             PRODUCT_INTEREST_FIELDS,
+            CUSTOM_FIELD_FIELDS,
+            CUSTOM_FIELD_VALUE_FIELDS,
         ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();

@@ -58,6 +58,10 @@ typed_id!(
     CompanyId
 );
 typed_id!(
+    /// A custom field definition.
+    CustomFieldId
+);
+typed_id!(
     /// A staff user of Custodian.
     UserId
 );

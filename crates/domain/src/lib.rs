@@ -3,6 +3,7 @@
 
 pub mod classification;
 pub mod clock;
+pub mod custom_fields;
 pub mod error;
 pub mod ids;
 pub mod money;
@@ -14,6 +15,6 @@ pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
-    ActivityId, ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, NotificationId,
-    OrderId, PipelineId, ProductId, SessionId, StageId, TaskId, UserId,
+    ActivityId, ApiTokenId, CompanyId, ContactId, CustomFieldId, DataKeyId, DealId, LeadId,
+    NotificationId, OrderId, PipelineId, ProductId, SessionId, StageId, TaskId, UserId,
 };

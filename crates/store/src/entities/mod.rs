@@ -15,6 +15,8 @@ pub mod activity;
 pub mod api_token;
 pub mod company;
 pub mod contact;
+pub mod custom_field;
+pub mod custom_field_value;
 pub mod data_key;
 pub mod deal;
 pub mod deal_stage_change;

@@ -15,6 +15,8 @@ pub struct Filter {
     pub deleted: Deleted,
     /// Restrict to these ids (search results).
     pub ids: Option<Vec<Uuid>>,
+    /// A plain custom field value: (field id, canonical value), exact match.
+    pub custom_value: Option<(Uuid, String)>,
 }
 
 /// Many new contacts at once (imports).
@@ -87,6 +89,13 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(ids) = &filter.ids {
         q = q.filter(Col::Id.is_in(ids.iter().copied()));
+    }
+    if let Some((field_id, value)) = &filter.custom_value {
+        q = q.filter(custom_fields::has_value_condition(
+            *field_id,
+            value,
+            Col::Id,
+        ));
     }
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,

@@ -24,10 +24,41 @@ const VIEW_NAME: &str = "Deals of Mrs Qian's cousin";
 const ORDER_NOTES: &str = "Deliver to Mrs Qian at gate 4";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
+const CUSTOM_PERSONAL: &str = "Allergic to penicillin";
+const CUSTOM_COMPANY_SENSITIVE: &str = "Owner Mr Gu is in hospital";
+const CUSTOM_DEAL_PERSONAL: &str = "Referred by Ms Lin Xiaoyu";
+/// An internal custom value: plain at rest, the positive control for custom fields.
+const CUSTOM_PLAIN_MARKER: &str = "marker-cf-0815";
+
+/// Custom fields of every storage class on contacts, companies and deals.
+async fn define_custom_fields(app: &TestApp) {
+    for (entity, key, classification) in [
+        ("contact", "medical_note", "personal"),
+        ("contact", "segment", "internal"),
+        ("company", "owner_health", "sensitive"),
+        ("deal", "referral", "personal"),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/custom-fields",
+                &json!({"entity": entity, "key": key, "label_en": key, "label_zh": key,
+                        "type": "text", "classification": classification}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
 
 async fn seed(app: &TestApp) -> serde_json::Value {
-    app.create_company(json!({"name": "Sino Petro", "address": COMPANY_ADDRESS}))
+    define_custom_fields(app).await;
+    let company = app
+        .create_company(json!({"name": "Sino Petro", "address": COMPANY_ADDRESS,
+            "custom_fields": {"owner_health": CUSTOM_COMPANY_SENSITIVE}}))
         .await;
+    assert_eq!(
+        company["custom_fields"]["owner_health"],
+        CUSTOM_COMPANY_SENSITIVE
+    );
     let (status, _) = app
         .post_json(
             "/api/v1/pipelines",
@@ -50,7 +81,11 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, deal) = app
-        .post_json("/api/v1/deals", &json!({"title": "Compressor overhaul"}))
+        .post_json(
+            "/api/v1/deals",
+            &json!({"title": "Compressor overhaul",
+                    "custom_fields": {"referral": CUSTOM_DEAL_PERSONAL}}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, closed) = app
@@ -73,7 +108,8 @@ async fn seed(app: &TestApp) -> serde_json::Value {
     let contact = app
         .create_contact(json!({
             "name": NAME, "emails": [EMAIL], "phones": [PHONE], "address": ADDRESS,
-            "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER
+            "notes": NOTES, "job_title": TITLE, "team": PLAIN_MARKER,
+            "custom_fields": {"medical_note": CUSTOM_PERSONAL, "segment": CUSTOM_PLAIN_MARKER}
         }))
         .await;
     let (status, _) = app
@@ -134,6 +170,9 @@ fn secrets() -> Vec<&'static str> {
         "周建国",
         ORDER_NOTES,
         VIEW_NAME,
+        CUSTOM_PERSONAL,
+        CUSTOM_COMPANY_SENSITIVE,
+        CUSTOM_DEAL_PERSONAL,
         ADMIN_EMAIL,
         "sinopec",
     ]
@@ -176,6 +215,7 @@ async fn stored_bytes(app: &TestApp) -> Vec<u8> {
                 "tasks",
                 "notifications",
                 "notification_deliveries",
+                "custom_field_values",
             ] {
                 assert!(tables.contains(&table.to_owned()), "{table} scanned");
             }
@@ -208,12 +248,17 @@ async fn no_plaintext_personal_data_at_rest(backend: Backend) {
         .await;
     assert_eq!(fetched["name"], NAME);
     assert_eq!(fetched["notes"], NOTES);
+    assert_eq!(fetched["custom_fields"]["medical_note"], CUSTOM_PERSONAL);
 
     let bytes = stored_bytes(&app).await;
     let lower = String::from_utf8_lossy(&bytes).to_lowercase().into_bytes();
     assert!(
         contains(&bytes, PLAIN_MARKER.as_bytes()),
         "positive control: the scan must see stored data"
+    );
+    assert!(
+        contains(&bytes, CUSTOM_PLAIN_MARKER.as_bytes()),
+        "positive control: internal custom values are stored plainly"
     );
     for secret in secrets() {
         assert!(

@@ -49,7 +49,8 @@ async fn quick_log_page_through_edit_and_delete(backend: Backend) {
         let (status, _) = app
             .post_json(
                 "/api/v1/activities",
-                &json!({"kind": "note", "body": format!("note {n:02}"), "contact_id": id}),
+                &json!({"kind": "note", "body": format!("note {n:02}"), "contact_id": id,
+                        "occurred_at": format!("2026-04-01T00:{n:02}:00Z")}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);

@@ -28,6 +28,9 @@ pub struct ListParams {
     email: Option<String>,
     phone: Option<String>,
     name: Option<String>,
+    /// Key of a public or internal custom field to filter on (with `cf_value`, exact match).
+    cf_key: Option<String>,
+    cf_value: Option<String>,
 }
 
 impl std::fmt::Debug for ListParams {
@@ -53,6 +56,17 @@ pub async fn list(
         email: p.email,
         phone: p.phone,
         name: p.name,
+        custom_field: match (p.cf_key, p.cf_value) {
+            (Some(key), Some(value)) => Some((key, value)),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "`cf_key` and `cf_value` go together.",
+                ));
+            }
+        },
         sort: p
             .sort
             .as_deref()

@@ -3,6 +3,7 @@
 mod activities;
 mod companies;
 mod contacts;
+mod custom_fields;
 mod deals;
 mod leads;
 mod notifications;
@@ -47,6 +48,16 @@ pub fn routes() -> Router<AppState> {
                 .delete(companies::delete),
         )
         .route("/companies/{id}/restore", post(companies::restore))
+        .route(
+            "/custom-fields",
+            get(custom_fields::list).post(custom_fields::create),
+        )
+        .route(
+            "/custom-fields/{id}",
+            get(custom_fields::get).patch(custom_fields::update),
+        )
+        .route("/custom-fields/{id}/archive", post(custom_fields::archive))
+        .route("/custom-fields/{id}/restore", post(custom_fields::restore))
         .route(
             "/pipelines",
             get(deals::list_pipelines).post(deals::create_pipeline),

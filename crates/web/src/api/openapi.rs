@@ -3,14 +3,17 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, contacts, deals, leads, notifications, orders,
-    products, search, session, tasks, transfer,
+    Health, PageBody, activities, companies, contacts, custom_fields, deals, leads, notifications,
+    orders, products, search, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
+use custodian_core::custom_fields::{
+    ChoiceOption, CustomFieldInput, CustomFieldPatch, CustomFieldView,
+};
 use custodian_core::deals::{
     BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
     PipelineInput, PipelinePatch, PipelineView, ReopenDeal, StageChangeView, StageInput, StageView,
@@ -48,6 +51,8 @@ are JSON `{code, message, details}` with stable codes."
         session::login, session::logout, session::me,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
+        custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
+        custom_fields::archive, custom_fields::restore,
         deals::list_pipelines, deals::create_pipeline, deals::get_pipeline, deals::update_pipeline, deals::board,
         deals::list, deals::create, deals::get, deals::update, deals::move_stage, deals::close, deals::reopen,
         deals::history, deals::delete, deals::restore,
@@ -70,6 +75,7 @@ are JSON `{code, message, details}` with stable codes."
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
+        CustomFieldInput, CustomFieldPatch, CustomFieldView, ChoiceOption, custom_fields::CustomFieldList,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,
         DealInput, DealPatch, DealView, MoveDeal, CloseDeal, ReopenDeal, StageChangeView,
         BoardView, BoardColumn, MoneyTotal, PageBody<DealView>, PageBody<StageChangeView>,
@@ -89,6 +95,7 @@ are JSON `{code, message, details}` with stable codes."
     tags(
         (name = "contacts", description = "People at customers; personal fields encrypted per person"),
         (name = "companies", description = "Customer companies (accounts)"),
+        (name = "custom fields", description = "Typed, classified fields administrators add to contacts, companies and deals; personal and sensitive values encrypted like built-in ones"),
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),

@@ -329,6 +329,7 @@ impl CompanyForm {
             website: optional(&self.website),
             owner_id: None,
             tags: split_list(&self.tags),
+            custom_fields: Default::default(),
         }
     }
 
@@ -347,6 +348,7 @@ impl CompanyForm {
             website: Some(input.website),
             owner_id: None,
             tags: Some(input.tags),
+            custom_fields: None,
         })
     }
 }

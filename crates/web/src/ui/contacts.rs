@@ -249,6 +249,7 @@ struct DetailPage<'a> {
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
+    shown: Vec<super::custom_fields::ShownValue>,
 }
 
 pub(crate) struct CompanyLink {
@@ -292,9 +293,12 @@ pub(crate) async fn detail(
     let purchases =
         super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Contact(c.id))
             .await?;
+    let fields = super::custom_fields::active_fields(&v, "contact").await?;
+    let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
+        shown,
         id: c.id.to_string(),
         purchases,
         company,
@@ -328,6 +332,9 @@ pub(crate) struct ContactForm {
     pub(crate) team: String,
     pub(crate) tags: String,
     pub(crate) version: String,
+    /// Custom field values (`cf.<key>`, `cfb.<key>`).
+    #[serde(flatten)]
+    pub(crate) custom: super::custom_fields::RawCustom,
 }
 
 impl fmt::Debug for ContactForm {
@@ -350,6 +357,7 @@ impl ContactForm {
             team: c.team.clone().unwrap_or_default(),
             tags: join_list(&c.tags),
             version: c.version.to_string(),
+            custom: super::custom_fields::raw_from_values(c.custom_fields.as_ref()),
         }
     }
 
@@ -379,6 +387,7 @@ impl ContactForm {
             owner_id: None,
             team: optional(&self.team),
             tags: split_list(&self.tags),
+            custom_fields: super::custom_fields::values_from_form(&self.custom),
         })
     }
 
@@ -399,6 +408,7 @@ impl ContactForm {
             owner_id: None,
             team: Some(input.team),
             tags: Some(input.tags),
+            custom_fields: Some(input.custom_fields),
         })
     }
 }
@@ -414,6 +424,7 @@ struct FormPage<'a> {
     form: ContactForm,
     editing: bool,
     companies: Vec<SelectOption>,
+    custom: Vec<super::custom_fields::CustomInput>,
     errors: FormErrors,
     /// Set when the save was refused because someone else changed the contact.
     stale: bool,
@@ -480,8 +491,11 @@ async fn form_page(
     stale: bool,
 ) -> Result<Response, UiError> {
     let companies = company_options(v, form.company_id.trim()).await?;
+    let fields = super::custom_fields::active_fields(v, "contact").await?;
+    let custom = super::custom_fields::inputs(&v.t(), &fields, &form.custom, &errors);
     let page = FormPage {
         t: v.t(),
+        custom,
         chrome: v.chrome(NAV),
         title_key: if id.is_some() {
             "contacts.edit_title"
@@ -548,7 +562,7 @@ pub(crate) async fn create(
     match v.core().create_contact(v.actor(), input).await {
         Ok(c) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&t, &field_errors, FORM_FIELDS);
+            let errors = super::custom_fields::form_errors(&t, &field_errors, FORM_FIELDS);
             form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -624,7 +638,7 @@ pub(crate) async fn update(
     {
         Ok(c) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&t, &field_errors, FORM_FIELDS);
+            let errors = super::custom_fields::form_errors(&t, &field_errors, FORM_FIELDS);
             form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -999,6 +999,7 @@ impl DealForm {
             owner_id: optional_id("owner_id", &self.owner_id)?,
             company_id: optional_id("company_id", &self.company_id)?,
             contact_id: None,
+            custom_fields: Default::default(),
         })
     }
 
@@ -1016,6 +1017,7 @@ impl DealForm {
             owner_id: Some(input.owner_id),
             company_id: Some(input.company_id),
             contact_id: None,
+            custom_fields: None,
         })
     }
 }

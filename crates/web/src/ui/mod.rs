@@ -5,6 +5,7 @@
 mod activities;
 mod companies;
 mod contacts;
+mod custom_fields;
 mod deals;
 mod leads;
 mod notifications;
@@ -102,6 +103,13 @@ pub fn routes() -> Router<AppState> {
             post(notifications::mark_all_read),
         )
         .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route(
+            "/settings/fields",
+            get(custom_fields::list).post(custom_fields::create),
+        )
+        .route("/settings/fields/new", get(custom_fields::new_form))
+        .route("/settings/fields/{id}", post(custom_fields::update))
+        .route("/settings/fields/{id}/edit", get(custom_fields::edit_form))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/pipelines/new", get(pipelines::new_form))
         .route(

@@ -1,0 +1,252 @@
+//! The custom field pages over real HTTP: the administrators' settings page and form, and
+//! custom fields on the contact form and detail page, in English and Chinese.
+
+use crate::custom_fields::{define, define_contact_fields};
+use custodian_testkit::{Backend, location, on_both_backends, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn settings_page_lists_and_creates_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    define_contact_fields(&app).await;
+    let (status, html) = app.html("/settings/fields", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    for text in [
+        "Custom fields",
+        "Region code",
+        "region_code",
+        "Personal (encrypted)",
+        "Yes/no",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    let (status, html) = app.html("/settings/fields", "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    for text in ["自定义字段", "区域代码", "个人（加密）", "是/否"] {
+        assert!(html.contains(text), "{text}");
+    }
+    // The form: a choice field with option rows, no inline script.
+    let (status, html) = app.html("/settings/fields/new?entity=deal", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"opt_4_value\""),
+        "five blank option rows"
+    );
+    assert!(html.contains("name=\"_csrf\""));
+    assert!(!html.contains("<script>"), "no inline script");
+    let response = app
+        .post_form(
+            "/settings/fields",
+            &[
+                ("_csrf", &app.csrf),
+                ("entity", "deal"),
+                ("key", "incoterm"),
+                ("label_en", "Incoterm"),
+                ("label_zh", "贸易术语"),
+                ("type", "choice"),
+                ("classification", "internal"),
+                ("opt_0_value", "fob"),
+                ("opt_0_label_en", "Free on board"),
+                ("opt_0_label_zh", "离岸价"),
+                ("opt_1_value", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/settings/fields");
+    let (_, fields) = app.get_json("/api/v1/custom-fields?entity=deal").await;
+    assert_eq!(fields["items"][0]["options"][0]["label_zh"], "离岸价");
+    // A bad key is shown next to its input.
+    let response = app
+        .post_form(
+            "/settings/fields",
+            &[
+                ("_csrf", &app.csrf),
+                ("entity", "deal"),
+                ("key", "Bad Key"),
+                ("label_en", "X"),
+                ("label_zh", "X"),
+                ("type", "text"),
+                ("classification", "internal"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"f-key-error\""), "{html}");
+    // Locked type: a 409 in words.
+    let contact_fields = app.get_json("/api/v1/custom-fields?entity=contact").await.1;
+    let tier = contact_fields["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "tier")
+        .unwrap()
+        .clone();
+    app.create_contact(json!({"name": "Holder", "custom_fields": {"tier": "gold"}}))
+        .await;
+    let response = app
+        .post_form(
+            &format!("/settings/fields/{}", tier["id"].as_str().unwrap()),
+            &[
+                ("_csrf", &app.csrf),
+                ("version", "1"),
+                ("label_en", "Tier"),
+                ("label_zh", "等级"),
+                ("type", "text"),
+                ("classification", "internal"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("type and decimal places cannot change")
+    );
+
+    // Not for staff.
+    let staff = app.sign_in_new_user("staff@example.com").await;
+    let response = staff
+        .client
+        .get(app.url("/settings/fields"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+async fn contact_form_and_page_show_custom_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    define_contact_fields(&app).await;
+    let hidden = define(
+        &app,
+        json!({"entity": "contact", "key": "legacy_code", "label_en": "Legacy code",
+               "label_zh": "旧代码", "type": "text", "classification": "internal"}),
+    )
+    .await;
+    let (status, html) = app.html("/contacts/new", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    for part in [
+        "name=\"cf.region_code\" type=\"text\"",
+        "name=\"cf.credit_limit\" type=\"number\"",
+        "step=\"0.01\"",
+        "name=\"cf.birthday\" type=\"date\"",
+        "<select id=\"f-cf-tier\" name=\"cf.tier\"",
+        "<option value=\"gold\">Gold</option>",
+        "type=\"checkbox\" id=\"f-cf-newsletter\" name=\"cf.newsletter\" value=\"true\"",
+        "name=\"cfb.newsletter\"",
+        "Two letters",
+        "Legacy code",
+    ] {
+        assert!(html.contains(part), "{part} in the form");
+    }
+    let (_, html) = app.html("/contacts/new", "zh-CN").await;
+    for part in [
+        "区域代码",
+        "<option value=\"gold\">金牌</option>",
+        "两个字母",
+    ] {
+        assert!(html.contains(part), "{part} in the Chinese form");
+    }
+
+    // A wrong value comes back next to its field, nothing stored.
+    let response = app
+        .post_form(
+            "/contacts",
+            &[
+                ("_csrf", &app.csrf),
+                ("name", "Form Person"),
+                ("cf.credit_limit", "12.345"),
+                ("cf.tier", "gold"),
+                ("cfb.newsletter", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"f-cf-credit_limit-error\""), "{html}");
+    assert!(html.contains("at most 2 digits after the decimal point"));
+    let (_, list) = app.get_json("/api/v1/contacts").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    let response = app
+        .post_form(
+            "/contacts",
+            &[
+                ("_csrf", &app.csrf),
+                ("name", "Form Person"),
+                ("cf.region_code", "CN"),
+                ("cf.credit_limit", "12.5"),
+                ("cf.birthday", "1985-06-01"),
+                ("cf.tier", "gold"),
+                ("cfb.newsletter", "1"),
+                ("cf.legacy_code", "L-1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = location(&response);
+    let id = page.trim_start_matches("/contacts/");
+    let (_, stored) = app.get_json(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"region_code": "CN", "credit_limit": "12.50", "birthday": "1985-06-01",
+               "tier": "gold", "newsletter": false, "legacy_code": "L-1"})
+    );
+    let (_, html) = app.html(&page, "zh-CN").await;
+    for part in ["信用额度", "12.50", "金牌", "订阅通讯", ">否<"] {
+        assert!(html.contains(part), "{part} on the Chinese page");
+    }
+
+    // Archived: gone from the form and the page, value kept.
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/custom-fields/{}/archive",
+                hidden["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, html) = app.html(&format!("{page}/edit"), "en").await;
+    assert!(
+        !html.contains("cf.legacy_code"),
+        "archived field not on the form"
+    );
+    assert!(html.contains("value=\"CN\""), "current values filled in");
+    let (_, html) = app.html(&page, "en").await;
+    assert!(!html.contains("Legacy code"));
+    // Saving the edit form keeps the archived field's value.
+    let response = app
+        .post_form(
+            &page,
+            &[
+                ("_csrf", &app.csrf),
+                ("version", "1"),
+                ("name", "Form Person"),
+                ("cf.region_code", "EU"),
+                ("cf.credit_limit", ""),
+                ("cf.birthday", "1985-06-01"),
+                ("cf.tier", "gold"),
+                ("cfb.newsletter", "1"),
+                ("cf.newsletter", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, stored) = app.get_json(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"region_code": "EU", "birthday": "1985-06-01", "tier": "gold",
+               "newsletter": true, "legacy_code": "L-1"})
+    );
+}
+
+on_both_backends!(
+    settings_page_lists_and_creates_fields,
+    contact_form_and_page_show_custom_fields,
+);
