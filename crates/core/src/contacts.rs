@@ -163,6 +163,9 @@ pub struct ContactQuery {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub name: Option<String>,
+    /// `Some(true)`: only contacts who asked not to be contacted; `Some(false)`: everyone
+    /// else (what a campaign sends to).
+    pub do_not_contact: Option<bool>,
     pub sort: ContactSort,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
@@ -565,6 +568,7 @@ impl Core {
             tag: query.tag.as_deref().map(str::to_lowercase),
             deleted: query.deleted,
             ids,
+            do_not_contact: query.do_not_contact,
         };
         let (sort, direction) = query.sort.parts();
         let page =

@@ -4,6 +4,7 @@
 pub mod classification;
 pub mod clock;
 pub mod error;
+pub mod feedback;
 pub mod ids;
 pub mod money;
 pub mod purchases;
@@ -14,6 +15,7 @@ pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
-    ActivityId, ApiTokenId, CompanyId, ContactId, DataKeyId, DealId, LeadId, NotificationId,
-    OrderId, PipelineId, ProductId, SessionId, StageId, TaskId, UserId,
+    ActivityId, ApiTokenId, CompanyId, ComplaintId, ContactId, DataKeyId, DealId, LeadId,
+    NotificationId, OrderId, PipelineId, ProductId, SessionId, StageId, SurveyResponseId, TaskId,
+    UserId,
 };

@@ -15,6 +15,8 @@ pub struct Filter {
     pub deleted: Deleted,
     /// Restrict to these ids (search results).
     pub ids: Option<Vec<Uuid>>,
+    /// Only contacts who asked not to be contacted (`true`) or only the others (`false`).
+    pub do_not_contact: Option<bool>,
 }
 
 /// Many new contacts at once (imports).
@@ -87,6 +89,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(ids) = &filter.ids {
         q = q.filter(Col::Id.is_in(ids.iter().copied()));
+    }
+    if let Some(dnc) = filter.do_not_contact {
+        q = q.filter(contact_preferences::do_not_contact_condition(dnc, Col::Id));
     }
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,

@@ -206,6 +206,8 @@ pub enum WriteOutcome {
 
 pub mod activities;
 pub mod companies;
+pub mod complaints;
+pub mod contact_preferences;
 pub mod contacts;
 pub mod deal_history;
 pub mod deals;
@@ -215,4 +217,5 @@ pub mod orders;
 pub mod pipelines;
 pub mod product_interests;
 pub mod products;
+pub mod surveys;
 pub mod tasks;

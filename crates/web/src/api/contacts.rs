@@ -28,6 +28,8 @@ pub struct ListParams {
     email: Option<String>,
     phone: Option<String>,
     name: Option<String>,
+    /// `false`: leave out contacts who asked not to be contacted (campaigns); `true`: only them.
+    do_not_contact: Option<bool>,
 }
 
 impl std::fmt::Debug for ListParams {
@@ -53,6 +55,7 @@ pub async fn list(
         email: p.email,
         phone: p.phone,
         name: p.name,
+        do_not_contact: p.do_not_contact,
         sort: p
             .sort
             .as_deref()
