@@ -20,6 +20,7 @@ mod transfer;
 mod ui;
 mod ui_activities;
 mod ui_deals;
+mod ui_feedback;
 mod ui_leads;
 mod ui_orders;
 mod ui_tasks;

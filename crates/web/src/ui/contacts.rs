@@ -86,6 +86,8 @@ struct ListPage<'a> {
     paged: bool,
     /// Search: the next page is another POST carrying the search text and this cursor.
     next_cursor: Option<String>,
+    /// The do-not-contact filter: "", "true" or "false".
+    dnc: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +95,8 @@ struct ListPage<'a> {
 pub(crate) struct ListParams {
     cursor: Option<String>,
     deleted: Option<String>,
+    /// `true`: only do-not-contact contacts; `false`: only contactable ones.
+    do_not_contact: Option<String>,
 }
 
 pub(crate) async fn list(
@@ -108,7 +112,14 @@ pub(crate) async fn list(
     };
     let deleted = params.deleted.as_deref() == Some("only");
     let paged = params.cursor.as_deref().is_some_and(|c| !c.is_empty());
+    let dnc = match params.do_not_contact.as_deref() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let dnc_param = dnc.map(|d| d.to_string()).unwrap_or_default();
     let query = ContactQuery {
+        do_not_contact: dnc,
         deleted: if deleted {
             Deleted::Only
         } else {
@@ -123,6 +134,7 @@ pub(crate) async fn list(
             "/contacts",
             &[
                 ("deleted", if deleted { "only" } else { "" }),
+                ("do_not_contact", &dnc_param),
                 ("cursor", &c),
             ],
         )
@@ -138,6 +150,7 @@ pub(crate) async fn list(
         next_href,
         paged,
         next_cursor: None,
+        dnc: dnc_param,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -218,6 +231,7 @@ pub(crate) async fn search(
         next_href: None,
         paged: false,
         next_cursor,
+        dnc: String::new(),
     };
     Ok(render(status, &page))
 }
@@ -244,6 +258,8 @@ struct DetailPage<'a> {
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
+    /// Preferences, surveys and complaints (live contacts only).
+    feedback: Option<super::feedback::ContactFeedback>,
 }
 
 pub(crate) struct CompanyLink {
@@ -287,10 +303,15 @@ pub(crate) async fn detail(
     let purchases =
         super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Contact(c.id))
             .await?;
+    let feedback = match c.deleted_at {
+        None => Some(super::feedback::contact_feedback(&v, c.id).await?),
+        Some(_) => None,
+    };
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         id: c.id.to_string(),
+        feedback,
         purchases,
         company,
         tasks,
