@@ -6,11 +6,14 @@ use anyhow::{Context, bail};
 use custodian_core::Core;
 use custodian_core::activities::ActivityInput;
 use custodian_core::companies::CompanyInput;
+use custodian_core::complaints::{ComplaintInput, ComplaintTransition};
 use custodian_core::contacts::ContactInput;
 use custodian_core::deals::{CloseDeal, DealInput, MoveDeal, PipelineInput, StageInput};
 use custodian_core::leads::{LeadInput, QualifyLead};
 use custodian_core::orders::{LineInput, OrderInput, TransitionOrder};
+use custodian_core::preferences::PreferencesInput;
 use custodian_core::products::{InterestInput, ProductInput};
+use custodian_core::surveys::SurveyInput;
 use custodian_core::tasks::{TaskAction, TaskInput};
 
 /// Most contacts one seed run creates.
@@ -367,6 +370,68 @@ const ORDER_PATHS: &[&[&str]] = &[
     &["placed", "paid", "refunded"],
 ];
 
+/// Most demo contacts given preferences, survey answers and complaints.
+const MAX_FEEDBACK_CONTACTS: usize = 3_000;
+/// (channel, language, frequency) combinations for demo preferences.
+const PREFERENCE_SETS: &[(&str, &str, &str)] = &[
+    ("wechat", "zh-CN", "monthly"),
+    ("email", "en", "monthly"),
+    ("phone", "zh-CN", "quarterly"),
+    ("email", "zh-CN", "weekly"),
+    ("sms", "zh-CN", "only_essential"),
+    ("post", "de", "quarterly"),
+    ("email", "en", "only_essential"),
+];
+const DNC_REASONS: &[&str] = &[
+    "Asked by phone not to be contacted again",
+    "客户来电要求不再联系",
+    "Left the company; requested removal from all mailings",
+    "要求仅通过书面信函联系，拒绝电话营销",
+];
+const SURVEY_COMMENTS: &[&str] = &[
+    "Delivery was on time and the paperwork complete.",
+    "交货准时，单据齐全。",
+    "The sales engineer answered every question quickly.",
+    "技术支持响应很快，非常专业。",
+    "Prices went up without notice.",
+    "价格调整没有提前通知。",
+];
+/// (subject, description, category, severity) of demo complaints.
+const COMPLAINTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "Drums of lubricant arrived leaking",
+        "Three of twenty drums were dented and leaking at the bung.",
+        "product_quality",
+        "high",
+    ),
+    (
+        "柴油交货延迟两天",
+        "原定周一到货，实际周三才到，导致发电机停机。",
+        "delivery",
+        "critical",
+    ),
+    (
+        "Invoice shows the wrong discount",
+        "The agreed 5 % volume discount is missing on the last invoice.",
+        "billing",
+        "medium",
+    ),
+    (
+        "客服电话无人接听",
+        "连续两天拨打服务热线均无人接听。",
+        "service",
+        "low",
+    ),
+];
+/// Status paths for demo complaints (the last entry is where each one stops).
+const COMPLAINT_PATHS: &[&[&str]] = &[
+    &[],
+    &["investigating"],
+    &["investigating", "resolved"],
+    &["investigating", "resolved", "closed"],
+    &["rejected"],
+];
+
 /// A small deterministic generator: demo data must be reproducible, not secret.
 struct Lcg(u64);
 
@@ -504,8 +569,9 @@ pub async fn seed(core: &Core, contacts: usize) -> anyhow::Result<String> {
     let tasks = seed_tasks(core, &actor, &deal_ids).await?;
     let activities = seed_activities(core, &actor, &deal_contacts).await?;
     let (products, orders) = seed_purchases(core, &actor, &deal_contacts).await?;
+    let (surveys, complaints) = seed_feedback(core, &actor, &deal_contacts).await?;
     Ok(format!(
-        "created {} demo companies, {created} contacts, {} deals, {leads} leads, {tasks} tasks, {activities} activities, {products} products and {orders} orders",
+        "created {} demo companies, {created} contacts, {} deals, {leads} leads, {tasks} tasks, {activities} activities, {products} products, {orders} orders, {surveys} survey responses and {complaints} complaints",
         company_ids.len(),
         deal_ids.len()
     ))
@@ -592,6 +658,8 @@ async fn seed_activities(
                     contact_id: Some(*contact),
                     company_id: None,
                     deal_id: None,
+                    // Demo preferences (some do-not-contact) are seeded after this history.
+                    override_do_not_contact: false,
                 },
             )
             .await
@@ -836,4 +904,111 @@ async fn seed_purchases(
         orders += 1;
     }
     Ok((catalogue.len(), orders))
+}
+
+/// Preferences (about one in six do-not-contact), NPS and CSAT answers over the last months
+/// and complaints in mixed states for the deal contacts, in both languages.
+async fn seed_feedback(
+    core: &Core,
+    actor: &custodian_core::Actor,
+    contacts: &[(uuid::Uuid, Option<uuid::Uuid>)],
+) -> anyhow::Result<(usize, usize)> {
+    let now = core.clock().now();
+    let mut rng = Lcg(0xFEED);
+    let (mut surveys, mut complaints) = (0, 0);
+    for (n, (contact, _)) in contacts.iter().take(MAX_FEEDBACK_CONTACTS).enumerate() {
+        let contact_id = custodian_domain::ContactId(*contact);
+        let (channel, language, frequency) = *rng.pick(PREFERENCE_SETS);
+        let dnc = n % 6 == 5;
+        core.set_preferences(
+            actor,
+            contact_id,
+            PreferencesInput {
+                version: 0,
+                channel: Some(channel.to_owned()),
+                language: Some(language.to_owned()),
+                frequency: Some(frequency.to_owned()),
+                opt_outs: if rng.next().is_multiple_of(4) {
+                    vec!["sms".to_owned()]
+                } else {
+                    Vec::new()
+                },
+                do_not_contact: dnc,
+                do_not_contact_since: None,
+                do_not_contact_reason: dnc.then(|| (*rng.pick(DNC_REASONS)).to_owned()),
+            },
+        )
+        .await
+        .context("cannot record demo preferences")?;
+        for _ in 0..1 + rng.next() % 2 {
+            let nps = rng.next().is_multiple_of(2);
+            let days = i64::try_from(rng.next() % 180).unwrap_or(0);
+            let at = (now - time::Duration::days(days))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            core.create_survey(
+                actor,
+                SurveyInput {
+                    contact_id: *contact,
+                    kind: if nps { "nps" } else { "csat" }.to_owned(),
+                    // Skewed towards satisfied customers, as real answers are.
+                    score: if nps {
+                        *rng.pick(&[10, 9, 9, 8, 7, 6, 10, 3, 9, 8])
+                    } else {
+                        *rng.pick(&[5, 4, 4, 5, 3, 2, 4])
+                    },
+                    comment: rng
+                        .next()
+                        .is_multiple_of(3)
+                        .then(|| (*rng.pick(SURVEY_COMMENTS)).to_owned()),
+                    channel: Some(channel.to_owned()),
+                    responded_at: Some(at),
+                    deal_id: None,
+                    order_id: None,
+                },
+            )
+            .await
+            .context("cannot record demo survey responses")?;
+            surveys += 1;
+        }
+        if n.is_multiple_of(4) {
+            let (subject, description, category, severity) = *rng.pick(COMPLAINTS);
+            let complaint = core
+                .create_complaint(
+                    actor,
+                    ComplaintInput {
+                        contact_id: *contact,
+                        subject: subject.to_owned(),
+                        description: description.to_owned(),
+                        category: category.to_owned(),
+                        severity: severity.to_owned(),
+                        assignee_id: Some(actor.user_id.as_uuid()),
+                        ..ComplaintInput::default()
+                    },
+                )
+                .await
+                .context("cannot create demo complaints")?;
+            let mut version = complaint.version;
+            for status in *rng.pick(COMPLAINT_PATHS) {
+                version = core
+                    .transition_complaint(
+                        actor,
+                        complaint.id,
+                        ComplaintTransition {
+                            version,
+                            status: (*status).to_owned(),
+                            resolution: (*status == "resolved").then(|| {
+                                "Replaced the goods and credited the freight. 已换货并退还运费。"
+                                    .to_owned()
+                            }),
+                        },
+                    )
+                    .await
+                    .context("cannot move demo complaints")?
+                    .version;
+            }
+            complaints += 1;
+        }
+    }
+    Ok((surveys, complaints))
 }

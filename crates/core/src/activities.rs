@@ -59,6 +59,10 @@ pub struct ActivityInput {
     pub company_id: Option<Uuid>,
     #[serde(default)]
     pub deal_id: Option<Uuid>,
+    /// Log an outbound call or e-mail to a contact who asked not to be contacted anyway (e.g.
+    /// a legally required notice). Without it that is refused with 409 `do_not_contact`.
+    #[serde(default)]
+    pub override_do_not_contact: bool,
 }
 
 /// Changes to an activity. Its links are fixed: they decide the key its text is encrypted
@@ -282,6 +286,7 @@ fn to_input(view: &ActivityView) -> ActivityInput {
         contact_id: None,
         company_id: None,
         deal_id: None,
+        override_do_not_contact: false,
     }
 }
 
@@ -302,6 +307,20 @@ impl Core {
         let txn = self.store().begin().await?;
         let resolved = self.resolve_links(&txn, links, true).await?;
         crate::check_user(&txn, "owner_id", data.owner_id).await?;
+        // Reaching out to someone who asked not to be contacted is refused unless the user
+        // says explicitly that this one must happen.
+        let outbound = matches!(data.kind, ActivityKind::Call | ActivityKind::Email)
+            && data.direction == Some(ActivityDirection::Outbound);
+        if outbound
+            && !input.override_do_not_contact
+            && let Some(contact) = resolved.contact_id
+            && repo::contact_preferences::is_do_not_contact(&txn, contact).await?
+        {
+            return Err(CoreError::Rule {
+                code: "do_not_contact",
+                message: "the contact asked not to be contacted; confirm the override to log an outbound call or e-mail anyway",
+            });
+        }
         let mut row = activity::Model {
             id: ActivityId::new_at(now).as_uuid(),
             kind: String::new(),

@@ -182,6 +182,9 @@ pub struct ContactQuery {
     pub name: Option<String>,
     /// Exact match on a public or internal custom field: (key, value).
     pub custom_field: Option<(String, String)>,
+    /// `Some(true)`: only contacts who asked not to be contacted; `Some(false)`: everyone
+    /// else (what a campaign sends to).
+    pub do_not_contact: Option<bool>,
     pub sort: ContactSort,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
@@ -627,6 +630,7 @@ impl Core {
             deleted: query.deleted,
             ids,
             custom_value,
+            do_not_contact: query.do_not_contact,
         };
         let (sort, direction) = query.sort.parts();
         let page =

@@ -28,7 +28,18 @@ const MAX_VALUE_CHARS: usize = 200;
 const LISTS: &[(&str, &[&str])] = &[
     (
         "contacts",
-        &["owner_id", "team", "company_id", "tag", "sort", "deleted"],
+        &[
+            "owner_id",
+            "team",
+            "company_id",
+            "tag",
+            "sort",
+            "deleted",
+            "do_not_contact",
+            "dnc",
+            "cf_key",
+            "cf_value",
+        ],
     ),
     (
         "companies",

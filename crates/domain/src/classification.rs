@@ -312,6 +312,30 @@ pub const CUSTOM_FIELD_FIELDS: &[FieldSpec] = &[
     field("version", Internal),
 ];
 
+/// Communication preferences (one per contact). The enumerations that campaigns filter and
+/// suppress on — channel, language, frequency, per-channel opt-outs and above all the
+/// do-not-contact flag and its date — are **internal**: they say how to reach a person, not
+/// who the person is, and they must be plain so a campaign can exclude do-not-contact
+/// contacts in the database (an encrypted flag could only be honoured after decrypting every
+/// contact, which is how suppressions get missed). Alone they identify no one; joined to the
+/// contact they are as protected as the contact's id. The reason someone asked not to be
+/// contacted is free text in their own words: personal, encrypted under the contact's key.
+pub const CONTACT_PREFERENCE_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("contact_id", Internal),
+    field("channel", Internal),
+    field("language", Internal),
+    field("frequency", Internal),
+    field("opt_outs", Internal),
+    field("do_not_contact", Internal),
+    field("do_not_contact_since", Internal),
+    field("do_not_contact_reason", Personal),
+    field("updated_by", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("version", Internal),
+];
+
 /// A custom field value row. `value` takes the classification of its definition: public or
 /// internal values are stored plain (`value_text` / `value_number`, filterable); personal or
 /// sensitive ones only as `value_ct`, under the record's data key (a contact's own key, the
@@ -322,6 +346,65 @@ pub const CUSTOM_FIELD_VALUE_FIELDS: &[FieldSpec] = &[
     field("entity", Internal),
     field("value", Sensitive),
     field("updated_at", Internal),
+];
+
+/// Survey responses. Kind, score, channel and time are internal so NPS and CSAT are computed
+/// in the database; the comment is the person's own words about us (personal, often naming
+/// staff or circumstances), encrypted under the contact's key.
+pub const SURVEY_RESPONSE_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("contact_id", Internal),
+    field("company_id", Internal),
+    field("deal_id", Internal),
+    field("order_id", Internal),
+    field("kind", Internal),
+    field("score", Internal),
+    field("comment", Personal),
+    field("channel", Internal),
+    field("responded_at", Internal),
+    field("recorded_by", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// Complaints. What the customer complains about and how it was resolved are sensitive
+/// (grievances, health or money trouble, named staff): subject, description and resolution are
+/// encrypted under the contact's key. Category, severity, status, links, assignee and the
+/// response due moment are internal: the complaint queue filters and sorts on them.
+pub const COMPLAINT_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("contact_id", Internal),
+    field("company_id", Internal),
+    field("order_id", Internal),
+    field("product_id", Internal),
+    field("deal_id", Internal),
+    field("subject", Sensitive),
+    field("description", Sensitive),
+    field("category", Internal),
+    field("severity", Internal),
+    field("status", Internal),
+    field("assignee_id", Internal),
+    field("resolution", Sensitive),
+    field("response_due_at", Internal),
+    field("resolved_at", Internal),
+    field("closed_at", Internal),
+    field("created_by", Internal),
+    field("created_at", Internal),
+    field("updated_at", Internal),
+    field("deleted_at", Internal),
+    field("version", Internal),
+];
+
+/// A complaint's status history: who moved it from which status to which, when.
+pub const COMPLAINT_STATUS_CHANGE_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("complaint_id", Internal),
+    field("from_status", Internal),
+    field("to_status", Internal),
+    field("changed_by", Internal),
+    field("changed_at", Internal),
 ];
 
 /// The classification of a named field of an entity, if the field exists.
@@ -350,6 +433,19 @@ mod tests {
         for name in ["title", "notes"] {
             assert!(classify(TASK_FIELDS, name).is_some_and(Classification::encrypted_at_rest));
         }
+        for (fields, name) in [
+            (CONTACT_PREFERENCE_FIELDS, "do_not_contact_reason"),
+            (SURVEY_RESPONSE_FIELDS, "comment"),
+            (COMPLAINT_FIELDS, "subject"),
+            (COMPLAINT_FIELDS, "description"),
+            (COMPLAINT_FIELDS, "resolution"),
+        ] {
+            assert!(classify(fields, name).is_some_and(Classification::encrypted_at_rest));
+        }
+        assert_eq!(
+            classify(CONTACT_PREFERENCE_FIELDS, "do_not_contact"),
+            Some(Internal)
+        );
         assert!(
             NOTIFICATION_FIELDS
                 .iter()
@@ -376,6 +472,10 @@ mod tests {
             PRODUCT_INTEREST_FIELDS,
             CUSTOM_FIELD_FIELDS,
             CUSTOM_FIELD_VALUE_FIELDS,
+            CONTACT_PREFERENCE_FIELDS,
+            SURVEY_RESPONSE_FIELDS,
+            COMPLAINT_FIELDS,
+            COMPLAINT_STATUS_CHANGE_FIELDS,
         ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();

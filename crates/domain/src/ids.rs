@@ -114,6 +114,14 @@ typed_id!(
     /// A sales order (purchase history).
     OrderId
 );
+typed_id!(
+    /// A satisfaction survey response (NPS or CSAT).
+    SurveyResponseId
+);
+typed_id!(
+    /// A customer complaint.
+    ComplaintId
+);
 
 /// A time-ordered UUID for rows without a typed id of their own.
 pub fn uuid_at(unix_millis: i64) -> uuid::Uuid {

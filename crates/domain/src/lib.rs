@@ -5,6 +5,7 @@ pub mod classification;
 pub mod clock;
 pub mod custom_fields;
 pub mod error;
+pub mod feedback;
 pub mod ids;
 pub mod money;
 pub mod purchases;
@@ -15,6 +16,7 @@ pub use classification::{Classification, FieldSpec};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use ids::{
-    ActivityId, ApiTokenId, CompanyId, ContactId, CustomFieldId, DataKeyId, DealId, LeadId,
-    NotificationId, OrderId, PipelineId, ProductId, SessionId, StageId, TaskId, UserId,
+    ActivityId, ApiTokenId, CompanyId, ComplaintId, ContactId, CustomFieldId, DataKeyId, DealId,
+    LeadId, NotificationId, OrderId, PipelineId, ProductId, SessionId, StageId, SurveyResponseId,
+    TaskId, UserId,
 };

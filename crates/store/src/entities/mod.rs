@@ -14,7 +14,10 @@ macro_rules! entity_prelude {
 pub mod activity;
 pub mod api_token;
 pub mod company;
+pub mod complaint;
+pub mod complaint_status_change;
 pub mod contact;
+pub mod contact_preference;
 pub mod custom_field;
 pub mod custom_field_value;
 pub mod data_key;
@@ -36,5 +39,6 @@ pub mod saved_view;
 pub mod search_token;
 pub mod session;
 pub mod setup_code;
+pub mod survey_response;
 pub mod task;
 pub mod user;

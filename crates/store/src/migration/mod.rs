@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_purchases::Migration),
             Box::new(m0008_custom_fields::Migration),
             Box::new(m0010_saved_views::Migration),
+            Box::new(m0007_feedback::Migration),
         ]
     }
 }
@@ -110,5 +111,6 @@ mod m0003_leads;
 mod m0004_activities;
 mod m0005_tasks;
 mod m0006_purchases;
+mod m0007_feedback;
 mod m0008_custom_fields;
 mod m0010_saved_views;

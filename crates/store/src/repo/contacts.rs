@@ -17,6 +17,8 @@ pub struct Filter {
     pub ids: Option<Vec<Uuid>>,
     /// A plain custom field value: (field id, canonical value), exact match.
     pub custom_value: Option<(Uuid, String)>,
+    /// Only contacts who asked not to be contacted (`true`) or only the others (`false`).
+    pub do_not_contact: Option<bool>,
 }
 
 /// Many new contacts at once (imports).
@@ -96,6 +98,9 @@ pub async fn list<C: ConnectionTrait>(
             value,
             Col::Id,
         ));
+    }
+    if let Some(dnc) = filter.do_not_contact {
+        q = q.filter(contact_preferences::do_not_contact_condition(dnc, Col::Id));
     }
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,

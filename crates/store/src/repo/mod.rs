@@ -206,6 +206,8 @@ pub enum WriteOutcome {
 
 pub mod activities;
 pub mod companies;
+pub mod complaints;
+pub mod contact_preferences;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deal_history;
@@ -217,4 +219,5 @@ pub mod pipelines;
 pub mod product_interests;
 pub mod products;
 pub mod saved_views;
+pub mod surveys;
 pub mod tasks;

@@ -1,6 +1,6 @@
 use custodian_store::entities::contact;
 use custodian_store::repo;
-use custodian_testkit::{ADMIN_EMAIL, Backend, TestApp, on_both_backends, spawn_app};
+use custodian_testkit::{ADMIN_EMAIL, Backend, TestApp, on_both_backends, spawn_app, split};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -22,6 +22,11 @@ const TASK_NOTES: &str = "He prefers mornings, mobile only";
 const ORG_TASK_TITLE: &str = "Renew the Harbin distributor agreement";
 const VIEW_NAME: &str = "Deals of Mrs Qian's cousin";
 const ORDER_NOTES: &str = "Deliver to Mrs Qian at gate 4";
+const DNC_REASON: &str = "Asked to stop after her husband's funeral";
+const SURVEY_COMMENT: &str = "Mr Gao from support shouted at me";
+const COMPLAINT_SUBJECT: &str = "Wrong invoice sent to Mrs Qian's employer";
+const COMPLAINT_DESCRIPTION: &str = "It showed her debt to the whole accounts team";
+const COMPLAINT_RESOLUTION: &str = "Apologised and credited 500 yuan";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 const CUSTOM_PERSONAL: &str = "Allergic to penicillin";
@@ -145,6 +150,61 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         (status, order["notes"].as_str()),
         (StatusCode::CREATED, Some(ORDER_NOTES))
     );
+    // Preferences, survey comments and complaints are under the contact's key.
+    let (status, prefs) = split(
+        app.request(
+            reqwest::Method::PUT,
+            &format!(
+                "/api/v1/contacts/{}/preferences",
+                contact["id"].as_str().unwrap()
+            ),
+        )
+        .json(
+            &json!({"version": 0, "channel": "post", "do_not_contact": true,
+                      "do_not_contact_reason": DNC_REASON}),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, prefs["do_not_contact_reason"].as_str()),
+        (StatusCode::OK, Some(DNC_REASON))
+    );
+    let (status, survey) = app
+        .post_json(
+            "/api/v1/surveys",
+            &json!({"contact_id": contact["id"], "kind": "csat", "score": 1,
+                    "comment": SURVEY_COMMENT}),
+        )
+        .await;
+    assert_eq!(
+        (status, survey["comment"].as_str()),
+        (StatusCode::CREATED, Some(SURVEY_COMMENT))
+    );
+    let (status, complaint) = app
+        .post_json(
+            "/api/v1/complaints",
+            &json!({"contact_id": contact["id"], "subject": COMPLAINT_SUBJECT,
+                    "description": COMPLAINT_DESCRIPTION, "category": "billing",
+                    "severity": "critical"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{complaint}");
+    let (status, resolved) = app
+        .post_json(
+            &format!(
+                "/api/v1/complaints/{}/transition",
+                complaint["id"].as_str().unwrap()
+            ),
+            &json!({"version": 1, "status": "resolved", "resolution": COMPLAINT_RESOLUTION}),
+        )
+        .await;
+    assert_eq!(
+        (status, resolved["resolution"].as_str()),
+        (StatusCode::OK, Some(COMPLAINT_RESOLUTION))
+    );
     contact
 }
 
@@ -173,6 +233,12 @@ fn secrets() -> Vec<&'static str> {
         CUSTOM_PERSONAL,
         CUSTOM_COMPANY_SENSITIVE,
         CUSTOM_DEAL_PERSONAL,
+        DNC_REASON,
+        SURVEY_COMMENT,
+        COMPLAINT_SUBJECT,
+        COMPLAINT_DESCRIPTION,
+        COMPLAINT_RESOLUTION,
+        "Mr Gao",
         ADMIN_EMAIL,
         "sinopec",
     ]
@@ -216,6 +282,9 @@ async fn stored_bytes(app: &TestApp) -> Vec<u8> {
                 "notifications",
                 "notification_deliveries",
                 "custom_field_values",
+                "contact_preferences",
+                "survey_responses",
+                "complaints",
             ] {
                 assert!(tables.contains(&table.to_owned()), "{table} scanned");
             }

@@ -31,6 +31,8 @@ pub struct ListParams {
     /// Key of a public or internal custom field to filter on (with `cf_value`, exact match).
     cf_key: Option<String>,
     cf_value: Option<String>,
+    /// `false`: leave out contacts who asked not to be contacted (campaigns); `true`: only them.
+    do_not_contact: Option<bool>,
 }
 
 impl std::fmt::Debug for ListParams {
@@ -67,6 +69,7 @@ pub async fn list(
                 ));
             }
         },
+        do_not_contact: p.do_not_contact,
         sort: p
             .sort
             .as_deref()

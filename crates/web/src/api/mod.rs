@@ -2,9 +2,11 @@
 
 mod activities;
 mod companies;
+mod complaints;
 mod contacts;
 mod custom_fields;
 mod deals;
+mod feedback;
 mod leads;
 mod notifications;
 mod openapi;
@@ -161,6 +163,35 @@ pub fn routes() -> Router<AppState> {
             "/contacts/{id}/product-interests/{product_id}",
             axum::routing::delete(products::remove_interest),
         )
+        .route(
+            "/contacts/{id}/preferences",
+            get(feedback::get_preferences).put(feedback::put_preferences),
+        )
+        .route(
+            "/surveys",
+            get(feedback::list_surveys).post(feedback::create_survey),
+        )
+        .route("/surveys/summary", get(feedback::survey_summary))
+        .route(
+            "/surveys/{id}",
+            get(feedback::get_survey)
+                .patch(feedback::update_survey)
+                .delete(feedback::delete_survey),
+        )
+        .route("/surveys/{id}/restore", post(feedback::restore_survey))
+        .route(
+            "/complaints",
+            get(complaints::list).post(complaints::create),
+        )
+        .route(
+            "/complaints/{id}",
+            get(complaints::get)
+                .patch(complaints::update)
+                .delete(complaints::delete),
+        )
+        .route("/complaints/{id}/transition", post(complaints::transition))
+        .route("/complaints/{id}/history", get(complaints::history))
+        .route("/complaints/{id}/restore", post(complaints::restore))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -3,13 +3,16 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, contacts, custom_fields, deals, leads, notifications,
-    orders, products, search, session, tasks, transfer,
+    Health, PageBody, activities, companies, complaints, contacts, custom_fields, deals, feedback,
+    leads, notifications, orders, products, search, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
+use custodian_core::complaints::{
+    ComplaintChangeView, ComplaintInput, ComplaintPatch, ComplaintTransition, ComplaintView,
+};
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
 use custodian_core::custom_fields::{
     ChoiceOption, CustomFieldInput, CustomFieldPatch, CustomFieldView,
@@ -28,11 +31,15 @@ use custodian_core::orders::{
     LineInput, LineView, OrderInput, OrderPatch, OrderView, PurchaseSummary, PurchaseTotal,
     TransitionOrder,
 };
+use custodian_core::preferences::{PreferencesInput, PreferencesView};
 use custodian_core::products::{
     InterestInput, InterestView, ProductInput, ProductPatch, ProductView,
 };
 use custodian_core::saved_views::{SavedView, SavedViewInput, SavedViewPatch};
 use custodian_core::search::SearchResults;
+use custodian_core::surveys::{
+    CsatView, NpsView, SurveyInput, SurveyPatch, SurveySummary, SurveyView,
+};
 use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -71,6 +78,11 @@ are JSON `{code, message, details}` with stable codes."
         products::list_interests, products::set_interest, products::remove_interest,
         orders::list, orders::create, orders::get, orders::update, orders::transition, orders::delete,
         orders::restore, orders::contact_purchases, orders::company_purchases,
+        feedback::get_preferences, feedback::put_preferences, feedback::list_surveys,
+        feedback::survey_summary, feedback::create_survey, feedback::get_survey,
+        feedback::update_survey, feedback::delete_survey, feedback::restore_survey,
+        complaints::list, complaints::create, complaints::get, complaints::update,
+        complaints::transition, complaints::history, complaints::delete, complaints::restore,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -88,7 +100,11 @@ are JSON `{code, message, details}` with stable codes."
         notifications::MarkedRead,
         ProductInput, ProductPatch, ProductView, PageBody<ProductView>, InterestInput, InterestView,
         products::InterestList, OrderInput, OrderPatch, OrderView, LineInput, LineView,
-        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>
+        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>,
+        PreferencesInput, PreferencesView, SurveyInput, SurveyPatch, SurveyView, SurveySummary,
+        NpsView, CsatView, PageBody<SurveyView>, ComplaintInput, ComplaintPatch,
+        ComplaintTransition, ComplaintView, ComplaintChangeView, complaints::HistoryBody,
+        PageBody<ComplaintView>
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -104,6 +120,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
         (name = "search", description = "Global search (within what blind indexes and plain columns allow) and your saved list views"),
+        (name = "feedback", description = "Communication preferences (do-not-contact, opt-outs), NPS/CSAT survey responses with exact aggregates, and complaints with transitions, history and response due times; free text encrypted under the contact's key"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

@@ -201,6 +201,8 @@ pub(crate) struct ActivityForm {
     deal_id: String,
     return_to: String,
     version: String,
+    /// Checkbox: log an outbound call or e-mail to a do-not-contact contact anyway.
+    override_do_not_contact: String,
 }
 
 impl fmt::Debug for ActivityForm {
@@ -294,6 +296,7 @@ impl ActivityForm {
             contact_id: contact.ok().flatten(),
             company_id: company.ok().flatten(),
             deal_id: deal.ok().flatten(),
+            override_do_not_contact: !self.override_do_not_contact.trim().is_empty(),
         })
     }
 

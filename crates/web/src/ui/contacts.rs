@@ -87,6 +87,8 @@ struct ListPage<'a> {
     /// Search: the next page is another POST carrying the search text and this cursor.
     next_cursor: Option<String>,
     views: Option<super::views::ViewsBar>,
+    /// The do-not-contact filter: "", "true" or "false".
+    dnc: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +96,8 @@ struct ListPage<'a> {
 pub(crate) struct ListParams {
     cursor: Option<String>,
     deleted: Option<String>,
+    /// `true`: only do-not-contact contacts; `false`: only contactable ones.
+    do_not_contact: Option<String>,
 }
 
 pub(crate) async fn list(
@@ -110,7 +114,14 @@ pub(crate) async fn list(
     };
     let deleted = params.deleted.as_deref() == Some("only");
     let paged = params.cursor.as_deref().is_some_and(|c| !c.is_empty());
+    let dnc = match params.do_not_contact.as_deref() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    let dnc_param = dnc.map(|d| d.to_string()).unwrap_or_default();
     let query = ContactQuery {
+        do_not_contact: dnc,
         deleted: if deleted {
             Deleted::Only
         } else {
@@ -125,6 +136,7 @@ pub(crate) async fn list(
             "/contacts",
             &[
                 ("deleted", if deleted { "only" } else { "" }),
+                ("do_not_contact", &dnc_param),
                 ("cursor", &c),
             ],
         )
@@ -142,6 +154,7 @@ pub(crate) async fn list(
         next_href,
         paged,
         next_cursor: None,
+        dnc: dnc_param,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -223,6 +236,7 @@ pub(crate) async fn search(
         next_href: None,
         paged: false,
         next_cursor,
+        dnc: String::new(),
     };
     Ok(render(status, &page))
 }
@@ -250,6 +264,8 @@ struct DetailPage<'a> {
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
     shown: Vec<super::custom_fields::ShownValue>,
+    /// Preferences, surveys and complaints (live contacts only).
+    feedback: Option<super::feedback::ContactFeedback>,
 }
 
 pub(crate) struct CompanyLink {
@@ -295,11 +311,16 @@ pub(crate) async fn detail(
             .await?;
     let fields = super::custom_fields::active_fields(&v, "contact").await?;
     let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
+    let feedback = match c.deleted_at {
+        None => Some(super::feedback::contact_feedback(&v, c.id).await?),
+        Some(_) => None,
+    };
     let page = DetailPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         shown,
         id: c.id.to_string(),
+        feedback,
         purchases,
         company,
         tasks,

@@ -7,6 +7,7 @@ mod companies;
 mod contacts;
 mod custom_fields;
 mod deals;
+mod feedback;
 mod leads;
 mod notifications;
 mod orders;
@@ -135,6 +136,18 @@ pub fn routes() -> Router<AppState> {
             "/contacts/{id}/interests/{product}/delete",
             post(orders::remove_interest),
         )
+        .route(
+            "/contacts/{id}/preferences",
+            post(feedback::save_preferences),
+        )
+        .route("/contacts/{id}/surveys", post(feedback::record_survey))
+        .route("/complaints", get(feedback::list).post(feedback::create))
+        .route("/complaints/new", get(feedback::new_form))
+        .route("/complaints/{id}", get(feedback::detail))
+        .route("/complaints/{id}/transition", post(feedback::transition))
+        .route("/complaints/{id}/delete", post(feedback::delete))
+        .route("/complaints/{id}/restore", post(feedback::restore))
+        .route("/feedback", get(feedback::summary))
 }
 
 const HTMX_JS: &[u8] = include_bytes!("../../static/htmx.min.js");
