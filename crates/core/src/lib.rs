@@ -8,6 +8,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod cursor;
+pub mod dashboard;
 pub mod deals;
 pub mod error;
 pub mod exports;

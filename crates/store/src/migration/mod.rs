@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_activities::Migration),
             Box::new(m0005_tasks::Migration),
             Box::new(m0006_purchases::Migration),
+            Box::new(m0009_dashboard_indexes::Migration),
         ]
     }
 }
@@ -108,3 +109,4 @@ mod m0003_leads;
 mod m0004_activities;
 mod m0005_tasks;
 mod m0006_purchases;
+mod m0009_dashboard_indexes;

@@ -207,6 +207,7 @@ pub enum WriteOutcome {
 pub mod activities;
 pub mod companies;
 pub mod contacts;
+pub mod dashboard;
 pub mod deal_history;
 pub mod deals;
 pub mod leads;

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod companies;
 mod contacts;
+mod dashboard;
 mod deals;
 mod encryption;
 mod leads;

@@ -3,6 +3,7 @@
 mod activities;
 mod companies;
 mod contacts;
+mod dashboard;
 mod deals;
 mod leads;
 mod notifications;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
             get(deals::get_pipeline).patch(deals::update_pipeline),
         )
         .route("/pipelines/{id}/board", get(deals::board))
+        .route("/dashboard", get(dashboard::get))
         .route("/deals", get(deals::list).post(deals::create))
         .route(
             "/deals/{id}",

@@ -3,14 +3,18 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, contacts, deals, leads, notifications, orders,
-    products, session, tasks, transfer,
+    Health, PageBody, activities, companies, contacts, dashboard, deals, leads, notifications,
+    orders, products, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
 use custodian_core::auth::UserView;
 use custodian_core::companies::{CompanyInput, CompanyPatch, CompanyView};
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
+use custodian_core::dashboard::{
+    ActivitySummary, AssigneeOverdue, CurrencyAmount, DashboardPipeline, DashboardView, Headline,
+    MonthOutcome, OverdueSummary, OverdueTask, OwnerActivities, StageAmount, StageValue, WonLost,
+};
 use custodian_core::deals::{
     BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
     PipelineInput, PipelinePatch, PipelineView, ReopenDeal, StageChangeView, StageInput, StageView,
@@ -63,6 +67,7 @@ are JSON `{code, message, details}` with stable codes."
         products::list_interests, products::set_interest, products::remove_interest,
         orders::list, orders::create, orders::get, orders::update, orders::transition, orders::delete,
         orders::restore, orders::contact_purchases, orders::company_purchases,
+        dashboard::get,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -78,7 +83,9 @@ are JSON `{code, message, details}` with stable codes."
         notifications::MarkedRead,
         ProductInput, ProductPatch, ProductView, PageBody<ProductView>, InterestInput, InterestView,
         products::InterestList, OrderInput, OrderPatch, OrderView, LineInput, LineView,
-        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>
+        TransitionOrder, PurchaseSummary, PurchaseTotal, orders::PurchasesBody, PageBody<OrderView>,
+        DashboardView, DashboardPipeline, Headline, CurrencyAmount, StageValue, StageAmount, WonLost,
+        MonthOutcome, ActivitySummary, OwnerActivities, OverdueSummary, AssigneeOverdue, OverdueTask
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -92,6 +99,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
         (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
+        (name = "dashboard", description = "Aggregates: open pipeline value by stage (plain and weighted), won/lost per month, activities per owner, overdue tasks"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )
