@@ -18,6 +18,7 @@ mod tasks;
 mod transfer;
 mod ui;
 mod ui_activities;
+mod ui_dashboard;
 mod ui_deals;
 mod ui_leads;
 mod ui_orders;
