@@ -317,7 +317,6 @@ impl BarChart<'_> {
         } else {
             ((band * 8 / 10) / series).max(3)
         };
-        let show_values = bar_w >= 18;
         let mut out = String::new();
         self.open(&mut out, height);
         self.legend(&mut out);
@@ -359,13 +358,16 @@ impl BarChart<'_> {
                     (bar_w - 1).max(1),
                     esc(&self.tooltip(category, i))
                 );
-                if !self.stacked && show_values && *value > 0 {
+                let label = category.labels.get(i).map_or("", String::as_str);
+                // A value label wider than its bar would run into the neighbour's: the
+                // tooltip and the data table carry it instead.
+                if !self.stacked && *value > 0 && text_width(label) <= bar_w + 6 {
                     let _ = write!(
                         out,
                         "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
                         bx + bar_w / 2,
                         by - 3,
-                        esc(category.labels.get(i).map_or("", String::as_str))
+                        esc(label)
                     );
                 }
                 if self.stacked {

@@ -44,6 +44,7 @@ struct Figure {
 
 /// A chart section: the SVG and its data table (both already escaped), or an empty state.
 struct ChartBlock {
+    title: String,
     svg: String,
     table: String,
 }
@@ -584,6 +585,7 @@ fn fill(v: &Viewer, page: &mut DashboardPage<'_>, d: &DashboardView) {
 
 fn block(chart: &BarChart<'_>) -> ChartBlock {
     ChartBlock {
+        title: chart.title.clone(),
         svg: chart.svg(),
         table: chart.table(),
     }
