@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod contacts;
 pub mod cursor;
 pub mod custom_fields;
+pub mod dashboard;
 pub mod deals;
 pub mod error;
 pub mod exports;

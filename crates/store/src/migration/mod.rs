@@ -17,9 +17,10 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_activities::Migration),
             Box::new(m0005_tasks::Migration),
             Box::new(m0006_purchases::Migration),
-            Box::new(m0008_custom_fields::Migration),
-            Box::new(m0010_saved_views::Migration),
             Box::new(m0007_feedback::Migration),
+            Box::new(m0008_custom_fields::Migration),
+            Box::new(m0009_dashboard_indexes::Migration),
+            Box::new(m0010_saved_views::Migration),
         ]
     }
 }
@@ -113,4 +114,5 @@ mod m0005_tasks;
 mod m0006_purchases;
 mod m0007_feedback;
 mod m0008_custom_fields;
+mod m0009_dashboard_indexes;
 mod m0010_saved_views;

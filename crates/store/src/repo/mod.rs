@@ -210,6 +210,7 @@ pub mod complaints;
 pub mod contact_preferences;
 pub mod contacts;
 pub mod custom_fields;
+pub mod dashboard;
 pub mod deal_history;
 pub mod deals;
 pub mod leads;

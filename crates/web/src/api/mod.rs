@@ -5,6 +5,7 @@ mod companies;
 mod complaints;
 mod contacts;
 mod custom_fields;
+mod dashboard;
 mod deals;
 mod feedback;
 mod leads;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
             get(deals::get_pipeline).patch(deals::update_pipeline),
         )
         .route("/pipelines/{id}/board", get(deals::board))
+        .route("/dashboard", get(dashboard::get))
         .route("/deals", get(deals::list).post(deals::create))
         .route(
             "/deals/{id}",

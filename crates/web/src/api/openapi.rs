@@ -3,8 +3,8 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, complaints, contacts, custom_fields, deals, feedback,
-    leads, notifications, orders, products, search, session, tasks, transfer,
+    Health, PageBody, activities, companies, complaints, contacts, custom_fields, dashboard, deals,
+    feedback, leads, notifications, orders, products, search, session, tasks, transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -16,6 +16,10 @@ use custodian_core::complaints::{
 use custodian_core::contacts::{ContactInput, ContactPatch, ContactSummary, ContactView};
 use custodian_core::custom_fields::{
     ChoiceOption, CustomFieldInput, CustomFieldPatch, CustomFieldView,
+};
+use custodian_core::dashboard::{
+    ActivitySummary, AssigneeOverdue, CurrencyAmount, DashboardPipeline, DashboardView, Headline,
+    MonthOutcome, OverdueSummary, OverdueTask, OwnerActivities, StageAmount, StageValue, WonLost,
 };
 use custodian_core::deals::{
     BoardColumn, BoardView, CloseDeal, DealInput, DealPatch, DealView, MoneyTotal, MoveDeal,
@@ -83,6 +87,7 @@ are JSON `{code, message, details}` with stable codes."
         feedback::update_survey, feedback::delete_survey, feedback::restore_survey,
         complaints::list, complaints::create, complaints::get, complaints::update,
         complaints::transition, complaints::history, complaints::delete, complaints::restore,
+        dashboard::get,
     ),
     components(schemas(
         ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
@@ -104,7 +109,9 @@ are JSON `{code, message, details}` with stable codes."
         PreferencesInput, PreferencesView, SurveyInput, SurveyPatch, SurveyView, SurveySummary,
         NpsView, CsatView, PageBody<SurveyView>, ComplaintInput, ComplaintPatch,
         ComplaintTransition, ComplaintView, ComplaintChangeView, complaints::HistoryBody,
-        PageBody<ComplaintView>
+        PageBody<ComplaintView>,
+        DashboardView, DashboardPipeline, Headline, CurrencyAmount, StageValue, StageAmount, WonLost,
+        MonthOutcome, ActivitySummary, OwnerActivities, OverdueSummary, AssigneeOverdue, OverdueTask
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
@@ -121,6 +128,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),
         (name = "search", description = "Global search (within what blind indexes and plain columns allow) and your saved list views"),
         (name = "feedback", description = "Communication preferences (do-not-contact, opt-outs), NPS/CSAT survey responses with exact aggregates, and complaints with transitions, history and response due times; free text encrypted under the contact's key"),
+        (name = "dashboard", description = "Aggregates: open pipeline value by stage (plain and weighted), won/lost per month, activities per owner, overdue tasks"),
         (name = "auth", description = "Sessions"),
         (name = "health", description = "Liveness"),
     )

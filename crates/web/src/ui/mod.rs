@@ -3,9 +3,11 @@
 //! rendering and never put into URLs.
 
 mod activities;
+mod charts;
 mod companies;
 mod contacts;
 mod custom_fields;
+mod dashboard;
 mod deals;
 mod feedback;
 mod leads;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(session::root))
         .route("/static/{file}", get(static_file))
+        .route("/dashboard", get(dashboard::page))
         .route("/login", get(session::login_page).post(session::login))
         .route("/setup", get(session::setup_form).post(session::setup))
         .route("/logout", post(session::logout))

@@ -37,7 +37,7 @@ fn signed_in(auth: &Result<Authenticated, ApiError>) -> bool {
 
 pub(crate) async fn root(auth: Result<Authenticated, ApiError>) -> Redirect {
     if auth.is_ok() {
-        Redirect::to("/contacts")
+        Redirect::to("/dashboard")
     } else {
         Redirect::to("/login")
     }
@@ -80,7 +80,7 @@ pub(crate) async fn login_page(
     auth: Result<Authenticated, ApiError>,
 ) -> Response {
     if signed_in(&auth) {
-        return Redirect::to("/contacts").into_response();
+        return Redirect::to("/dashboard").into_response();
     }
     let lang = query.map(|Query(q)| q.lang).ok().flatten();
     let locale = public_locale(&headers, lang.as_deref());
@@ -118,7 +118,7 @@ pub(crate) async fn login(
     match state.core.login(&form.email, password).await {
         Ok(grant) => Ok((
             jar.add(session_cookie(&grant.token)),
-            Redirect::to("/contacts"),
+            Redirect::to("/dashboard"),
         )),
         Err(CoreError::InvalidCredentials | CoreError::Validation(_)) => {
             // One message for every failure: no hint whether the account exists.
@@ -323,7 +323,7 @@ pub(crate) async fn setup(
     {
         Ok(grant) => Ok((
             jar.add(session_cookie(&grant.token)),
-            Redirect::to("/contacts"),
+            Redirect::to("/dashboard"),
         )),
         Err(CoreError::Validation(field_errors)) => {
             let errors = FormErrors::from_fields(&t, &field_errors, SETUP_FIELDS);
@@ -368,6 +368,6 @@ pub(crate) async fn set_language(
     v.check_csrf(&form.csrf)?;
     let locale = Some(form.locale.trim()).filter(|l| !l.is_empty());
     v.core().set_locale(v.actor(), locale).await.ui(&v)?;
-    let target = safe_return_to(&form.return_to).unwrap_or("/contacts");
+    let target = safe_return_to(&form.return_to).unwrap_or("/dashboard");
     Ok(Redirect::to(target))
 }
