@@ -370,16 +370,12 @@ impl Core {
         let existing = repo::activities::get(conn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: ENTITY })?;
-        if existing.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the activity is deleted; restore it before changing it",
-            ));
-        }
-        if existing.version != patch.version {
-            return Err(CoreError::StaleVersion {
-                current_version: existing.version,
-            });
-        }
+        crate::check_changeable(
+            existing.deleted_at,
+            existing.version,
+            patch.version,
+            "the activity is deleted; restore it before changing it",
+        )?;
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         let current = self.activity_view(&key, &existing)?;
         let data = ActivityData::parse(&apply_patch(to_input(&current), patch))?;

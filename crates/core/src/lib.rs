@@ -194,3 +194,22 @@ pub(crate) async fn check_user<C: custodian_store::ConnectionTrait>(
     }
     Ok(())
 }
+
+/// Refuses a change to a deleted record (409 `conflict` with `deleted`, which says to restore
+/// it first) or to one whose version moved on since the client read it (409 `stale_version`).
+pub(crate) fn check_changeable(
+    deleted_at: Option<i64>,
+    version: i64,
+    expected_version: i64,
+    deleted: &'static str,
+) -> Result<(), CoreError> {
+    if deleted_at.is_some() {
+        return Err(CoreError::Conflict(deleted));
+    }
+    if version != expected_version {
+        return Err(CoreError::StaleVersion {
+            current_version: version,
+        });
+    }
+    Ok(())
+}

@@ -932,16 +932,12 @@ impl Core {
         let row = repo::orders::get(conn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "order" })?;
-        if row.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the order is deleted; restore it before changing it",
-            ));
-        }
-        if row.version != expected_version {
-            return Err(CoreError::StaleVersion {
-                current_version: row.version,
-            });
-        }
+        crate::check_changeable(
+            row.deleted_at,
+            row.version,
+            expected_version,
+            "the order is deleted; restore it before changing it",
+        )?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         Ok((row, key))
     }

@@ -329,16 +329,12 @@ impl Core {
         let existing = repo::products::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "product" })?;
-        if existing.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the product is deleted; restore it before changing it",
-            ));
-        }
-        if existing.version != patch.version {
-            return Err(CoreError::StaleVersion {
-                current_version: existing.version,
-            });
-        }
+        crate::check_changeable(
+            existing.deleted_at,
+            existing.version,
+            patch.version,
+            "the product is deleted; restore it before changing it",
+        )?;
         let expected = patch.version;
         let data = ProductData::parse(&apply_patch(&product_view(&existing)?, patch))?;
         let mut row = data.apply(existing.clone());

@@ -325,16 +325,12 @@ impl Core {
         let existing = repo::surveys::get(conn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: ENTITY })?;
-        if existing.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the survey response is deleted; restore it before changing it",
-            ));
-        }
-        if existing.version != patch.version {
-            return Err(CoreError::StaleVersion {
-                current_version: existing.version,
-            });
-        }
+        crate::check_changeable(
+            existing.deleted_at,
+            existing.version,
+            patch.version,
+            "the survey response is deleted; restore it before changing it",
+        )?;
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         let old = self.survey_view(&key, &existing)?;
         let comment = patch.comment.clone().unwrap_or(old.comment);

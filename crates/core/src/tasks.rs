@@ -654,16 +654,12 @@ impl Core {
         let row = repo::tasks::get(conn, id.as_uuid())
             .await?
             .ok_or_else(not_found)?;
-        if row.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the task is deleted; restore it before changing it",
-            ));
-        }
-        if row.version != expected_version {
-            return Err(CoreError::StaleVersion {
-                current_version: row.version,
-            });
-        }
+        crate::check_changeable(
+            row.deleted_at,
+            row.version,
+            expected_version,
+            "the task is deleted; restore it before changing it",
+        )?;
         Ok(row)
     }
 
