@@ -116,6 +116,24 @@ async fn settings_page_lists_and_creates_fields(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Administrators see the configuration links in the header; staff do not.
+    let (_, admin_page) = app.html("/contacts", "en").await;
+    assert!(
+        admin_page.contains("id=\"nav-custom-fields\" href=\"/settings/fields\"")
+            && admin_page.contains("id=\"nav-pipelines\"")
+    );
+    let staff_page = staff
+        .client
+        .get(app.url("/contacts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        staff_page.contains("id=\"nav-contacts\"") && !staff_page.contains("nav-custom-fields")
+    );
 }
 
 async fn contact_form_and_page_show_custom_fields(backend: Backend) {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const NAV: &str = "";
+const NAV: &str = "settings";
 const ENTITIES: &[&str] = &["contact", "company", "deal"];
 const TYPES: &[&str] = &["text", "number", "date", "choice", "boolean"];
 const CLASSES: &[&str] = &["public", "internal", "personal", "sensitive"];

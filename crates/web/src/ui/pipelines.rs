@@ -18,7 +18,7 @@ use custodian_core::deals::{PipelineInput, PipelinePatch, PipelineView, StageInp
 use custodian_domain::{FieldError, PipelineId};
 use uuid::Uuid;
 
-const NAV: &str = "deals";
+const NAV: &str = "pipelines";
 /// Empty stage rows offered below the existing ones.
 const EXTRA_ROWS: usize = 3;
 /// Rows on a new pipeline's form.

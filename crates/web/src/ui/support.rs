@@ -323,6 +323,8 @@ pub(crate) struct UserChrome {
     pub(crate) return_to: String,
     /// `""` (follow the browser), `en` or `zh-CN`.
     pub(crate) locale_choice: String,
+    /// Shows the configuration links (pipelines, custom fields); the pages check again.
+    pub(crate) admin: bool,
 }
 
 impl fmt::Debug for Chrome {
@@ -471,6 +473,7 @@ impl Viewer {
                 csrf: self.csrf(),
                 return_to: self.return_to.clone(),
                 locale_choice: self.auth.actor.locale.clone().unwrap_or_default(),
+                admin: self.is_admin(),
             }),
             nav,
             public_path: "",
