@@ -1,5 +1,6 @@
 //! The custom field pages over real HTTP: the administrators' settings page and form, and
-//! custom fields on the contact form and detail page, in English and Chinese.
+//! custom fields on the contact form and the contact, company and deal pages, in English and
+//! Chinese.
 
 use crate::custom_fields::{define, define_contact_fields};
 use custodian_testkit::{Backend, location, on_both_backends, spawn_app};
@@ -264,7 +265,49 @@ async fn contact_form_and_page_show_custom_fields(backend: Backend) {
     );
 }
 
+/// Company and deal pages show their custom values in the viewer's language.
+async fn company_and_deal_pages_show_custom_values(backend: Backend) {
+    let app = spawn_app(backend).await;
+    define(
+        &app,
+        json!({"entity": "company", "key": "vendor_code", "label_en": "Vendor code",
+               "label_zh": "供应商代码", "type": "text", "classification": "internal"}),
+    )
+    .await;
+    define(
+        &app,
+        json!({"entity": "deal", "key": "tender", "label_en": "Public tender",
+               "label_zh": "公开招标", "type": "boolean", "classification": "internal"}),
+    )
+    .await;
+    let company = app
+        .create_company(json!({"name": "Yantai Foods", "custom_fields": {"vendor_code": "V-0042"}}))
+        .await;
+    app.create_pipeline("Sales", &[("Qualify", 10)]).await;
+    let deal = app
+        .create_deal(json!({"title": "Cold chain", "custom_fields": {"tender": true}}))
+        .await;
+    let (_, html) = app
+        .html(
+            &format!("/companies/{}", company["id"].as_str().unwrap()),
+            "zh-CN",
+        )
+        .await;
+    assert!(
+        html.contains("<dt>供应商代码</dt>") && html.contains(">V-0042</dd>"),
+        "{html}"
+    );
+    let (_, html) = app
+        .html(&format!("/deals/{}", deal["id"].as_str().unwrap()), "en")
+        .await;
+    assert!(
+        html.contains("<dt>Public tender</dt>") && html.contains("id=\"cf-value-tender\">Yes</dd>"),
+        "{html}"
+    );
+}
+
 on_both_backends!(
     settings_page_lists_and_creates_fields,
     contact_form_and_page_show_custom_fields,
+    company_and_deal_pages_show_custom_values,
 );

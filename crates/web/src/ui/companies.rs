@@ -215,6 +215,7 @@ struct DetailPage<'a> {
     contacts: Vec<ContactRow>,
     more_contacts: bool,
     timeline_block: Option<Timeline>,
+    shown: Vec<super::custom_fields::ShownValue>,
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
 }
@@ -259,7 +260,10 @@ pub(crate) async fn detail(
         super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
             .await?;
     let t = v.t();
+    let fields = super::custom_fields::active_fields(&v, "company").await?;
+    let shown = super::custom_fields::shown(&t, &fields, c.custom_fields.as_ref());
     let page = DetailPage {
+        shown,
         tasks,
         id: c.id.to_string(),
         purchases,

@@ -678,6 +678,7 @@ struct DetailPage<'a> {
     close: CloseForm,
     errors: FormErrors,
     timeline_block: Option<Timeline>,
+    shown: Vec<super::custom_fields::ShownValue>,
     tasks: super::tasks::RecordTasks,
 }
 
@@ -708,6 +709,8 @@ async fn detail_page(
     state: DetailState,
 ) -> Result<Response, UiError> {
     let d = v.core().get_deal(v.actor(), id).await.ui(v)?;
+    let fields = super::custom_fields::active_fields(v, "deal").await?;
+    let shown = super::custom_fields::shown(&v.t(), &fields, d.custom_fields.as_ref());
     let timeline_block = match d.deleted_at {
         None => Some(timeline(v, RecordKind::Deal, id.as_uuid(), state.timeline_cursor).await?),
         Some(_) => None,
@@ -799,6 +802,7 @@ async fn detail_page(
         message: state.message,
         close: state.close,
         errors: state.errors,
+        shown,
         timeline_block,
         t,
         chrome: v.chrome(NAV),
