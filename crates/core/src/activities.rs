@@ -15,7 +15,7 @@ use custodian_domain::values::{
 };
 use custodian_domain::{ActivityId, CompanyId, ContactId, DealId, FieldError, UserId};
 use custodian_store::entities::activity;
-use custodian_store::page::{After, KeyValue};
+use custodian_store::page::KeyValue;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -441,16 +441,9 @@ impl Core {
         };
         let conn = self.store().conn();
         let page = repo::activities::list(conn, &filter, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                SORT,
-                &After {
-                    key: KeyValue::Int(last.occurred_at),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(SORT, &page, |last| {
+            (KeyValue::Int(last.occurred_at), last.id)
+        });
         // One query for the keys the page needs (a contact's timeline needs one).
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;

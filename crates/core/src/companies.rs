@@ -16,7 +16,7 @@ use custodian_domain::values::{
 use custodian_domain::{CompanyId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::company;
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::companies::Sort as CompanySortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -466,20 +466,16 @@ impl Core {
         let conn = self.store().conn();
         let page =
             repo::companies::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: match sort {
-                        repo::companies::Sort::Created => KeyValue::Int(last.created_at),
-                        repo::companies::Sort::Updated => KeyValue::Int(last.updated_at),
-                        repo::companies::Sort::Name => KeyValue::Text(last.name_sort.clone()),
-                    },
-                    id: last.id,
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                match sort {
+                    repo::companies::Sort::Created => KeyValue::Int(last.created_at),
+                    repo::companies::Sort::Updated => KeyValue::Int(last.updated_at),
+                    repo::companies::Sort::Name => KeyValue::Text(last.name_sort.clone()),
                 },
-            )),
-            _ => None,
-        };
+                last.id,
+            )
+        });
         let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut custom = self
             .custom_values(conn, FieldEntity::Company, &ids, None)

@@ -19,7 +19,7 @@ use custodian_domain::{
 };
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{complaint, complaint_status_change};
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::complaints::Sort as ComplaintSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -578,21 +578,17 @@ impl Core {
         let (sort, direction) = query.sort.parts();
         let page =
             repo::complaints::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: KeyValue::Int(match sort {
-                        ComplaintSortKey::Due => last.response_due_at,
-                        ComplaintSortKey::Severity => last.severity_rank,
-                        ComplaintSortKey::Created => last.created_at,
-                        ComplaintSortKey::Updated => last.updated_at,
-                    }),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                KeyValue::Int(match sort {
+                    ComplaintSortKey::Due => last.response_due_at,
+                    ComplaintSortKey::Severity => last.severity_rank,
+                    ComplaintSortKey::Created => last.created_at,
+                    ComplaintSortKey::Updated => last.updated_at,
+                }),
+                last.id,
+            )
+        });
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page

@@ -17,7 +17,7 @@ use custodian_domain::values::{
 use custodian_domain::{CompanyId, ContactId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::contact;
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo;
 pub use custodian_store::repo::Deleted;
 use custodian_store::repo::contacts::Sort as ContactSortKey;
@@ -635,19 +635,15 @@ impl Core {
         let (sort, direction) = query.sort.parts();
         let page =
             repo::contacts::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: KeyValue::Int(match sort {
-                        repo::contacts::Sort::Created => last.created_at,
-                        repo::contacts::Sort::Updated => last.updated_at,
-                    }),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                KeyValue::Int(match sort {
+                    repo::contacts::Sort::Created => last.created_at,
+                    repo::contacts::Sort::Updated => last.updated_at,
+                }),
+                last.id,
+            )
+        });
         let items = self.summarize_contacts(conn, &page.items).await?;
         Ok(ContactPage { items, next_cursor })
     }

@@ -97,6 +97,17 @@ pub fn decode(sort: &str, cursor: &str) -> Result<After, CoreError> {
     Ok(After { key, id: wire.i })
 }
 
+/// The cursor of the page after `page`, when one follows: its last row's sort key and id.
+pub fn next<T>(
+    sort: &str,
+    page: &custodian_store::page::Page<T>,
+    key_and_id: impl FnOnce(&T) -> (KeyValue, Uuid),
+) -> Option<String> {
+    let last = page.items.last().filter(|_| page.has_more)?;
+    let (key, id) = key_and_id(last);
+    Some(encode(sort, &After { key, id }))
+}
+
 /// Page size bounds shared by every list.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 200;

@@ -1100,16 +1100,9 @@ impl Core {
             return Err(CoreError::NotFound { entity: "deal" });
         }
         let page = repo::deal_history::page(conn, id.as_uuid(), after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                HISTORY_SORT,
-                &After {
-                    key: KeyValue::Int(last.changed_at),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(HISTORY_SORT, &page, |last| {
+            (KeyValue::Int(last.changed_at), last.id)
+        });
         Ok(StageChangePage {
             items: page
                 .items

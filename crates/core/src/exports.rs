@@ -256,14 +256,7 @@ impl Export {
             PAGE,
         )
         .await?;
-        let next = page
-            .has_more
-            .then(|| page.items.last())
-            .flatten()
-            .map(|r| After {
-                key: KeyValue::Int(r.created_at),
-                id: r.id,
-            });
+        let next = resume_after(&page, |r| (r.created_at, r.id));
         let mut company_ids: Vec<Uuid> = page.items.iter().filter_map(|r| r.company_id).collect();
         company_ids.sort_unstable();
         company_ids.dedup();
@@ -322,14 +315,7 @@ impl Export {
             PAGE,
         )
         .await?;
-        let next = page
-            .has_more
-            .then(|| page.items.last())
-            .flatten()
-            .map(|r| After {
-                key: KeyValue::Int(r.created_at),
-                id: r.id,
-            });
+        let next = resume_after(&page, |r| (r.created_at, r.id));
         let key = self.core.keys().org_key(conn).await?;
         let mut records = Vec::with_capacity(page.items.len());
         for row in &page.items {
@@ -374,14 +360,7 @@ impl Export {
             PAGE,
         )
         .await?;
-        let next = page
-            .has_more
-            .then(|| page.items.last())
-            .flatten()
-            .map(|r| After {
-                key: KeyValue::Int(r.created_at),
-                id: r.id,
-            });
+        let next = resume_after(&page, |r| (r.created_at, r.id));
         let key = self.core.keys().org_key(conn).await?;
         let mut records = Vec::with_capacity(page.items.len());
         for row in &page.items {
@@ -417,6 +396,20 @@ struct ExportRecord {
     cells: Vec<String>,
     /// Present for JSON exports only.
     json: Option<serde_json::Value>,
+}
+
+/// Where the next step starts: after the last row, when more rows follow (lists are in
+/// creation order).
+fn resume_after<T>(
+    page: &custodian_store::page::Page<T>,
+    created_and_id: impl FnOnce(&T) -> (i64, Uuid),
+) -> Option<After> {
+    let last = page.items.last().filter(|_| page.has_more)?;
+    let (created_at, id) = created_and_id(last);
+    Some(After {
+        key: KeyValue::Int(created_at),
+        id,
+    })
 }
 
 fn opt(id: Option<impl std::fmt::Display>) -> String {

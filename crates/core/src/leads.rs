@@ -20,7 +20,7 @@ use custodian_domain::values::{
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, LeadId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::lead;
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::leads::Sort as LeadSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -631,20 +631,16 @@ impl Core {
         };
         let (sort, direction) = query.sort.parts();
         let page = repo::leads::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: KeyValue::Int(match sort {
-                        LeadSortKey::Created => last.created_at,
-                        LeadSortKey::Updated => last.updated_at,
-                        LeadSortKey::Score => last.score,
-                    }),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                KeyValue::Int(match sort {
+                    LeadSortKey::Created => last.created_at,
+                    LeadSortKey::Updated => last.updated_at,
+                    LeadSortKey::Score => last.score,
+                }),
+                last.id,
+            )
+        });
         // One query for the page's missing keys; converted leads have none left to load.
         let live = |row: &&lead::Model| row.status != LeadStatus::Converted.code();
         let key_ids: Vec<Uuid> = page.items.iter().filter(live).map(|r| r.dek_id).collect();

@@ -15,7 +15,7 @@ use custodian_domain::clock::from_millis;
 use custodian_domain::{NotificationId, TaskId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{notification, notification_delivery, task};
-use custodian_store::page::{After, KeyValue};
+use custodian_store::page::KeyValue;
 use custodian_store::repo;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -288,16 +288,9 @@ impl Core {
             limit,
         )
         .await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                SORT_CODE,
-                &After {
-                    key: KeyValue::Int(last.created_at),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(SORT_CODE, &page, |last| {
+            (KeyValue::Int(last.created_at), last.id)
+        });
         let items = self.notification_views(conn, &page.items).await?;
         Ok(NotificationPage { items, next_cursor })
     }

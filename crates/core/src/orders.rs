@@ -26,7 +26,7 @@ use custodian_domain::values::{CalendarDate, Notes};
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, OrderId, ProductId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{order, order_line, product};
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::orders::{Customer, Sort as OrderSortKey};
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -838,20 +838,16 @@ impl Core {
             limit,
         )
         .await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: match sort {
-                        OrderSortKey::OrderedOn => KeyValue::Text(last.ordered_on.clone()),
-                        OrderSortKey::Created => KeyValue::Int(last.created_at),
-                        OrderSortKey::Updated => KeyValue::Int(last.updated_at),
-                    },
-                    id: last.id,
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                match sort {
+                    OrderSortKey::OrderedOn => KeyValue::Text(last.ordered_on.clone()),
+                    OrderSortKey::Created => KeyValue::Int(last.created_at),
+                    OrderSortKey::Updated => KeyValue::Int(last.updated_at),
                 },
-            )),
-            _ => None,
-        };
+                last.id,
+            )
+        });
         let items = page
             .items
             .iter()

@@ -14,7 +14,7 @@ use custodian_domain::purchases::{
 use custodian_domain::search::normalize_for_match;
 use custodian_domain::{ContactId, FieldError, ProductId, UserId};
 use custodian_store::entities::{product, product_interest};
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::products::Sort as ProductSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -423,19 +423,15 @@ impl Core {
             limit,
         )
         .await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: match sort {
-                        ProductSortKey::Name => KeyValue::Text(last.name_sort.clone()),
-                        ProductSortKey::Updated => KeyValue::Int(last.updated_at),
-                    },
-                    id: last.id,
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                match sort {
+                    ProductSortKey::Name => KeyValue::Text(last.name_sort.clone()),
+                    ProductSortKey::Updated => KeyValue::Int(last.updated_at),
                 },
-            )),
-            _ => None,
-        };
+                last.id,
+            )
+        });
         let items = page
             .items
             .iter()

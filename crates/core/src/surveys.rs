@@ -17,7 +17,7 @@ use custodian_domain::{
     CompanyId, ContactId, DealId, FieldError, OrderId, SurveyResponseId, UserId,
 };
 use custodian_store::entities::survey_response;
-use custodian_store::page::{After, KeyValue};
+use custodian_store::page::KeyValue;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -435,16 +435,9 @@ impl Core {
         let filter = Self::survey_filter(&query)?;
         let conn = self.store().conn();
         let page = repo::surveys::list(conn, &filter, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                SORT,
-                &After {
-                    key: KeyValue::Int(last.responded_at),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(SORT, &page, |last| {
+            (KeyValue::Int(last.responded_at), last.id)
+        });
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page

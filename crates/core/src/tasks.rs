@@ -16,7 +16,7 @@ use custodian_domain::values::{Moment, Notes, TaskPriority, TaskStatus, TaskTitl
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, TaskId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::task;
-use custodian_store::page::{After, Direction, KeyValue};
+use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo::tasks::Sort as TaskSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -604,21 +604,17 @@ impl Core {
         let conn = self.store().conn();
         let (sort, direction) = query.sort.parts();
         let page = repo::tasks::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = match (page.has_more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(
-                sort_code,
-                &After {
-                    key: KeyValue::Int(match sort {
-                        TaskSortKey::Due => last.due_key,
-                        TaskSortKey::Priority => last.priority_rank,
-                        TaskSortKey::Created => last.created_at,
-                        TaskSortKey::Updated => last.updated_at,
-                    }),
-                    id: last.id,
-                },
-            )),
-            _ => None,
-        };
+        let next_cursor = cursor::next(sort_code, &page, |last| {
+            (
+                KeyValue::Int(match sort {
+                    TaskSortKey::Due => last.due_key,
+                    TaskSortKey::Priority => last.priority_rank,
+                    TaskSortKey::Created => last.created_at,
+                    TaskSortKey::Updated => last.updated_at,
+                }),
+                last.id,
+            )
+        });
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page
