@@ -14,6 +14,7 @@ pub struct Stats {
     pub failed: u64,
     pub elapsed: Duration,
     pub p50_us: u64,
+    pub p95_us: u64,
     pub p99_us: u64,
 }
 
@@ -79,6 +80,7 @@ pub fn stats(mut latencies: Vec<u64>, failed: u64, elapsed: Duration) -> Stats {
         failed,
         elapsed,
         p50_us: pick(0.50),
+        p95_us: pick(0.95),
         p99_us: pick(0.99),
     }
 }

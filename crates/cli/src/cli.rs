@@ -274,6 +274,12 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
             command: DemoCommand::Seed { location, contacts },
         } => {
             let prepared = open_existing(&location, &wiring).await?;
+            // Generated data can be generated again; do not wait for the disk on every commit.
+            prepared
+                .core
+                .store()
+                .relax_durability_for_bulk_load()
+                .await?;
             let summary = crate::demo::seed(&prepared.core, contacts).await?;
             say(&summary);
             Ok(())

@@ -21,7 +21,7 @@ pub const MAX_CONTACTS: usize = 2_000_000;
 const BATCH: usize = 500;
 /// One demo deal per this many contacts, up to [`MAX_DEALS`].
 const CONTACTS_PER_DEAL: usize = 10;
-const MAX_DEALS: usize = 5_000;
+const MAX_DEALS: usize = 100_000;
 /// One demo lead per this many contacts, up to [`MAX_LEADS`].
 const CONTACTS_PER_LEAD: usize = 20;
 const MAX_LEADS: usize = 2_000;
@@ -29,7 +29,7 @@ const MAX_LEADS: usize = 2_000;
 const MAX_TASKS: usize = 3_000;
 /// Activities logged on each of the first deals' contacts (their timelines).
 const ACTIVITIES_PER_DEAL_CONTACT: usize = 4;
-const MAX_ACTIVITY_CONTACTS: usize = 2_500;
+const MAX_ACTIVITY_CONTACTS: usize = 25_000;
 const ACTIVITY_SUBJECTS: &[(&str, &str)] = &[
     ("call", "Follow-up call on the quotation / 报价跟进电话"),
     (

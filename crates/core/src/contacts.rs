@@ -412,12 +412,18 @@ impl Core {
             .iter()
             .map(|input| self.prepare_contact(actor, input))
             .collect::<Result<Vec<_>, _>>()?;
+        let ids = prepared.iter().map(|p| ContactId(p.row.id)).collect();
         let txn = self.store().begin().await?;
+        // A batch mostly repeats a few owners and companies: each is checked once.
+        let mut checked = std::collections::HashSet::new();
         for contact in &prepared {
-            insert_prepared(&txn, contact).await?;
+            if checked.insert((contact.data.company_id, contact.data.owner_id)) {
+                check_references(&txn, contact.actor, &contact.data).await?;
+            }
         }
+        insert_prepared_many(&txn, prepared).await?;
         txn.commit().await?;
-        Ok(prepared.iter().map(|p| ContactId(p.row.id)).collect())
+        Ok(ids)
     }
 
     /// Validates, creates the contact's data key, encrypts and computes search tokens: no I/O.

@@ -13,7 +13,7 @@
 //! where collisions are not acceptable.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{PoisonError, RwLock};
 
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -30,15 +30,16 @@ const HKDF_SALT: &[u8] = b"custodian/blind-index/v1";
 /// (table, column) pairs is fixed by the code, so this only guards misuse.
 const MAX_CACHED_KEYS: usize = 1024;
 
-/// Derived per-column keys by (table, column); values are wiped on drop.
-type ColumnKeys = HashMap<(String, String), Zeroizing<[u8; KEY_LEN]>>;
+/// Derived per-column keys by table, then column (looked up without allocating); values are
+/// wiped on drop.
+type ColumnKeys = HashMap<String, HashMap<String, Zeroizing<[u8; KEY_LEN]>>>;
 
 /// Computes blind indexes under one index key version.
 pub struct BlindIndexer {
     version: u32,
     material: Zeroizing<[u8; KEY_LEN]>,
     /// Derived per-column keys; values are wiped on drop (including eviction).
-    column_keys: Mutex<ColumnKeys>,
+    column_keys: RwLock<ColumnKeys>,
 }
 
 impl std::fmt::Debug for BlindIndexer {
@@ -58,7 +59,7 @@ impl BlindIndexer {
         Self {
             version: index_key.version(),
             material: Zeroizing::new(*index_key.material()),
-            column_keys: Mutex::new(HashMap::new()),
+            column_keys: RwLock::new(HashMap::new()),
         }
     }
 
@@ -127,11 +128,15 @@ impl BlindIndexer {
                 "table and column names must not contain NUL",
             ));
         }
-        let mut cache = self
+        // Every lookup after the first per column is a shared read: import workers computing
+        // indexes in parallel do not queue on each other.
+        if let Some(key) = self
             .column_keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(key) = cache.get(&(table.to_owned(), column.to_owned())) {
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(table)
+            .and_then(|columns| columns.get(column))
+        {
             return Ok(key.clone());
         }
         let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), self.material.as_slice());
@@ -147,10 +152,17 @@ impl BlindIndexer {
             okm.as_mut_slice(),
         )
         .map_err(|_| CryptoError::Encrypt)?;
-        if cache.len() >= MAX_CACHED_KEYS {
+        let mut cache = self
+            .column_keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.values().map(HashMap::len).sum::<usize>() >= MAX_CACHED_KEYS {
             cache.clear();
         }
-        cache.insert((table.to_owned(), column.to_owned()), okm.clone());
+        cache
+            .entry(table.to_owned())
+            .or_default()
+            .insert(column.to_owned(), okm.clone());
         Ok(okm)
     }
 }

@@ -64,6 +64,10 @@ pub fn normalize_for_match(text: &str) -> String {
 /// NFKC, lower case, and Latin diacritics removed, so "López" is found by "lopez" as users
 /// expect. CJK text is unaffected.
 fn fold(text: &str) -> String {
+    // ASCII is its own NFKC, NFD and NFC, and has no diacritics to strip.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let lowered: String = text.nfkc().flat_map(char::to_lowercase).collect();
     lowered
         .nfd()
@@ -81,6 +85,20 @@ fn is_cjk(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ascii_folding_equals_full_folding(s in "[ -~]{0,60}") {
+            let lowered: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            let full: String = lowered
+                .nfd()
+                .filter(|c| !matches!(*c as u32, 0x0300..=0x036F))
+                .nfc()
+                .collect();
+            prop_assert_eq!(fold(&s), full);
+        }
+    }
 
     #[test]
     fn latin_names_split_into_words() {

@@ -139,6 +139,8 @@ pub struct Store {
 /// Idle reader connections kept (SQLite) or pool size (PostgreSQL) when not configured.
 pub const DEFAULT_SQLITE_READERS: u32 = 4;
 pub const DEFAULT_POSTGRES_POOL: u32 = 16;
+/// Page cache of the SQLite writer connection, in KiB (filled only as a write needs it).
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
 impl Store {
     pub async fn connect(url: &DatabaseUrl, mode: OpenMode) -> Result<Self, StoreError> {
@@ -169,10 +171,18 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     // Statements carry no values, but logs are no place to look for data.
                     .disable_statement_logging();
+                // The one writer gets a larger page cache than SQLite's 2 MiB default: a big
+                // transaction (an import) otherwise spills index pages to the WAL and reads
+                // them back many times before it commits. Its statement journals (kept while
+                // a multi-row insert runs, to undo just that statement) stay in memory.
+                let writer_options = options
+                    .clone()
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    .pragma("temp_store", "memory");
                 let writer = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(options.clone())
+                    .connect_with(writer_options)
                     .await
                     .map_err(|e| StoreError::Connect(e.to_string()))?;
                 // Opened after the writer, which created the file and switched it to WAL.
@@ -278,6 +288,19 @@ impl Store {
             Backend::Postgres => self.db.begin().await?,
         };
         Ok(txn)
+    }
+
+    /// For loading generated data (`custodian demo seed`) only: on SQLite, commits stop
+    /// waiting for the disk (WAL with `synchronous=NORMAL`), so a power cut can lose the last
+    /// commits but never corrupts the file. PostgreSQL is left as it is. The setting lives on
+    /// the writer connection and ends with it.
+    pub async fn relax_durability_for_bulk_load(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            self.writer
+                .execute_unprepared("PRAGMA synchronous = NORMAL")
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn close(self) -> Result<(), StoreError> {

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_custom_fields::Migration),
             Box::new(m0009_dashboard_indexes::Migration),
             Box::new(m0010_saved_views::Migration),
+            Box::new(m0011_compact_index_tables::Migration),
         ]
     }
 }
@@ -116,3 +117,4 @@ mod m0007_feedback;
 mod m0008_custom_fields;
 mod m0009_dashboard_indexes;
 mod m0010_saved_views;
+mod m0011_compact_index_tables;

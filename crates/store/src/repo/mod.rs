@@ -6,8 +6,8 @@ use crate::entities::*;
 use crate::page::{After, Direction, KeyValue, Page};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    ModelTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 use uuid::Uuid;
 
@@ -150,23 +150,59 @@ async fn outcome<E: EntityTrait, C: ConnectionTrait>(
     })
 }
 
-/// Inserts many rows with multi-row `INSERT`s of at most `rows_per_statement` rows (keep
-/// rows × columns under SQLite's 32,766 bound parameters): bulk writes such as imports.
+/// Bound values per statement, under SQLite's (32,766) and PostgreSQL's (65,535) limits.
+const MAX_BOUND_VALUES: usize = 30_000;
+
+/// Inserts many new rows with multi-row `INSERT … VALUES (…), (…)` statements written here
+/// rather than built through active models: for the bulk paths (imports, seeding) the query
+/// builder cost more than SQLite's own work. The values are still all bound parameters.
 async fn insert_all<E, C>(c: &C, rows: Vec<E::Model>, rows_per_statement: usize) -> Result<()>
 where
     E: EntityTrait,
-    E::Model: IntoActiveModel<E::ActiveModel>,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    E::Model: ModelTrait<Entity = E>,
     C: ConnectionTrait,
 {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<E::ActiveModel> = rows
-            .by_ref()
-            .take(rows_per_statement.max(1))
-            .map(|row| row.into_active_model().reset_all())
-            .collect();
-        E::insert_many(chunk).exec_without_returning(c).await?;
+    use sea_orm::{IdenStatic, Iterable};
+    use std::fmt::Write as _;
+    let columns: Vec<E::Column> = E::Column::iter().collect();
+    if rows.is_empty() || columns.is_empty() {
+        return Ok(());
+    }
+    let backend = c.get_database_backend();
+    let names = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let head = format!(
+        "INSERT INTO \"{}\" ({names}) VALUES ",
+        E::default().table_name()
+    );
+    let per_statement = rows_per_statement.clamp(1, (MAX_BOUND_VALUES / columns.len()).max(1));
+    for chunk in rows.chunks(per_statement) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * columns.len() * 6);
+        sql.push_str(&head);
+        let mut values = Vec::with_capacity(chunk.len() * columns.len());
+        for (r, row) in chunk.iter().enumerate() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                values.push(row.get(*column));
+                match backend {
+                    sea_orm::DbBackend::Postgres => {
+                        let _ = write!(sql, "${}", values.len());
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        c.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
     }
     Ok(())
 }
