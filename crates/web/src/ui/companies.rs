@@ -299,6 +299,9 @@ pub(crate) struct CompanyForm {
     pub(crate) address: String,
     pub(crate) tags: String,
     pub(crate) version: String,
+    /// Custom field values (`cf.<key>`, `cfb.<key>`).
+    #[serde(flatten)]
+    pub(crate) custom: super::custom_fields::RawCustom,
 }
 
 impl fmt::Debug for CompanyForm {
@@ -320,6 +323,7 @@ impl CompanyForm {
             address: c.address.clone().unwrap_or_default(),
             tags: join_list(&c.tags),
             version: c.version.to_string(),
+            custom: super::custom_fields::raw_from_values(c.custom_fields.as_ref()),
         }
     }
 
@@ -333,7 +337,7 @@ impl CompanyForm {
             website: optional(&self.website),
             owner_id: None,
             tags: split_list(&self.tags),
-            custom_fields: Default::default(),
+            custom_fields: super::custom_fields::values_from_form(&self.custom),
         }
     }
 
@@ -352,7 +356,7 @@ impl CompanyForm {
             website: Some(input.website),
             owner_id: None,
             tags: Some(input.tags),
-            custom_fields: None,
+            custom_fields: Some(input.custom_fields),
         })
     }
 }
@@ -369,20 +373,24 @@ struct FormPage<'a> {
     sizes: Vec<SelectOption>,
     form: CompanyForm,
     editing: bool,
+    custom: Vec<super::custom_fields::CustomInput>,
     errors: FormErrors,
     stale: bool,
 }
 
-fn form_page(
+async fn form_page(
     v: &Viewer,
     status: StatusCode,
     id: Option<&str>,
     form: CompanyForm,
     errors: FormErrors,
     stale: bool,
-) -> Response {
+) -> Result<Response, UiError> {
     let t = v.t();
+    let fields = super::custom_fields::active_fields(v, "company").await?;
+    let custom = super::custom_fields::inputs(&t, &fields, &form.custom, &errors);
     let page = FormPage {
+        custom,
         industries: industry_options(&t, form.industry.trim()),
         sizes: size_options(&t, form.size.trim()),
         t,
@@ -399,10 +407,10 @@ fn form_page(
         errors,
         stale,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
-pub(crate) async fn new_form(v: Viewer) -> Response {
+pub(crate) async fn new_form(v: Viewer) -> Result<Response, UiError> {
     form_page(
         &v,
         StatusCode::OK,
@@ -411,6 +419,7 @@ pub(crate) async fn new_form(v: Viewer) -> Response {
         FormErrors::default(),
         false,
     )
+    .await
 }
 
 pub(crate) async fn create(
@@ -424,15 +433,16 @@ pub(crate) async fn create(
     match v.core().create_company(v.actor(), form.to_input()).await {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&v.t(), &field_errors, FORM_FIELDS);
-            Ok(form_page(
+            let errors = super::custom_fields::form_errors(&v.t(), &field_errors, FORM_FIELDS);
+            form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 form,
                 errors,
                 false,
-            ))
+            )
+            .await
         }
         Err(e) => Err(v.fail(e)),
     }
@@ -453,14 +463,15 @@ pub(crate) async fn edit_form(v: Viewer, Path(raw): Path<String>) -> Result<Resp
             .with_message_key("companies.deleted_cannot_edit"));
     }
     let id = c.id.to_string();
-    Ok(form_page(
+    form_page(
         &v,
         StatusCode::OK,
         Some(&id),
         CompanyForm::from_view(&c),
         FormErrors::default(),
         false,
-    ))
+    )
+    .await
 }
 
 pub(crate) async fn update(
@@ -479,14 +490,15 @@ pub(crate) async fn update(
         Ok(patch) => patch,
         Err(e) => {
             let errors = FormErrors::from_fields(&t, &[e], FORM_FIELDS);
-            return Ok(form_page(
+            return form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&id_text),
                 form,
                 errors,
                 false,
-            ));
+            )
+            .await;
         }
     };
     match v
@@ -496,24 +508,28 @@ pub(crate) async fn update(
     {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&t, &field_errors, FORM_FIELDS);
-            Ok(form_page(
+            let errors = super::custom_fields::form_errors(&t, &field_errors, FORM_FIELDS);
+            form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&id_text),
                 form,
                 errors,
                 false,
-            ))
+            )
+            .await
         }
-        Err(CoreError::StaleVersion { .. }) => Ok(form_page(
-            &v,
-            StatusCode::CONFLICT,
-            Some(&id_text),
-            form,
-            FormErrors::default(),
-            true,
-        )),
+        Err(CoreError::StaleVersion { .. }) => {
+            form_page(
+                &v,
+                StatusCode::CONFLICT,
+                Some(&id_text),
+                form,
+                FormErrors::default(),
+                true,
+            )
+            .await
+        }
         Err(e @ CoreError::Conflict(_)) => {
             Err(v.fail(e).with_message_key("companies.deleted_cannot_edit"))
         }

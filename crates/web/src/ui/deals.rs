@@ -962,7 +962,7 @@ pub(crate) async fn reopen(
 // Create and edit
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct DealForm {
     #[serde(rename = "_csrf")]
@@ -975,6 +975,16 @@ pub(crate) struct DealForm {
     pub(crate) company_id: String,
     pub(crate) owner_id: String,
     pub(crate) version: String,
+    /// Custom field values (`cf.<key>`, `cfb.<key>`); personal ones are encrypted at rest.
+    #[serde(flatten)]
+    pub(crate) custom: super::custom_fields::RawCustom,
+}
+
+impl fmt::Debug for DealForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Custom values may be personal data.
+        f.write_str("DealForm { .. }")
+    }
 }
 
 impl DealForm {
@@ -989,6 +999,7 @@ impl DealForm {
             company_id: d.company_id.map(|c| c.to_string()).unwrap_or_default(),
             owner_id: d.owner_id.map(|o| o.to_string()).unwrap_or_default(),
             version: d.version.to_string(),
+            custom: super::custom_fields::raw_from_values(d.custom_fields.as_ref()),
         }
     }
 
@@ -1003,7 +1014,7 @@ impl DealForm {
             owner_id: optional_id("owner_id", &self.owner_id)?,
             company_id: optional_id("company_id", &self.company_id)?,
             contact_id: None,
-            custom_fields: Default::default(),
+            custom_fields: super::custom_fields::values_from_form(&self.custom),
         })
     }
 
@@ -1021,7 +1032,7 @@ impl DealForm {
             owner_id: Some(input.owner_id),
             company_id: Some(input.company_id),
             contact_id: None,
-            custom_fields: None,
+            custom_fields: Some(input.custom_fields),
         })
     }
 }
@@ -1070,6 +1081,7 @@ struct FormPage<'a> {
     currencies: Vec<SelectOption>,
     companies: Vec<SelectOption>,
     owners: Vec<SelectOption>,
+    custom: Vec<super::custom_fields::CustomInput>,
     errors: FormErrors,
     stale: bool,
 }
@@ -1129,7 +1141,10 @@ async fn form_page(
         .and_then(|s| StageNames::new(&pipelines).stage(s).map(str::to_owned))
         .unwrap_or_default();
     let companies = company_options(v, form.company_id.trim()).await?;
+    let fields = super::custom_fields::active_fields(v, "deal").await?;
+    let custom = super::custom_fields::inputs(&v.t(), &fields, &form.custom, &errors);
     let page = FormPage {
+        custom,
         t: v.t(),
         chrome: v.chrome(NAV),
         title_key: if id.is_some() {
@@ -1152,7 +1167,8 @@ async fn form_page(
     Ok(render(status, &page))
 }
 
-/// Validation errors onto the form; the pipeline belongs to the stage select.
+/// Validation errors onto the form; the pipeline belongs to the stage select, custom values
+/// to their own inputs.
 fn form_errors(t: &Tr<'_>, errors: &[FieldError]) -> FormErrors {
     let mapped: Vec<FieldError> = errors
         .iter()
@@ -1164,7 +1180,7 @@ fn form_errors(t: &Tr<'_>, errors: &[FieldError]) -> FormErrors {
             }
         })
         .collect();
-    FormErrors::from_fields(t, &mapped, FORM_FIELDS)
+    super::custom_fields::form_errors(t, &mapped, FORM_FIELDS)
 }
 
 #[derive(Debug, Default, Deserialize)]
