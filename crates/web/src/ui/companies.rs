@@ -218,6 +218,8 @@ struct DetailPage<'a> {
     shown: Vec<super::custom_fields::ShownValue>,
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
+    /// Surveys and complaints of the company's contacts (live companies only).
+    feedback: Option<super::feedback::CompanyFeedback>,
 }
 
 pub(crate) async fn detail(
@@ -250,6 +252,7 @@ pub(crate) async fn detail(
         )
         .await
         .ui(&v)?;
+    let contacts_more = contacts.next_cursor.is_some();
     let tasks = super::tasks::record_tasks(
         &v,
         custodian_core::links::RecordKind::Company,
@@ -259,10 +262,22 @@ pub(crate) async fn detail(
     let purchases =
         super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
             .await?;
+    let contacts: Vec<ContactRow> = contacts.items.into_iter().map(ContactRow::from).collect();
+    let feedback = match c.deleted_at {
+        None => {
+            let names = contacts
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect();
+            Some(super::feedback::company_feedback(&v, c.id, &names).await?)
+        }
+        Some(_) => None,
+    };
     let t = v.t();
     let fields = super::custom_fields::active_fields(&v, "company").await?;
     let shown = super::custom_fields::shown(&t, &fields, c.custom_fields.as_ref());
     let page = DetailPage {
+        feedback,
         shown,
         tasks,
         id: c.id.to_string(),
@@ -272,8 +287,8 @@ pub(crate) async fn detail(
         created: format_time(c.created_at),
         updated: format_time(c.updated_at),
         deleted_at: c.deleted_at.map(format_time),
-        contacts: contacts.items.into_iter().map(ContactRow::from).collect(),
-        more_contacts: contacts.next_cursor.is_some(),
+        more_contacts: contacts_more,
+        contacts,
         timeline_block,
         t,
         chrome: v.chrome(NAV),

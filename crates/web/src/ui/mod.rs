@@ -144,9 +144,18 @@ pub fn routes() -> Router<AppState> {
             post(feedback::save_preferences),
         )
         .route("/contacts/{id}/surveys", post(feedback::record_survey))
+        .route(
+            "/surveys/{id}",
+            get(feedback::show_survey).post(feedback::update_survey),
+        )
+        .route("/surveys/{id}/edit", get(feedback::edit_survey_form))
+        .route("/surveys/{id}/delete", post(feedback::delete_survey))
         .route("/complaints", get(feedback::list).post(feedback::create))
         .route("/complaints/new", get(feedback::new_form))
-        .route("/complaints/{id}", get(feedback::detail))
+        .route(
+            "/complaints/{id}",
+            get(feedback::detail).post(feedback::update),
+        )
         .route("/complaints/{id}/transition", post(feedback::transition))
         .route("/complaints/{id}/delete", post(feedback::delete))
         .route("/complaints/{id}/restore", post(feedback::restore))
