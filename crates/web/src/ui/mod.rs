@@ -132,8 +132,13 @@ pub fn routes() -> Router<AppState> {
             get(orders::products).post(orders::create_product),
         )
         .route("/products/new", get(orders::new_product))
-        .route("/products/{id}", post(orders::update_product))
+        .route(
+            "/products/{id}",
+            get(orders::show_product).post(orders::update_product),
+        )
         .route("/products/{id}/edit", get(orders::edit_product))
+        .route("/products/{id}/delete", post(orders::archive_product))
+        .route("/products/{id}/restore", post(orders::restore_product))
         .route("/contacts/{id}/interests", post(orders::add_interest))
         .route(
             "/contacts/{id}/interests/{product}/delete",
