@@ -81,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deals", get(deals::board).post(deals::create))
         .route("/deals/list", get(deals::list))
         .route("/deals/new", get(deals::new_form))
+        .route("/deals/contact-options", get(deals::contact_options))
         .route("/deals/{id}", get(deals::detail).post(deals::update))
         .route("/deals/{id}/edit", get(deals::edit_form))
         .route("/deals/{id}/move", post(deals::move_stage))
