@@ -402,6 +402,15 @@ pub(crate) struct FieldSet {
 }
 
 impl FieldSet {
+    /// The keys of the fields that are not archived, in display order.
+    pub(crate) fn active_keys(&self) -> Vec<String> {
+        self.defs
+            .iter()
+            .filter(|d| !d.archived)
+            .map(|d| d.key.clone())
+            .collect()
+    }
+
     /// Validates `values` (a create when `creating`: required fields must be present).
     /// Every problem is reported, with paths such as `custom_fields.region_code`.
     pub(crate) fn check(
@@ -1049,6 +1058,20 @@ impl Core {
         record_ids: &[Uuid],
         key: Option<&DataKey>,
     ) -> Result<HashMap<Uuid, CustomValues>, CoreError> {
+        self.custom_values_with(conn, entity, record_ids, |_| key)
+            .await
+    }
+
+    /// The custom values of records by id, personal and sensitive ones decrypted with the key
+    /// `key_for` gives for the record (left out where it gives none). Exports use it with each
+    /// contact's own key.
+    pub(crate) async fn custom_values_with<'k, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        entity: FieldEntity,
+        record_ids: &[Uuid],
+        key_for: impl Fn(Uuid) -> Option<&'k DataKey>,
+    ) -> Result<HashMap<Uuid, CustomValues>, CoreError> {
         let rows = repo::custom_fields::values_of(conn, record_ids).await?;
         let mut out: HashMap<Uuid, CustomValues> = HashMap::new();
         if rows.is_empty() {
@@ -1059,7 +1082,7 @@ impl Core {
             let Some(def) = set.defs.iter().find(|d| d.id == row.field_id) else {
                 continue;
             };
-            let stored = match (&row.value_text, &row.value_ct, key) {
+            let stored = match (&row.value_text, &row.value_ct, key_for(row.record_id)) {
                 (Some(text), None, _) => text.clone(),
                 (None, Some(ct), Some(key)) => {
                     let column = aad_column(def.id);

@@ -4,10 +4,19 @@
 //!
 //! CSV cells that a spreadsheet would run as a formula are prefixed with `'`
 //! ([`tabular::guard_cell`]). Lists (e-mails, phones, tags) are joined with `"; "`.
+//!
+//! Custom fields: one column per active (not archived) field of the kind, headed `cf.<key>`
+//! after the built-in columns in the fields' display order; in JSON, `custom_fields` holds the
+//! same fields. Values are decrypted with the record's own key like its built-in fields
+//! (a contact's key for contacts, the organisation key for companies and deals), and CSV cells
+//! get the same formula guard.
 
+use crate::custom_fields::CustomValues;
 use crate::tabular;
 use crate::{Actor, Core, CoreError};
+use custodian_crypto::envelope::DataKey;
 use custodian_domain::FieldError;
+use custodian_domain::custom_fields::FieldEntity;
 use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::{self, Deleted};
 use std::collections::HashMap;
@@ -77,6 +86,14 @@ impl ExportKind {
             Self::Contacts => "contacts",
             Self::Companies => "companies",
             Self::Deals => "deals",
+        }
+    }
+
+    fn entity(self) -> FieldEntity {
+        match self {
+            Self::Contacts => FieldEntity::Contact,
+            Self::Companies => FieldEntity::Company,
+            Self::Deals => FieldEntity::Deal,
         }
     }
 
@@ -153,6 +170,9 @@ pub struct Export {
     started: bool,
     finished: bool,
     rows: u64,
+    /// The active custom fields' keys, read once when the file starts so every row has the
+    /// header's columns.
+    custom_keys: Vec<String>,
 }
 
 impl Export {
@@ -185,12 +205,27 @@ impl Export {
         }
         let mut out = Vec::new();
         if !self.started {
+            self.custom_keys = self
+                .core
+                .field_set(self.core.store().scan_conn(), self.request.kind.entity())
+                .await?
+                .active_keys();
             self.started = true;
             match self.request.format {
                 ExportFormat::Csv => {
                     // A byte-order mark, so spreadsheets open Chinese text as UTF-8.
                     out.extend_from_slice(b"\xEF\xBB\xBF");
-                    tabular::write_csv_record(&mut out, self.request.kind.header());
+                    let custom: Vec<String> =
+                        self.custom_keys.iter().map(|k| format!("cf.{k}")).collect();
+                    let header: Vec<&str> = self
+                        .request
+                        .kind
+                        .header()
+                        .iter()
+                        .copied()
+                        .chain(custom.iter().map(String::as_str))
+                        .collect();
+                    tabular::write_csv_record(&mut out, &header);
                 }
                 ExportFormat::Json => out.push(b'['),
             }
@@ -203,7 +238,12 @@ impl Export {
         for record in records {
             match self.request.format {
                 ExportFormat::Csv => {
-                    let cells: Vec<&str> = record.cells.iter().map(String::as_str).collect();
+                    let cells: Vec<&str> = record
+                        .cells
+                        .iter()
+                        .chain(&record.custom_cells)
+                        .map(String::as_str)
+                        .collect();
                     tabular::write_csv_record(&mut out, &cells);
                 }
                 ExportFormat::Json => {
@@ -227,6 +267,46 @@ impl Export {
             }
         }
         Ok(Some(out))
+    }
+
+    /// The record's active custom values: the JSON object, or (for CSV) one cell per column.
+    fn custom(&self, values: Option<CustomValues>) -> (Option<CustomValues>, Vec<String>) {
+        let mut values = values.unwrap_or_default();
+        values.retain(|k, _| self.custom_keys.contains(k));
+        match self.request.format {
+            ExportFormat::Json => (Some(values), Vec::new()),
+            ExportFormat::Csv => {
+                let cells = self
+                    .custom_keys
+                    .iter()
+                    .map(|k| match values.get(k) {
+                        None | Some(serde_json::Value::Null) => String::new(),
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                    })
+                    .collect();
+                (None, cells)
+            }
+        }
+    }
+
+    /// Custom values of a page of records, each decrypted with the key `key_for` gives it.
+    async fn custom_page<'k>(
+        &self,
+        ids: &[Uuid],
+        key_for: impl Fn(Uuid) -> Option<&'k DataKey>,
+    ) -> Result<HashMap<Uuid, CustomValues>, CoreError> {
+        if self.custom_keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.core
+            .custom_values_with(
+                self.core.store().scan_conn(),
+                self.request.kind.entity(),
+                ids,
+                key_for,
+            )
+            .await
     }
 
     fn json(&self, view: &impl serde::Serialize) -> Result<Option<serde_json::Value>, CoreError> {
@@ -267,13 +347,26 @@ impl Export {
             .collect();
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.core.keys().data_keys(conn, &key_ids).await?;
+        // Each contact's custom values under the contact's own key.
+        let key_of: HashMap<Uuid, &DataKey> = page
+            .items
+            .iter()
+            .zip(&keys)
+            .map(|(row, key)| (row.id, key.as_ref()))
+            .collect();
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let mut custom = self
+            .custom_page(&ids, |id| key_of.get(&id).copied())
+            .await?;
         let mut records = Vec::with_capacity(page.items.len());
-        for (row, key) in page.items.iter().zip(keys) {
-            let v = self.core.contact_view(&key, row)?;
+        for (row, key) in page.items.iter().zip(&keys) {
+            let mut v = self.core.contact_view(key, row)?;
             let company = v
                 .company_id
                 .and_then(|c| companies.get(&c.as_uuid()).cloned())
                 .unwrap_or_default();
+            let (values, custom_cells) = self.custom(custom.remove(&row.id));
+            v.custom_fields = values;
             let json = self.json(&v)?;
             records.push(ExportRecord {
                 cells: vec![
@@ -293,6 +386,7 @@ impl Export {
                     rfc3339(v.updated_at),
                 ],
                 json,
+                custom_cells,
             });
         }
         Ok((records, next))
@@ -317,9 +411,13 @@ impl Export {
         .await?;
         let next = resume_after(&page, |r| (r.created_at, r.id));
         let key = self.core.keys().org_key(conn).await?;
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let mut custom = self.custom_page(&ids, |_| Some(key.as_ref())).await?;
         let mut records = Vec::with_capacity(page.items.len());
         for row in &page.items {
-            let v = self.core.company_view(Some(&key), row)?;
+            let mut v = self.core.company_view(Some(&key), row)?;
+            let (values, custom_cells) = self.custom(custom.remove(&row.id));
+            v.custom_fields = values;
             let json = self.json(&v)?;
             records.push(ExportRecord {
                 cells: vec![
@@ -336,6 +434,7 @@ impl Export {
                     rfc3339(v.updated_at),
                 ],
                 json,
+                custom_cells,
             });
         }
         Ok((records, next))
@@ -362,9 +461,13 @@ impl Export {
         .await?;
         let next = resume_after(&page, |r| (r.created_at, r.id));
         let key = self.core.keys().org_key(conn).await?;
+        let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
+        let mut custom = self.custom_page(&ids, |_| Some(key.as_ref())).await?;
         let mut records = Vec::with_capacity(page.items.len());
         for row in &page.items {
-            let v = self.core.deal_view(Some(&key), row)?;
+            let mut v = self.core.deal_view(Some(&key), row)?;
+            let (values, custom_cells) = self.custom(custom.remove(&row.id));
+            v.custom_fields = values;
             let json = self.json(&v)?;
             records.push(ExportRecord {
                 cells: vec![
@@ -385,6 +488,7 @@ impl Export {
                     rfc3339(v.updated_at),
                 ],
                 json,
+                custom_cells,
             });
         }
         Ok((records, next))
@@ -396,6 +500,8 @@ struct ExportRecord {
     cells: Vec<String>,
     /// Present for JSON exports only.
     json: Option<serde_json::Value>,
+    /// CSV only: one cell per active custom field, after `cells`.
+    custom_cells: Vec<String>,
 }
 
 /// Where the next step starts: after the last row, when more rows follow (lists are in
@@ -430,6 +536,7 @@ impl Core {
             started: false,
             finished: false,
             rows: 0,
+            custom_keys: Vec::new(),
         })
     }
 }

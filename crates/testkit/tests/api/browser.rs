@@ -4,7 +4,11 @@
 
 use base64::Engine;
 use custodian_core::secrets::ExposeSecret;
-use custodian_testkit::{Backend, on_both_backends, spawn_unconfigured};
+use custodian_testkit::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, on_both_backends, spawn_app, spawn_unconfigured,
+};
+use reqwest::StatusCode;
+use serde_json::json;
 use sha2::Digest;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -83,8 +87,9 @@ async fn wait_for_text(driver: &WebDriver, by: By, needle: &str) -> bool {
     false
 }
 
-async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: Backend) {
-    let (app, code) = spawn_unconfigured(backend).await;
+/// Headless Chromium through a fresh chromedriver, trusting exactly the server's certificate,
+/// with a throwaway profile (kept alive by the returned directory).
+async fn start_browser(cert_pem: &[u8]) -> (ChromeDriver, WebDriver, tempfile::TempDir) {
     let chromedriver = ChromeDriver::start().await;
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary("/usr/bin/chromium").unwrap();
@@ -104,7 +109,7 @@ async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: B
     }
     caps.add_arg(&format!(
         "--ignore-certificate-errors-spki-list={}",
-        spki_hash(&app.cert_pem)
+        spki_hash(cert_pem)
     ))
     .unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -113,6 +118,12 @@ async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: B
     let driver = WebDriver::new(format!("http://127.0.0.1:{}", chromedriver.port), caps)
         .await
         .unwrap();
+    (chromedriver, driver, profile)
+}
+
+async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: Backend) {
+    let (app, code) = spawn_unconfigured(backend).await;
+    let (_chromedriver, driver, profile) = start_browser(&app.cert_pem).await;
 
     let result = async {
         // 1. First administrator through the printed one-time link (code in the fragment).
@@ -382,4 +393,180 @@ async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: B
     result.unwrap();
 }
 
-on_both_backends!(set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese);
+/// Adding lines to a draft order in the browser: the "Add a line" button (app.js) appends an
+/// empty row without reloading the page, the rows are filled in (a catalogue product with a
+/// discount, and a free-text line), and the saved order has them with exact totals.
+async fn add_lines_to_an_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let contact = app.create_contact(json!({"name": "Wang Fang"})).await;
+    let mut products = Vec::new();
+    for body in [
+        json!({"sku": "DSL-10", "name": "Diesel 10 ppm", "list_price": "7000.00",
+               "currency": "CNY", "unit": "t"}),
+        json!({"sku": "LUB-5W30", "name": "Lubricant 5W-30", "list_price": "25.50",
+               "currency": "CNY", "unit": "l"}),
+    ] {
+        let (status, product) = app.post_json("/api/v1/products", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{product}");
+        products.push(product["id"].as_str().unwrap().to_owned());
+    }
+    let (status, order) = app
+        .post_json(
+            "/api/v1/orders",
+            &json!({"contact_id": contact["id"], "currency": "CNY", "ordered_on": "2026-03-01",
+                    "lines": [{"product_id": products[0], "quantity": "10"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
+
+    let result = async {
+        driver.goto(format!("{}/login", app.base_url)).await?;
+        wait_for(&driver, By::Name("email"))
+            .await?
+            .send_keys(ADMIN_EMAIL)
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        driver.find(By::Id("login-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+
+        driver
+            .goto(format!("{}/orders/{order_id}/edit", app.base_url))
+            .await?;
+        let add_line = driver
+            .query(By::Id("add-line"))
+            .and_displayed()
+            .wait(Duration::from_secs(10), Duration::from_millis(100))
+            .first()
+            .await?;
+        let rows = driver.find_all(By::Css("#order-lines tr.line-row")).await?;
+        let before = rows.len();
+        assert_eq!(before, 4, "the order's line and three blank rows");
+        driver
+            .execute(
+                "window.custodianBeforeAdd = 'same page'; return true;",
+                Vec::<serde_json::Value>::new(),
+            )
+            .await?;
+        // Fill the last blank row first: the copy the button makes must come out empty.
+        let last = rows.last().unwrap();
+        last.find(By::Css("input[name='line_description']"))
+            .await?
+            .send_keys("scratch")
+            .await?;
+        add_line.click().await?;
+        add_line.click().await?;
+        let rows = driver.find_all(By::Css("#order-lines tr.line-row")).await?;
+        assert_eq!(rows.len(), before + 2, "two rows added");
+        let mark = driver
+            .execute(
+                "return window.custodianBeforeAdd || null;",
+                Vec::<serde_json::Value>::new(),
+            )
+            .await?;
+        assert_eq!(mark.json(), &json!("same page"), "added without reloading");
+        let focused = driver.active_element().await?;
+        assert_eq!(
+            focused.attr("name").await?.as_deref(),
+            Some("line_product"),
+            "focus moves into the new row"
+        );
+        for row in &rows[before..] {
+            for input in row.find_all(By::Css("input")).await? {
+                assert_eq!(
+                    input.value().await?.as_deref(),
+                    Some(""),
+                    "a new row is empty"
+                );
+            }
+        }
+        // Undo the scratch text so that row stays blank.
+        last.find(By::Css("input[name='line_description']"))
+            .await?
+            .clear()
+            .await?;
+
+        // First added row: a catalogue product with a discount.
+        let product_row = &rows[before];
+        SelectElement::new(
+            &product_row
+                .find(By::Css("select[name='line_product']"))
+                .await?,
+        )
+        .await?
+        .select_by_value(&products[1])
+        .await?;
+        product_row
+            .find(By::Css("input[name='line_quantity']"))
+            .await?
+            .send_keys("4")
+            .await?;
+        product_row
+            .find(By::Css("input[name='line_discount']"))
+            .await?
+            .send_keys("10")
+            .await?;
+        // Second added row: a free-text line with its own price.
+        let text_row = &rows[before + 1];
+        text_row
+            .find(By::Css("input[name='line_description']"))
+            .await?
+            .send_keys("Freight Tianjin → Xi'an")
+            .await?;
+        text_row
+            .find(By::Css("input[name='line_quantity']"))
+            .await?
+            .send_keys("1")
+            .await?;
+        text_row
+            .find(By::Css("input[name='line_unit_price']"))
+            .await?
+            .send_keys("150.00")
+            .await?;
+        driver.find(By::Id("order-submit")).await?.click().await?;
+
+        // 70,000.00 + 4 × 25.50 × 0.9 = 91.80 + 150.00.
+        let saved = wait_for_text(&driver, By::Id("order-total"), "CNY 70,241.80").await;
+        assert!(saved, "the order page shows the new total");
+        let url = driver.current_url().await?;
+        assert_eq!(url.path(), format!("/orders/{order_id}"));
+        let lines = driver.find(By::Id("order-lines")).await?.text().await?;
+        for part in [
+            "Diesel 10 ppm",
+            "Lubricant 5W-30",
+            "Freight Tianjin → Xi'an",
+            "LUB-5W30",
+        ] {
+            assert!(lines.contains(part), "{part} in {lines}");
+        }
+        WebDriverResult::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let shot =
+            std::env::temp_dir().join(format!("custodian-browser-order-failure-{backend:?}.png"));
+        let _ = driver.screenshot(&shot).await;
+        eprintln!("screenshot of the failure: {}", shot.display());
+    }
+    driver.quit().await.unwrap();
+    result.unwrap();
+
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{order_id}")).await;
+    let lines = order["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 3, "{order}");
+    assert_eq!(lines[1]["product_id"].as_str(), Some(products[1].as_str()));
+    assert_eq!(lines[1]["total"], "91.80");
+    assert_eq!(lines[2]["description"], "Freight Tianjin → Xi'an");
+    assert_eq!(order["total"], "70241.80");
+    assert_eq!(order["version"], 2);
+}
+
+on_both_backends!(
+    set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese,
+    add_lines_to_an_order,
+);

@@ -373,10 +373,161 @@ async fn a_bad_row_after_several_batches_leaves_nothing_behind(backend: Backend)
     assert_eq!(data_key::Entity::find().count(conn).await.unwrap(), 1);
 }
 
+fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<csv::StringRecord>) {
+    assert!(body.starts_with(b"\xEF\xBB\xBF"), "BOM for spreadsheets");
+    let text = std::str::from_utf8(&body[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader.records().map(Result::unwrap).collect();
+    (header, rows)
+}
+
+async fn export_bytes(app: &TestApp, path: &str) -> Vec<u8> {
+    let res = app
+        .request(reqwest::Method::GET, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap().to_vec()
+}
+
+/// Exports carry one column per active custom field, personal values decrypted with each
+/// record's own key, archived fields left out, and the formula guard on custom cells too.
+async fn exports_carry_active_custom_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let define = |body: Value| {
+        let app = &app;
+        async move {
+            let (status, field) = app.post_json("/api/v1/custom-fields", &body).await;
+            assert_eq!(status, StatusCode::CREATED, "{field}");
+            field
+        }
+    };
+    define(
+        json!({"entity": "contact", "key": "region_code", "label_en": "Region code",
+                  "label_zh": "区域代码", "type": "text", "classification": "internal"}),
+    )
+    .await;
+    define(
+        json!({"entity": "contact", "key": "birthday", "label_en": "Birthday",
+                  "label_zh": "生日", "type": "date", "classification": "personal"}),
+    )
+    .await;
+    define(
+        json!({"entity": "contact", "key": "newsletter", "label_en": "Newsletter",
+                  "label_zh": "订阅通讯", "type": "boolean", "classification": "public"}),
+    )
+    .await;
+    let legacy = define(json!({"entity": "contact", "key": "legacy_code",
+                               "label_en": "Legacy code", "label_zh": "旧代码",
+                               "type": "text", "classification": "internal"}))
+    .await;
+    define(
+        json!({"entity": "company", "key": "tax_contact", "label_en": "Tax contact",
+                  "label_zh": "税务联系人", "type": "text", "classification": "sensitive"}),
+    )
+    .await;
+    define(
+        json!({"entity": "deal", "key": "margin", "label_en": "Margin",
+                  "label_zh": "利润率", "type": "number", "decimals": 1,
+                  "classification": "internal"}),
+    )
+    .await;
+
+    // Two contacts, so two data keys: each one's personal value must come out right.
+    app.create_contact(json!({"name": "Wang Fang", "custom_fields": {
+        "region_code": "=1+2", "birthday": "1980-02-29", "newsletter": true,
+        "legacy_code": "OLD-1"}}))
+        .await;
+    app.create_contact(json!({"name": "Li Lei", "custom_fields": {"birthday": "1991-11-11"}}))
+        .await;
+    app.create_contact(json!({"name": "No Values"})).await;
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/custom-fields/{}/archive",
+                legacy["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (header, rows) = csv_rows(&export_bytes(&app, "/api/v1/exports/contacts").await);
+    assert_eq!(
+        header[header.len() - 3..],
+        ["cf.region_code", "cf.birthday", "cf.newsletter"],
+        "active fields after the built-in columns, in display order: {header:?}"
+    );
+    assert!(
+        !header.iter().any(|h| h.contains("legacy")),
+        "archived left out"
+    );
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = |name: &str| rows.iter().find(|r| &r[1] == name).unwrap().clone();
+    let wang = row("Wang Fang");
+    assert_eq!(&wang[col("cf.region_code")], "'=1+2", "formula guard");
+    assert_eq!(&wang[col("cf.birthday")], "1980-02-29", "decrypted");
+    assert_eq!(&wang[col("cf.newsletter")], "true");
+    assert_eq!(wang.len(), header.len());
+    let li = row("Li Lei");
+    assert_eq!(
+        &li[col("cf.birthday")],
+        "1991-11-11",
+        "the other contact's key"
+    );
+    assert_eq!(&li[col("cf.region_code")], "");
+    assert_eq!(&row("No Values")[col("cf.newsletter")], "");
+
+    let (status, json) = app.get_json("/api/v1/exports/contacts?format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    let wang = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Wang Fang")
+        .unwrap();
+    assert_eq!(
+        wang["custom_fields"],
+        json!({"region_code": "=1+2", "birthday": "1980-02-29", "newsletter": true}),
+        "JSON keeps values as they are, archived left out"
+    );
+
+    // Companies and deals: under the organisation key.
+    app.create_company(json!({"name": "Hangzhou Silk", "custom_fields": {
+        "tax_contact": "@Ms Chen"}}))
+        .await;
+    let (header, rows) = csv_rows(&export_bytes(&app, "/api/v1/exports/companies").await);
+    assert_eq!(header.last().map(String::as_str), Some("cf.tax_contact"));
+    assert_eq!(&rows[0][header.len() - 1], "'@Ms Chen");
+    let (_, json) = app.get_json("/api/v1/exports/companies?format=json").await;
+    assert_eq!(json[0]["custom_fields"], json!({"tax_contact": "@Ms Chen"}));
+
+    app.create_pipeline("Sales", &[("Qualify", 10)]).await;
+    app.create_deal(json!({"title": "Silk tender", "custom_fields": {"margin": "-2.5"}}))
+        .await;
+    let (header, rows) = csv_rows(&export_bytes(&app, "/api/v1/exports/deals").await);
+    assert_eq!(header.last().map(String::as_str), Some("cf.margin"));
+    assert_eq!(
+        &rows[0][header.len() - 1],
+        "'-2.5",
+        "a negative number is guarded too"
+    );
+    let (_, json) = app.get_json("/api/v1/exports/deals?format=json").await;
+    assert_eq!(json[0]["custom_fields"], json!({"margin": "-2.5"}));
+}
+
 on_both_backends!(
     dry_run_reports_every_bad_line_and_a_bad_import_writes_nothing,
     a_bad_row_after_several_batches_leaves_nothing_behind,
     duplicates_by_email_skip_merge_or_create,
     encodings_mappings_and_bad_files,
     exports_guard_formulas_and_stream_every_row,
+    exports_carry_active_custom_fields,
 );

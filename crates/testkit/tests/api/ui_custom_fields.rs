@@ -306,8 +306,250 @@ async fn company_and_deal_pages_show_custom_values(backend: Backend) {
     );
 }
 
+/// The company and deal forms take custom values: created and edited through the UI, a value
+/// of the wrong type refused next to its own input with what was typed kept, in both languages.
+async fn company_and_deal_forms_take_custom_values(backend: Backend) {
+    let app = spawn_app(backend).await;
+    define(
+        &app,
+        json!({"entity": "company", "key": "credit_line", "label_en": "Credit line",
+               "label_zh": "授信额度", "type": "number", "decimals": 2,
+               "classification": "internal"}),
+    )
+    .await;
+    define(
+        &app,
+        json!({"entity": "company", "key": "tax_contact", "label_en": "Tax contact",
+               "label_zh": "税务联系人", "type": "text", "classification": "personal"}),
+    )
+    .await;
+    define(
+        &app,
+        json!({"entity": "deal", "key": "tender_date", "label_en": "Tender date",
+               "label_zh": "招标日期", "type": "date", "classification": "internal"}),
+    )
+    .await;
+    define(
+        &app,
+        json!({"entity": "deal", "key": "framework", "label_en": "Framework agreement",
+               "label_zh": "框架协议", "type": "boolean", "classification": "internal"}),
+    )
+    .await;
+
+    // Company: the form offers the fields, in both languages.
+    let (status, html) = app.html("/companies/new", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"cf.credit_line\" type=\"number\"")
+            && html.contains("step=\"0.01\"")
+            && html.contains("name=\"cf.tax_contact\" type=\"text\"")
+            && html.contains("Credit line"),
+        "{html}"
+    );
+    let (_, html) = app.html("/companies/new", "zh-CN").await;
+    assert!(html.contains("授信额度") && html.contains("税务联系人"));
+
+    // A wrong-type value: 422, the message next to that field, the input kept, nothing stored.
+    let response = app
+        .post_form(
+            "/companies",
+            &[
+                ("_csrf", &app.csrf),
+                ("name", "Qingdao Port Logistics"),
+                ("cf.credit_line", "lots"),
+                ("cf.tax_contact", "Ms Zhou"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("id=\"f-cf-credit_line-error\">Enter a number, such as 12.5.</p>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("f-cf-tax_contact-error"),
+        "only the bad field"
+    );
+    assert!(
+        html.contains("value=\"lots\"") && html.contains("value=\"Ms Zhou\""),
+        "what was typed is kept"
+    );
+    assert!(html.contains("value=\"Qingdao Port Logistics\""));
+    let (_, list) = app.get_json("/api/v1/companies").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    // Created with values.
+    let response = app
+        .post_form(
+            "/companies",
+            &[
+                ("_csrf", &app.csrf),
+                ("name", "Qingdao Port Logistics"),
+                ("cf.credit_line", "250000.5"),
+                ("cf.tax_contact", "Ms Zhou"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = location(&response);
+    let company_id = page.trim_start_matches("/companies/").to_owned();
+    let (_, stored) = app
+        .get_json(&format!("/api/v1/companies/{company_id}"))
+        .await;
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"credit_line": "250000.50", "tax_contact": "Ms Zhou"})
+    );
+    // The edit form is filled in; an edit changes one value and clears the other.
+    let (_, html) = app.html(&format!("{page}/edit"), "en").await;
+    assert!(
+        html.contains("value=\"250000.50\"") && html.contains("value=\"Ms Zhou\""),
+        "{html}"
+    );
+    let response = app
+        .post_form(
+            &page,
+            &[
+                ("_csrf", &app.csrf),
+                ("version", "1"),
+                ("name", "Qingdao Port Logistics"),
+                ("cf.credit_line", "1.5.0"),
+                ("cf.tax_contact", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"f-cf-credit_line-error\""), "{html}");
+    assert!(html.contains("value=\"1.5.0\""));
+    let response = app
+        .post_form(
+            &page,
+            &[
+                ("_csrf", &app.csrf),
+                ("version", "1"),
+                ("name", "Qingdao Port Logistics"),
+                ("cf.credit_line", "300000"),
+                ("cf.tax_contact", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, stored) = app
+        .get_json(&format!("/api/v1/companies/{company_id}"))
+        .await;
+    assert_eq!(stored["custom_fields"], json!({"credit_line": "300000.00"}));
+    assert_eq!(stored["version"], 2);
+    let (_, html) = app.html(&page, "zh-CN").await;
+    assert!(html.contains("<dt>授信额度</dt>") && html.contains("300000.00"));
+
+    // Deal: the same on its form.
+    let pipeline = app.create_pipeline("Sales", &[("Qualify", 10)]).await;
+    let stage = custodian_testkit::stage_id(&pipeline, 0);
+    let (status, html) = app.html("/deals/new", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"cf.tender_date\" type=\"date\"")
+            && html.contains("name=\"cfb.framework\""),
+        "{html}"
+    );
+    let response = app
+        .post_form(
+            "/deals",
+            &[
+                ("_csrf", &app.csrf),
+                ("title", "Crane lease"),
+                ("stage_id", &stage),
+                ("cf.tender_date", "31/12/2026"),
+                ("cfb.framework", "1"),
+                ("cf.framework", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("id=\"f-cf-tender_date-error\">Enter a date such as 2026-12-31.</p>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"31/12/2026\""), "the input is kept");
+    assert!(
+        html.contains("name=\"cf.framework\" value=\"true\" checked"),
+        "the ticked box stays ticked"
+    );
+    let (_, list) = app.get_json("/api/v1/deals").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // The Chinese form says it in Chinese.
+    let response = app
+        .client
+        .post(app.url("/deals"))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "zh-CN")
+        .form(&[
+            ("_csrf", app.csrf.as_str()),
+            ("title", "Crane lease"),
+            ("stage_id", &stage),
+            ("cf.tender_date", "31/12/2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"f-cf-tender_date-error\""));
+    assert!(!html.contains("Enter a date such as"), "{html}");
+
+    let response = app
+        .post_form(
+            "/deals",
+            &[
+                ("_csrf", &app.csrf),
+                ("title", "Crane lease"),
+                ("stage_id", &stage),
+                ("cf.tender_date", "2026-12-31"),
+                ("cfb.framework", "1"),
+                ("cf.framework", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = location(&response);
+    let deal_id = page.trim_start_matches("/deals/").to_owned();
+    let (_, stored) = app.get_json(&format!("/api/v1/deals/{deal_id}")).await;
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"tender_date": "2026-12-31", "framework": true})
+    );
+    let (_, html) = app.html(&format!("{page}/edit"), "en").await;
+    assert!(
+        html.contains("value=\"2026-12-31\"")
+            && html.contains("name=\"cf.framework\" value=\"true\" checked"),
+        "{html}"
+    );
+    // Unticking the box means "no"; a new date replaces the old one.
+    let response = app
+        .post_form(
+            &page,
+            &[
+                ("_csrf", &app.csrf),
+                ("version", "1"),
+                ("title", "Crane lease"),
+                ("cf.tender_date", "2027-01-15"),
+                ("cfb.framework", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, stored) = app.get_json(&format!("/api/v1/deals/{deal_id}")).await;
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"tender_date": "2027-01-15", "framework": false})
+    );
+}
+
 on_both_backends!(
     settings_page_lists_and_creates_fields,
     contact_form_and_page_show_custom_fields,
     company_and_deal_pages_show_custom_values,
+    company_and_deal_forms_take_custom_values,
 );

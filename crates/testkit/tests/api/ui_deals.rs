@@ -625,9 +625,199 @@ async fn deal_pages_render_in_chinese(backend: Backend) {
     assert!(res.text().await.unwrap().contains("看板已刷新"));
 }
 
+/// The deal form picks its contact from the chosen company's contacts: a select rendered on
+/// the form and re-rendered for another company (the fragment htmx swaps in); a contact of
+/// another company is refused next to the picker.
+async fn deal_form_picks_a_contact_of_its_company(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let pipeline = app.create_pipeline("Sales", &[("Qualify", 10)]).await;
+    let stage = stage_id(&pipeline, 0);
+    let jade = app.create_company(json!({"name": "Jade River"})).await;
+    let gulf = app.create_company(json!({"name": "Gulf Refining"})).await;
+    let jade_id = jade["id"].as_str().unwrap();
+    let gulf_id = gulf["id"].as_str().unwrap();
+    let zhang = app
+        .create_contact(json!({"name": "张伟", "company_id": jade_id}))
+        .await;
+    let an = app
+        .create_contact(json!({"name": "An Li", "company_id": jade_id}))
+        .await;
+    let omar = app
+        .create_contact(json!({"name": "Omar Haddad", "company_id": gulf_id}))
+        .await;
+    let zhang_id = zhang["id"].as_str().unwrap();
+    let omar_id = omar["id"].as_str().unwrap();
+
+    // No company yet: an empty picker that says what to do; the company select asks for it.
+    let (status, html) = page(&app, "/deals/new", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<select id=\"f-contact_id\" name=\"contact_id\""));
+    assert!(html.contains("Choose a company to pick one of its contacts."));
+    assert!(!html.contains("张伟") && !html.contains("Omar Haddad"));
+    assert!(
+        html.contains("hx-get=\"/deals/contact-options\"")
+            && html.contains("hx-target=\"#contact-field\"")
+    );
+    assert!(!html.contains("<script>") && !html.contains("hx-on"));
+
+    // The fragment for a company: its contacts by name, no one else's.
+    let (status, fragment) = page(
+        &app,
+        &format!("/deals/contact-options?company_id={jade_id}&contact_id="),
+        "zh-CN",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        fragment.starts_with("<div class=\"field\" id=\"contact-field\">"),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<html"));
+    let an_at = fragment.find("An Li").unwrap();
+    let zhang_at = fragment.find("张伟").unwrap();
+    assert!(an_at < zhang_at, "sorted by name");
+    assert!(!fragment.contains("Omar Haddad"));
+    assert!(fragment.contains("所选公司的联系人"));
+    let (_, fragment) = page(
+        &app,
+        &format!("/deals/contact-options?company_id={gulf_id}&contact_id={omar_id}"),
+        "en",
+    )
+    .await;
+    assert!(fragment.contains(&format!(
+        "<option value=\"{omar_id}\" selected>Omar Haddad</option>"
+    )));
+    assert!(!fragment.contains("张伟"));
+
+    // A contact of another company is refused next to the picker, nothing created.
+    let res = post_form(
+        &app,
+        "/deals",
+        &[
+            ("_csrf", &app.csrf),
+            ("title", "Pipeline coating"),
+            ("stage_id", &stage),
+            ("company_id", jade_id),
+            ("contact_id", omar_id),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"f-contact_id-error\">Choose one of the chosen company"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Omar Haddad (not at the chosen company)"),
+        "kept visible"
+    );
+    assert!(html.contains("张伟"), "the company's contacts are offered");
+    let (_, list) = app.get_json("/api/v1/deals").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    // Picked from the company: stored, shown preselected on the edit form.
+    let res = post_form(
+        &app,
+        "/deals",
+        &[
+            ("_csrf", &app.csrf),
+            ("title", "Pipeline coating"),
+            ("stage_id", &stage),
+            ("company_id", jade_id),
+            ("contact_id", zhang_id),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let deal_page = custodian_testkit::location(&res);
+    let deal_id = deal_page.trim_start_matches("/deals/").to_owned();
+    let (_, deal) = app.get_json(&format!("/api/v1/deals/{deal_id}")).await;
+    assert_eq!(deal["contact_id"].as_str(), Some(zhang_id));
+    let (_, form) = page(&app, &format!("{deal_page}/edit"), "en").await;
+    assert!(form.contains(&format!(
+        "<option value=\"{zhang_id}\" selected>张伟</option>"
+    )));
+    assert!(!form.contains("Omar Haddad"));
+
+    // Moving the deal to another company with that company's contact.
+    let res = post_form(
+        &app,
+        &deal_page,
+        &[
+            ("_csrf", &app.csrf),
+            ("version", "1"),
+            ("title", "Pipeline coating"),
+            ("company_id", gulf_id),
+            ("contact_id", omar_id),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, deal) = app.get_json(&format!("/api/v1/deals/{deal_id}")).await;
+    assert_eq!(
+        (deal["company_id"].as_str(), deal["contact_id"].as_str()),
+        (Some(gulf_id), Some(omar_id))
+    );
+    // Switching back to the first company but keeping a contact it does not have: refused.
+    let res = post_form(
+        &app,
+        &deal_page,
+        &[
+            ("_csrf", &app.csrf),
+            ("version", "2"),
+            ("title", "Pipeline coating"),
+            ("company_id", jade_id),
+            ("contact_id", an["id"].as_str().unwrap()),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "An Li is at Jade River"
+    );
+    let res = post_form(
+        &app,
+        &deal_page,
+        &[
+            ("_csrf", &app.csrf),
+            ("version", "3"),
+            ("title", "Pipeline coating"),
+            ("company_id", gulf_id),
+            ("contact_id", zhang_id),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // No contact picked clears it.
+    let res = post_form(
+        &app,
+        &deal_page,
+        &[
+            ("_csrf", &app.csrf),
+            ("version", "3"),
+            ("title", "Pipeline coating"),
+            ("company_id", gulf_id),
+            ("contact_id", ""),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, deal) = app.get_json(&format!("/api/v1/deals/{deal_id}")).await;
+    assert!(deal["contact_id"].is_null());
+}
+
 on_both_backends!(
     board_shows_stages_totals_and_moves_deals_with_htmx,
     no_pipeline_explains_and_links_administrators,
     pipeline_and_deal_forms,
     deal_pages_render_in_chinese,
+    deal_form_picks_a_contact_of_its_company,
 );

@@ -139,4 +139,128 @@ async fn order_pages_and_purchase_history(backend: Backend) {
     );
 }
 
-on_both_backends!(order_pages_and_purchase_history);
+/// The product list filters by name, category and status (active, inactive, archived);
+/// administrators archive a product from its form and restore it from the archived list.
+async fn product_list_filters_archive_and_restore(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ids = std::collections::HashMap::new();
+    for (sku, name, category, active) in [
+        ("DSL-10", "Diesel 10 ppm", "fuel", true),
+        ("DSL-50", "Diesel 50 ppm", "fuel", false),
+        ("LUB-5W30", "Lubricant 5W-30", "lubricant", true),
+        ("BIT-70", "Bitumen 70/100", "asphalt", true),
+    ] {
+        let (status, product) = app
+            .post_json(
+                "/api/v1/products",
+                &json!({"sku": sku, "name": name, "category": category, "list_price": "10.00",
+                        "currency": "CNY", "unit": "t", "active": active}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{product}");
+        ids.insert(sku, product["id"].as_str().unwrap().to_owned());
+    }
+    let skus = |html: &str| -> Vec<&'static str> {
+        ["DSL-10", "DSL-50", "LUB-5W30", "BIT-70"]
+            .into_iter()
+            .filter(|s| html.contains(&format!("<td class=\"nowrap\">{s}</td>")))
+            .collect()
+    };
+    let (status, html) = page(&app, "/products", "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(skus(&html), ["DSL-10", "DSL-50", "LUB-5W30", "BIT-70"]);
+    assert!(html.contains("id=\"filter-status\"") && html.contains("id=\"filter-category\""));
+    let (_, html) = page(&app, "/products?status=active", "en").await;
+    assert_eq!(skus(&html), ["DSL-10", "LUB-5W30", "BIT-70"]);
+    assert!(html.contains("<option value=\"active\" selected>"));
+    let (_, html) = page(&app, "/products?status=inactive", "en").await;
+    assert_eq!(skus(&html), ["DSL-50"]);
+    let (_, html) = page(&app, "/products?q=diesel&status=active", "en").await;
+    assert_eq!(skus(&html), ["DSL-10"]);
+    let (_, html) = page(&app, "/products?category=fuel", "en").await;
+    assert_eq!(skus(&html), ["DSL-10", "DSL-50"]);
+    let (_, html) = page(&app, "/products?q=kerosene", "en").await;
+    assert!(skus(&html).is_empty() && html.contains("No products match these filters."));
+    // A refused filter is shown next to its field.
+    let (status, html) = page(&app, &format!("/products?q={}", "x".repeat(300)), "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"filter-q-error\""), "{html}");
+    let (status, html) = page(&app, "/products?status=gone", "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"filter-status-error\""));
+
+    // Archive from the edit form.
+    let bitumen = &ids["BIT-70"];
+    let (_, form) = page(&app, &format!("/products/{bitumen}/edit"), "en").await;
+    assert!(form.contains(&format!("action=\"/products/{bitumen}/delete\"")));
+    let res = app
+        .post_form(
+            &format!("/products/{bitumen}/delete"),
+            &[("_csrf", &app.csrf)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        custodian_testkit::location(&res),
+        "/products?status=archived"
+    );
+    let (_, html) = page(&app, "/products", "en").await;
+    assert!(!skus(&html).contains(&"BIT-70"), "archived leaves the list");
+    for (lang, title) in [("en", "Archived products"), ("zh-CN", "已归档产品")] {
+        let (_, html) = page(&app, "/products?status=archived", lang).await;
+        assert_eq!(skus(&html), ["BIT-70"], "{lang}");
+        assert!(html.contains(title));
+        assert!(html.contains(&format!("action=\"/products/{bitumen}/restore\"")));
+    }
+    let (_, form) = page(&app, &format!("/products/{bitumen}/edit"), "en").await;
+    assert!(form.contains("id=\"archived-banner\"") && !form.contains("id=\"product-form\""));
+
+    // Staff read the catalogue but neither see nor may use the restore button.
+    let staff = app.sign_in_new_user("staff@example.com").await;
+    let html = staff
+        .client
+        .get(app.url("/products?status=archived"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("BIT-70") && !html.contains("/restore\""));
+    let res = staff
+        .client
+        .post(app.url(&format!("/products/{bitumen}/restore")))
+        .form(&[("_csrf", staff.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Without the CSRF token nothing happens.
+    let res = app
+        .post_form(&format!("/products/{bitumen}/restore"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (_, html) = page(&app, "/products?status=archived", "en").await;
+    assert_eq!(skus(&html), ["BIT-70"]);
+
+    // Restored by the administrator: back in the list, active as before.
+    let res = app
+        .post_form(
+            &format!("/products/{bitumen}/restore"),
+            &[("_csrf", &app.csrf)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(custodian_testkit::location(&res), "/products");
+    let (_, html) = page(&app, "/products?status=active", "en").await;
+    assert!(skus(&html).contains(&"BIT-70"));
+    let (_, html) = page(&app, "/products?status=archived", "en").await;
+    assert!(skus(&html).is_empty());
+    let (_, product) = app.get_json(&format!("/api/v1/products/{bitumen}")).await;
+    assert!(product["deleted_at"].is_null() && product["active"] == true);
+}
+
+on_both_backends!(
+    order_pages_and_purchase_history,
+    product_list_filters_archive_and_restore,
+);

@@ -218,6 +218,8 @@ struct DetailPage<'a> {
     shown: Vec<super::custom_fields::ShownValue>,
     tasks: super::tasks::RecordTasks,
     purchases: super::orders::PurchaseSection,
+    /// Surveys and complaints of the company's contacts (live companies only).
+    feedback: Option<super::feedback::CompanyFeedback>,
 }
 
 pub(crate) async fn detail(
@@ -250,6 +252,7 @@ pub(crate) async fn detail(
         )
         .await
         .ui(&v)?;
+    let contacts_more = contacts.next_cursor.is_some();
     let tasks = super::tasks::record_tasks(
         &v,
         custodian_core::links::RecordKind::Company,
@@ -259,10 +262,22 @@ pub(crate) async fn detail(
     let purchases =
         super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
             .await?;
+    let contacts: Vec<ContactRow> = contacts.items.into_iter().map(ContactRow::from).collect();
+    let feedback = match c.deleted_at {
+        None => {
+            let names = contacts
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect();
+            Some(super::feedback::company_feedback(&v, c.id, &names).await?)
+        }
+        Some(_) => None,
+    };
     let t = v.t();
     let fields = super::custom_fields::active_fields(&v, "company").await?;
     let shown = super::custom_fields::shown(&t, &fields, c.custom_fields.as_ref());
     let page = DetailPage {
+        feedback,
         shown,
         tasks,
         id: c.id.to_string(),
@@ -272,8 +287,8 @@ pub(crate) async fn detail(
         created: format_time(c.created_at),
         updated: format_time(c.updated_at),
         deleted_at: c.deleted_at.map(format_time),
-        contacts: contacts.items.into_iter().map(ContactRow::from).collect(),
-        more_contacts: contacts.next_cursor.is_some(),
+        more_contacts: contacts_more,
+        contacts,
         timeline_block,
         t,
         chrome: v.chrome(NAV),
@@ -299,6 +314,9 @@ pub(crate) struct CompanyForm {
     pub(crate) address: String,
     pub(crate) tags: String,
     pub(crate) version: String,
+    /// Custom field values (`cf.<key>`, `cfb.<key>`).
+    #[serde(flatten)]
+    pub(crate) custom: super::custom_fields::RawCustom,
 }
 
 impl fmt::Debug for CompanyForm {
@@ -320,6 +338,7 @@ impl CompanyForm {
             address: c.address.clone().unwrap_or_default(),
             tags: join_list(&c.tags),
             version: c.version.to_string(),
+            custom: super::custom_fields::raw_from_values(c.custom_fields.as_ref()),
         }
     }
 
@@ -333,7 +352,7 @@ impl CompanyForm {
             website: optional(&self.website),
             owner_id: None,
             tags: split_list(&self.tags),
-            custom_fields: Default::default(),
+            custom_fields: super::custom_fields::values_from_form(&self.custom),
         }
     }
 
@@ -352,7 +371,7 @@ impl CompanyForm {
             website: Some(input.website),
             owner_id: None,
             tags: Some(input.tags),
-            custom_fields: None,
+            custom_fields: Some(input.custom_fields),
         })
     }
 }
@@ -369,20 +388,24 @@ struct FormPage<'a> {
     sizes: Vec<SelectOption>,
     form: CompanyForm,
     editing: bool,
+    custom: Vec<super::custom_fields::CustomInput>,
     errors: FormErrors,
     stale: bool,
 }
 
-fn form_page(
+async fn form_page(
     v: &Viewer,
     status: StatusCode,
     id: Option<&str>,
     form: CompanyForm,
     errors: FormErrors,
     stale: bool,
-) -> Response {
+) -> Result<Response, UiError> {
     let t = v.t();
+    let fields = super::custom_fields::active_fields(v, "company").await?;
+    let custom = super::custom_fields::inputs(&t, &fields, &form.custom, &errors);
     let page = FormPage {
+        custom,
         industries: industry_options(&t, form.industry.trim()),
         sizes: size_options(&t, form.size.trim()),
         t,
@@ -399,10 +422,10 @@ fn form_page(
         errors,
         stale,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
-pub(crate) async fn new_form(v: Viewer) -> Response {
+pub(crate) async fn new_form(v: Viewer) -> Result<Response, UiError> {
     form_page(
         &v,
         StatusCode::OK,
@@ -411,6 +434,7 @@ pub(crate) async fn new_form(v: Viewer) -> Response {
         FormErrors::default(),
         false,
     )
+    .await
 }
 
 pub(crate) async fn create(
@@ -424,15 +448,16 @@ pub(crate) async fn create(
     match v.core().create_company(v.actor(), form.to_input()).await {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&v.t(), &field_errors, FORM_FIELDS);
-            Ok(form_page(
+            let errors = super::custom_fields::form_errors(&v.t(), &field_errors, FORM_FIELDS);
+            form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 form,
                 errors,
                 false,
-            ))
+            )
+            .await
         }
         Err(e) => Err(v.fail(e)),
     }
@@ -453,14 +478,15 @@ pub(crate) async fn edit_form(v: Viewer, Path(raw): Path<String>) -> Result<Resp
             .with_message_key("companies.deleted_cannot_edit"));
     }
     let id = c.id.to_string();
-    Ok(form_page(
+    form_page(
         &v,
         StatusCode::OK,
         Some(&id),
         CompanyForm::from_view(&c),
         FormErrors::default(),
         false,
-    ))
+    )
+    .await
 }
 
 pub(crate) async fn update(
@@ -479,14 +505,15 @@ pub(crate) async fn update(
         Ok(patch) => patch,
         Err(e) => {
             let errors = FormErrors::from_fields(&t, &[e], FORM_FIELDS);
-            return Ok(form_page(
+            return form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&id_text),
                 form,
                 errors,
                 false,
-            ));
+            )
+            .await;
         }
     };
     match v
@@ -496,24 +523,28 @@ pub(crate) async fn update(
     {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
-            let errors = FormErrors::from_fields(&t, &field_errors, FORM_FIELDS);
-            Ok(form_page(
+            let errors = super::custom_fields::form_errors(&t, &field_errors, FORM_FIELDS);
+            form_page(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&id_text),
                 form,
                 errors,
                 false,
-            ))
+            )
+            .await
         }
-        Err(CoreError::StaleVersion { .. }) => Ok(form_page(
-            &v,
-            StatusCode::CONFLICT,
-            Some(&id_text),
-            form,
-            FormErrors::default(),
-            true,
-        )),
+        Err(CoreError::StaleVersion { .. }) => {
+            form_page(
+                &v,
+                StatusCode::CONFLICT,
+                Some(&id_text),
+                form,
+                FormErrors::default(),
+                true,
+            )
+            .await
+        }
         Err(e @ CoreError::Conflict(_)) => {
             Err(v.fail(e).with_message_key("companies.deleted_cannot_edit"))
         }

@@ -283,13 +283,29 @@ pub(crate) async fn detail(
         return Err(v.fail(bad_request()));
     };
     let id = parse_id(&raw).ui(&v)?;
-    let c = v
-        .core()
-        .get_contact(v.actor(), ContactId(id))
-        .await
-        .ui(&v)?;
+    detail_page(
+        &v,
+        StatusCode::OK,
+        ContactId(id),
+        query.timeline,
+        super::feedback::Returned::Nothing,
+    )
+    .await
+}
+
+/// The contact page; `returned` is a preferences or survey form that came back refused and
+/// is shown again in its section.
+pub(crate) async fn detail_page(
+    v: &Viewer,
+    status: StatusCode,
+    id: ContactId,
+    timeline_cursor: Option<String>,
+    returned: super::feedback::Returned,
+) -> Result<Response, UiError> {
+    let c = v.core().get_contact(v.actor(), id).await.ui(v)?;
+    let id = id.as_uuid();
     let timeline_block = match c.deleted_at {
-        None => Some(timeline(&v, RecordKind::Contact, id, query.timeline).await?),
+        None => Some(timeline(v, RecordKind::Contact, id, timeline_cursor).await?),
         Some(_) => None,
     };
     let company = match c.company_id {
@@ -305,14 +321,14 @@ pub(crate) async fn detail(
         None => None,
     };
     let tasks =
-        super::tasks::record_tasks(&v, custodian_core::links::RecordKind::Contact, id).await?;
+        super::tasks::record_tasks(v, custodian_core::links::RecordKind::Contact, id).await?;
     let purchases =
-        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Contact(c.id))
+        super::orders::purchase_section(v, custodian_core::orders::CustomerRef::Contact(c.id))
             .await?;
-    let fields = super::custom_fields::active_fields(&v, "contact").await?;
+    let fields = super::custom_fields::active_fields(v, "contact").await?;
     let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
     let feedback = match c.deleted_at {
-        None => Some(super::feedback::contact_feedback(&v, c.id).await?),
+        None => Some(super::feedback::contact_feedback(v, c.id, returned).await?),
         Some(_) => None,
     };
     let page = DetailPage {
@@ -330,7 +346,7 @@ pub(crate) async fn detail(
         timeline_block,
         c,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status, &page))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -114,7 +114,14 @@ pub(crate) fn form_errors(t: &Tr<'_>, errors: &[FieldError], form_fields: &[&str
         .partition(|e| e.field.starts_with("custom_fields."));
     let mut out = FormErrors::from_fields(t, &other, form_fields);
     for e in &custom {
-        out.add(&e.field, field_message(t, e));
+        // The domain's `invalid_number` reads "whole number" in the catalog; a custom number
+        // may have decimals, so it gets the custom fields' own wording.
+        let e = if e.code == "invalid_number" {
+            FieldError::new(e.field.clone(), "expected_number", e.message.clone())
+        } else {
+            e.clone()
+        };
+        out.add(&e.field, field_message(t, &e));
     }
     out
 }

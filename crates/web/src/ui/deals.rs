@@ -48,8 +48,11 @@ const FORM_FIELDS: &[&str] = &[
     "currency",
     "expected_close_on",
     "company_id",
+    "contact_id",
     "owner_id",
 ];
+/// Contacts the deal form's picker offers from the chosen company.
+const PICKER_CONTACTS: u64 = 200;
 const CLOSE_FIELDS: &[&str] = &["outcome", "reason"];
 const FILTER_FIELDS: &[&str] = &["q", "status", "pipeline"];
 const STATUSES: &[&str] = &["open", "won", "lost"];
@@ -962,7 +965,7 @@ pub(crate) async fn reopen(
 // Create and edit
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct DealForm {
     #[serde(rename = "_csrf")]
@@ -973,8 +976,20 @@ pub(crate) struct DealForm {
     pub(crate) currency: String,
     pub(crate) expected_close_on: String,
     pub(crate) company_id: String,
+    /// Picked from the chosen company's contacts.
+    pub(crate) contact_id: String,
     pub(crate) owner_id: String,
     pub(crate) version: String,
+    /// Custom field values (`cf.<key>`, `cfb.<key>`); personal ones are encrypted at rest.
+    #[serde(flatten)]
+    pub(crate) custom: super::custom_fields::RawCustom,
+}
+
+impl fmt::Debug for DealForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Custom values may be personal data.
+        f.write_str("DealForm { .. }")
+    }
 }
 
 impl DealForm {
@@ -987,8 +1002,10 @@ impl DealForm {
             currency: d.currency.clone().unwrap_or_default(),
             expected_close_on: d.expected_close_on.clone().unwrap_or_default(),
             company_id: d.company_id.map(|c| c.to_string()).unwrap_or_default(),
+            contact_id: d.contact_id.map(|c| c.to_string()).unwrap_or_default(),
             owner_id: d.owner_id.map(|o| o.to_string()).unwrap_or_default(),
             version: d.version.to_string(),
+            custom: super::custom_fields::raw_from_values(d.custom_fields.as_ref()),
         }
     }
 
@@ -1002,13 +1019,12 @@ impl DealForm {
             expected_close_on: optional(&self.expected_close_on),
             owner_id: optional_id("owner_id", &self.owner_id)?,
             company_id: optional_id("company_id", &self.company_id)?,
-            contact_id: None,
-            custom_fields: Default::default(),
+            contact_id: optional_id("contact_id", &self.contact_id)?,
+            custom_fields: super::custom_fields::values_from_form(&self.custom),
         })
     }
 
-    /// Stage and status are not edited here (they change through move, close and reopen);
-    /// the contact is kept as it is.
+    /// Stage and status are not edited here (they change through move, close and reopen).
     pub(crate) fn to_patch(&self) -> Result<DealPatch, FieldError> {
         let version = parse_version(&self.version)?;
         let input = self.to_input()?;
@@ -1020,8 +1036,8 @@ impl DealForm {
             expected_close_on: Some(input.expected_close_on),
             owner_id: Some(input.owner_id),
             company_id: Some(input.company_id),
-            contact_id: None,
-            custom_fields: None,
+            contact_id: Some(input.contact_id),
+            custom_fields: Some(input.custom_fields),
         })
     }
 }
@@ -1069,7 +1085,9 @@ struct FormPage<'a> {
     stage_groups: Vec<StageGroup>,
     currencies: Vec<SelectOption>,
     companies: Vec<SelectOption>,
+    contact_picker: ContactPicker,
     owners: Vec<SelectOption>,
+    custom: Vec<super::custom_fields::CustomInput>,
     errors: FormErrors,
     stale: bool,
 }
@@ -1129,7 +1147,11 @@ async fn form_page(
         .and_then(|s| StageNames::new(&pipelines).stage(s).map(str::to_owned))
         .unwrap_or_default();
     let companies = company_options(v, form.company_id.trim()).await?;
+    let contact_picker = contact_picker(v, &form.company_id, &form.contact_id, &errors).await?;
+    let fields = super::custom_fields::active_fields(v, "deal").await?;
+    let custom = super::custom_fields::inputs(&v.t(), &fields, &form.custom, &errors);
     let page = FormPage {
+        custom,
         t: v.t(),
         chrome: v.chrome(NAV),
         title_key: if id.is_some() {
@@ -1146,13 +1168,166 @@ async fn form_page(
         stage_name,
         stage_groups,
         companies,
+        contact_picker,
         errors,
         stale,
     };
     Ok(render(status, &page))
 }
 
-/// Validation errors onto the form; the pipeline belongs to the stage select.
+// ---------------------------------------------------------------------------------------------
+// The contact picker
+// ---------------------------------------------------------------------------------------------
+
+/// The deal form's contact `<select>`: the chosen company's contacts by name. It is rendered
+/// on the form and, when the company changes, again by `/deals/contact-options` (htmx swaps
+/// it in); without JavaScript the list follows the company on the next save.
+pub(crate) struct ContactPicker {
+    pub(crate) options: Vec<SelectOption>,
+    /// No company chosen yet: the picker explains that it lists a company's contacts.
+    pub(crate) no_company: bool,
+    pub(crate) error: Option<String>,
+}
+
+impl fmt::Debug for ContactPicker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Contact names are personal data.
+        f.write_str("ContactPicker { .. }")
+    }
+}
+
+/// The live contacts of `company`, sorted by name (names are encrypted, so the list is
+/// sorted here, not in the database).
+async fn company_contacts(v: &Viewer, company: Uuid) -> Result<Vec<(String, String)>, UiError> {
+    let page = v
+        .core()
+        .list_contacts(
+            v.actor(),
+            custodian_core::contacts::ContactQuery {
+                company_id: Some(company),
+                limit: Some(PICKER_CONTACTS),
+                ..custodian_core::contacts::ContactQuery::default()
+            },
+        )
+        .await
+        .ui(v)?;
+    let mut contacts: Vec<(String, String)> = page
+        .items
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
+    contacts.sort_by_cached_key(|c| c.1.to_lowercase());
+    Ok(contacts)
+}
+
+async fn contact_picker(
+    v: &Viewer,
+    company_id: &str,
+    selected: &str,
+    errors: &FormErrors,
+) -> Result<ContactPicker, UiError> {
+    let selected = selected.trim();
+    let company = Uuid::parse_str(company_id.trim()).ok();
+    let mut options: Vec<SelectOption> = match company {
+        Some(company) => company_contacts(v, company)
+            .await?
+            .into_iter()
+            .map(|(value, label)| SelectOption {
+                selected: value == selected,
+                value,
+                label,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    // A contact the deal has (or the form sent) that is not among them stays visible, so
+    // saving never drops it silently.
+    if !selected.is_empty()
+        && !options.iter().any(|o| o.selected)
+        && let Ok(id) = Uuid::parse_str(selected)
+        && let Ok(c) = v
+            .core()
+            .get_contact(v.actor(), custodian_domain::ContactId(id))
+            .await
+    {
+        options.insert(
+            0,
+            SelectOption {
+                value: c.id.to_string(),
+                label: format!("{} {}", c.name, v.t().t("deals.contact_elsewhere")),
+                selected: true,
+            },
+        );
+    }
+    Ok(ContactPicker {
+        options,
+        no_company: company.is_none(),
+        error: errors.get("contact_id").map(str::to_owned),
+    })
+}
+
+/// Whether `contact` may be linked: one of `company`'s contacts, or the deal's current
+/// contact (`keep`), which an edit may leave as it is.
+async fn contact_allowed(
+    v: &Viewer,
+    company: Option<Uuid>,
+    contact: Uuid,
+    keep: Option<Uuid>,
+) -> Result<bool, UiError> {
+    if keep == Some(contact) {
+        return Ok(true);
+    }
+    let Some(company) = company else {
+        return Ok(false);
+    };
+    let wanted = contact.to_string();
+    Ok(company_contacts(v, company)
+        .await?
+        .iter()
+        .any(|(id, _)| *id == wanted))
+}
+
+fn contact_not_in_company() -> FieldError {
+    FieldError::new(
+        "contact_id",
+        "contact_not_in_company",
+        "choose one of the chosen company's contacts",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "deals/contact_picker.html")]
+struct ContactPickerFragment<'a> {
+    t: Tr<'a>,
+    contact_picker: ContactPicker,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PickerParams {
+    company_id: String,
+    contact_id: String,
+}
+
+/// The contact picker alone, for the company now chosen (htmx swaps it into the form).
+pub(crate) async fn contact_options(
+    v: Viewer,
+    params: Result<Query<PickerParams>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(p)) = params else {
+        return Err(v.fail(invalid_query()));
+    };
+    let contact_picker =
+        contact_picker(&v, &p.company_id, &p.contact_id, &FormErrors::default()).await?;
+    let page = ContactPickerFragment {
+        t: v.t(),
+        contact_picker,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Validation errors onto the form; the pipeline belongs to the stage select, custom values
+/// to their own inputs.
 fn form_errors(t: &Tr<'_>, errors: &[FieldError]) -> FormErrors {
     let mapped: Vec<FieldError> = errors
         .iter()
@@ -1164,7 +1339,7 @@ fn form_errors(t: &Tr<'_>, errors: &[FieldError]) -> FormErrors {
             }
         })
         .collect();
-    FormErrors::from_fields(t, &mapped, FORM_FIELDS)
+    super::custom_fields::form_errors(t, &mapped, FORM_FIELDS)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1220,6 +1395,20 @@ pub(crate) async fn create(
             .await;
         }
     };
+    if let Some(contact) = input.contact_id
+        && !contact_allowed(&v, input.company_id, contact, None).await?
+    {
+        let errors = form_errors(&t, &[contact_not_in_company()]);
+        return form_page(
+            &v,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            form,
+            errors,
+            false,
+        )
+        .await;
+    }
     match v.core().create_deal(v.actor(), input).await {
         Ok(d) => Ok(Redirect::to(&format!("/deals/{}", d.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => {
@@ -1287,6 +1476,31 @@ pub(crate) async fn update(
             .await;
         }
     };
+    if let Some(Some(contact)) = patch.contact_id {
+        let keep = v
+            .core()
+            .get_deal(v.actor(), DealId(id))
+            .await
+            .ok()
+            .and_then(|d| d.contact_id)
+            .map(|c| c.as_uuid());
+        let company = patch.company_id.flatten();
+        if !contact_allowed(&v, company, contact, keep).await? {
+            if let Ok(current) = v.core().get_deal(v.actor(), DealId(id)).await {
+                form.stage_id = current.stage_id.to_string();
+            }
+            let errors = form_errors(&t, &[contact_not_in_company()]);
+            return form_page(
+                &v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&id_text),
+                form,
+                errors,
+                false,
+            )
+            .await;
+        }
+    }
     let (status, errors, stale) = match v.core().update_deal(v.actor(), DealId(id), patch).await {
         Ok(d) => return Ok(Redirect::to(&format!("/deals/{}", d.id)).into_response()),
         Err(CoreError::Validation(field_errors)) => (
@@ -1390,7 +1604,7 @@ mod tests {
         let patch = form.to_patch().unwrap();
         assert_eq!(patch.version, 4);
         assert_eq!(patch.amount, Some(None), "a cleared amount is cleared");
-        assert!(patch.contact_id.is_none(), "the contact is left as it is");
+        assert_eq!(patch.contact_id, Some(None), "no contact picked clears it");
         let bad = DealForm {
             company_id: "not-an-id".into(),
             ..form

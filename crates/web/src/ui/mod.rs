@@ -81,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deals", get(deals::board).post(deals::create))
         .route("/deals/list", get(deals::list))
         .route("/deals/new", get(deals::new_form))
+        .route("/deals/contact-options", get(deals::contact_options))
         .route("/deals/{id}", get(deals::detail).post(deals::update))
         .route("/deals/{id}/edit", get(deals::edit_form))
         .route("/deals/{id}/move", post(deals::move_stage))
@@ -132,8 +133,13 @@ pub fn routes() -> Router<AppState> {
             get(orders::products).post(orders::create_product),
         )
         .route("/products/new", get(orders::new_product))
-        .route("/products/{id}", post(orders::update_product))
+        .route(
+            "/products/{id}",
+            get(orders::show_product).post(orders::update_product),
+        )
         .route("/products/{id}/edit", get(orders::edit_product))
+        .route("/products/{id}/delete", post(orders::archive_product))
+        .route("/products/{id}/restore", post(orders::restore_product))
         .route("/contacts/{id}/interests", post(orders::add_interest))
         .route(
             "/contacts/{id}/interests/{product}/delete",
@@ -144,9 +150,18 @@ pub fn routes() -> Router<AppState> {
             post(feedback::save_preferences),
         )
         .route("/contacts/{id}/surveys", post(feedback::record_survey))
+        .route(
+            "/surveys/{id}",
+            get(feedback::show_survey).post(feedback::update_survey),
+        )
+        .route("/surveys/{id}/edit", get(feedback::edit_survey_form))
+        .route("/surveys/{id}/delete", post(feedback::delete_survey))
         .route("/complaints", get(feedback::list).post(feedback::create))
         .route("/complaints/new", get(feedback::new_form))
-        .route("/complaints/{id}", get(feedback::detail))
+        .route(
+            "/complaints/{id}",
+            get(feedback::detail).post(feedback::update),
+        )
         .route("/complaints/{id}/transition", post(feedback::transition))
         .route("/complaints/{id}/delete", post(feedback::delete))
         .route("/complaints/{id}/restore", post(feedback::restore))

@@ -976,10 +976,18 @@ struct ProductRow {
     active: bool,
 }
 
+/// What the product list shows: every live product, the active or inactive ones, or the
+/// archived (deleted) ones, which administrators can restore.
+const PRODUCT_STATUSES: &[&str] = &["active", "inactive", "archived"];
+const PRODUCT_FILTER_FIELDS: &[&str] = &["q", "category", "status"];
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct ProductListParams {
     q: String,
+    category: String,
+    /// `""` (all live), `active`, `inactive` or `archived`.
+    status: String,
     cursor: String,
 }
 
@@ -990,7 +998,12 @@ struct ProductListPage<'a> {
     chrome: Chrome,
     rows: Vec<ProductRow>,
     q: String,
+    category: String,
+    statuses: Vec<SelectOption>,
+    archived: bool,
+    filtered: bool,
     admin: bool,
+    errors: FormErrors,
     next_href: Option<String>,
 }
 
@@ -1002,20 +1015,47 @@ pub(crate) async fn products(
         return Err(v.fail(invalid_query()));
     };
     let t = v.t();
-    let page = v
-        .core()
-        .list_products(
-            v.actor(),
-            ProductQuery {
-                q: Some(p.q.trim().to_owned()).filter(|q| !q.is_empty()),
-                cursor: Some(p.cursor.trim().to_owned()).filter(|c| !c.is_empty()),
-                ..ProductQuery::default()
-            },
-        )
-        .await
-        .ui(&v)?;
-    let rows = page
-        .items
+    let status = p.status.trim();
+    let mut errors = FormErrors::default();
+    if !status.is_empty() && !PRODUCT_STATUSES.contains(&status) {
+        errors.add(
+            "status",
+            field_message(
+                &t,
+                &FieldError::new("status", "invalid_choice", "choose a value from the list"),
+            ),
+        );
+    }
+    let archived = status == "archived";
+    let query = ProductQuery {
+        q: Some(p.q.trim().to_owned()).filter(|q| !q.is_empty()),
+        category: Some(p.category.trim().to_owned()).filter(|c| !c.is_empty()),
+        active: match status {
+            "active" => Some(true),
+            "inactive" => Some(false),
+            _ => None,
+        },
+        deleted: if archived {
+            Deleted::Only
+        } else {
+            Deleted::Exclude
+        },
+        cursor: Some(p.cursor.trim().to_owned()).filter(|c| !c.is_empty()),
+        ..ProductQuery::default()
+    };
+    let (items, next_cursor, http_status) = if errors.any() {
+        (Vec::new(), None, StatusCode::UNPROCESSABLE_ENTITY)
+    } else {
+        match v.core().list_products(v.actor(), query).await {
+            Ok(page) => (page.items, page.next_cursor, StatusCode::OK),
+            Err(CoreError::Validation(field_errors)) => {
+                errors = FormErrors::from_fields(&t, &field_errors, PRODUCT_FILTER_FIELDS);
+                (Vec::new(), None, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e) => return Err(v.fail(e)),
+        }
+    };
+    let rows = items
         .iter()
         .map(|p| ProductRow {
             id: p.id.to_string(),
@@ -1027,17 +1067,74 @@ pub(crate) async fn products(
             active: p.active,
         })
         .collect();
+    let statuses = PRODUCT_STATUSES
+        .iter()
+        .map(|s| SelectOption {
+            value: (*s).to_owned(),
+            label: t.t(&format!("products.status_{s}")).to_owned(),
+            selected: *s == status,
+        })
+        .collect();
     let page = ProductListPage {
         t,
         chrome: v.chrome(PRODUCTS_NAV),
         rows,
+        statuses,
+        archived,
+        filtered: [&p.q, &p.category, &p.status]
+            .iter()
+            .any(|s| !s.trim().is_empty()),
         admin: v.is_admin(),
-        next_href: page
-            .next_cursor
-            .map(|c| build_url("/products", &[("q", p.q.trim()), ("cursor", &c)])),
+        errors,
+        next_href: next_cursor.map(|c| {
+            build_url(
+                "/products",
+                &[
+                    ("q", p.q.trim()),
+                    ("category", p.category.trim()),
+                    ("status", status),
+                    ("cursor", &c),
+                ],
+            )
+        }),
         q: p.q,
+        category: p.category,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(http_status, &page))
+}
+
+/// Archives a product (a soft delete): it leaves the lists and can no longer be put on new
+/// orders; orders that have it keep it. Administrators only (the core checks).
+pub(crate) async fn archive_product(
+    v: Viewer,
+    Path(raw): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &raw, form)?;
+    v.core()
+        .delete_product(v.actor(), ProductId(id))
+        .await
+        .ui(&v)?;
+    Ok(Redirect::to("/products?status=archived").into_response())
+}
+
+/// A product has no page of its own: its address leads to its form.
+pub(crate) async fn show_product(v: Viewer, Path(raw): Path<String>) -> Result<Response, UiError> {
+    let id = parse_id(&raw).ui(&v)?;
+    Ok(Redirect::to(&format!("/products/{id}/edit")).into_response())
+}
+
+pub(crate) async fn restore_product(
+    v: Viewer,
+    Path(raw): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &raw, form)?;
+    v.core()
+        .restore_product(v.actor(), ProductId(id))
+        .await
+        .ui(&v)?;
+    Ok(Redirect::to("/products").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1097,6 +1194,8 @@ struct ProductFormPage<'a> {
     chrome: Chrome,
     action: String,
     editing: bool,
+    /// Editing an archived product: the page offers its restore instead of a save.
+    archived: bool,
     form: ProductForm,
     currencies: Vec<SelectOption>,
     units: Vec<SelectOption>,
@@ -1108,6 +1207,18 @@ fn product_form_page(
     v: &Viewer,
     status: StatusCode,
     id: Option<&str>,
+    form: ProductForm,
+    errors: FormErrors,
+    stale: bool,
+) -> Result<Response, UiError> {
+    product_form_page_with(v, status, id, false, form, errors, stale)
+}
+
+fn product_form_page_with(
+    v: &Viewer,
+    status: StatusCode,
+    id: Option<&str>,
+    archived: bool,
     form: ProductForm,
     errors: FormErrors,
     stale: bool,
@@ -1129,6 +1240,7 @@ fn product_form_page(
         chrome: v.chrome(PRODUCTS_NAV),
         action: id.map_or_else(|| "/products".to_owned(), |id| format!("/products/{id}")),
         editing: id.is_some(),
+        archived,
         currencies: currency_options(&form.currency),
         form,
         errors,
@@ -1187,10 +1299,11 @@ pub(crate) async fn edit_product(v: Viewer, Path(raw): Path<String>) -> Result<R
         .await
         .ui(&v)?;
     let id = p.id.to_string();
-    product_form_page(
+    product_form_page_with(
         &v,
         StatusCode::OK,
         Some(&id),
+        p.deleted_at.is_some(),
         ProductForm::from_view(&p),
         FormErrors::default(),
         false,

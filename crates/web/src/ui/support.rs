@@ -290,6 +290,8 @@ fn return_path(method: &Method, uri: &Uri) -> String {
         "/complete",
         "/read",
         "/transition",
+        "/preferences",
+        "/surveys",
     ]
     .iter()
     .find_map(|suffix| path.strip_suffix(suffix))
