@@ -377,20 +377,12 @@ impl Core {
         let fields = self
             .field_set(self.store().conn(), FieldEntity::Contact)
             .await?;
-        let custom = fields.check(&input.custom_fields, true);
-        let (mut prepared, custom) = cf::merge(self.prepare_contact(actor, &input), custom)?;
-        prepared.custom = self.encode_custom(
-            FieldEntity::Contact,
-            &prepared.key,
-            prepared.row.id,
-            &custom,
-            prepared.row.created_at,
-        )?;
+        let (prepared, custom) = self.prepare_contact_with_fields(actor, &input, &fields)?;
         let key = prepared.key.clone();
         let row = prepared.row.clone();
         self.inner.contact_writer.create(prepared).await?;
         let mut view = self.contact_view(&key, &row)?;
-        view.custom_fields = Some(custom.values()?);
+        view.custom_fields = Some(custom);
         Ok(view)
     }
 
@@ -408,9 +400,15 @@ impl Core {
             )
             .into());
         }
+        let fields = self
+            .field_set(self.store().conn(), FieldEntity::Contact)
+            .await?;
         let prepared = inputs
             .iter()
-            .map(|input| self.prepare_contact(actor, input))
+            .map(|input| {
+                self.prepare_contact_with_fields(actor, input, &fields)
+                    .map(|(p, _)| p)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let ids = prepared.iter().map(|p| ContactId(p.row.id)).collect();
         let txn = self.store().begin().await?;
@@ -424,6 +422,27 @@ impl Core {
         insert_prepared_many(&txn, prepared).await?;
         txn.commit().await?;
         Ok(ids)
+    }
+
+    /// [`Core::prepare_contact`] with the contact's custom values validated against `fields`
+    /// and encrypted under the new contact's key; every problem of both is reported at once.
+    /// Also returns the custom values as a view shows them.
+    pub(crate) fn prepare_contact_with_fields(
+        &self,
+        actor: &Actor,
+        input: &ContactInput,
+        fields: &cf::FieldSet,
+    ) -> Result<(PreparedContact, CustomValues), CoreError> {
+        let custom = fields.check(&input.custom_fields, true);
+        let (mut prepared, custom) = cf::merge(self.prepare_contact(actor, input), custom)?;
+        prepared.custom = self.encode_custom(
+            FieldEntity::Contact,
+            &prepared.key,
+            prepared.row.id,
+            &custom,
+            prepared.row.created_at,
+        )?;
+        Ok((prepared, custom.values()?))
     }
 
     /// Validates, creates the contact's data key, encrypts and computes search tokens: no I/O.
@@ -539,11 +558,14 @@ impl Core {
         conn: &C,
         existing: contact::Model,
         imported: &ContactInput,
+        fields: &cf::FieldSet,
     ) -> Result<PreparedMerge, CoreError> {
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         let current = self.contact_view(&key, &existing)?;
         let merged = merged_input(ContactData::to_input(&current), imported);
-        let data = ContactData::parse(&merged)?;
+        // Only the imported custom values change; the contact's others stay as they are.
+        let custom = fields.check(&imported.custom_fields, false);
+        let (data, custom) = cf::merge(ContactData::parse(&merged), custom)?;
         let now = self.now().max(existing.updated_at);
         let row = self.encrypt_contact(
             &key,
@@ -558,6 +580,9 @@ impl Core {
             expected_version: existing.version,
             row,
             data,
+            key,
+            custom,
+            now,
         })
     }
 
@@ -572,7 +597,16 @@ impl Core {
             "contact",
             repo::contacts::update_versioned(txn, merge.row, merge.expected_version).await?,
         )?;
-        self.write_contact_indexes(txn, id, &merge.data).await
+        self.write_contact_indexes(txn, id, &merge.data).await?;
+        self.write_custom(
+            txn,
+            FieldEntity::Contact,
+            &merge.key,
+            id,
+            &merge.custom,
+            merge.now,
+        )
+        .await
     }
 
     /// Soft delete: the record leaves lists and search but can be restored.
@@ -1030,6 +1064,9 @@ pub(crate) struct PreparedMerge {
     expected_version: i64,
     row: contact::Model,
     data: ContactData,
+    key: std::sync::Arc<DataKey>,
+    custom: cf::CustomChanges,
+    now: i64,
 }
 
 /// Imported values over a contact's current ones: non-empty scalars replace, lists are joined
@@ -1059,6 +1096,9 @@ pub(crate) fn merged_input(mut current: ContactInput, imported: &ContactInput) -
     replace(&mut current.team, &imported.team);
     if imported.company_id.is_some() {
         current.company_id = imported.company_id;
+    }
+    for (key, value) in &imported.custom_fields {
+        current.custom_fields.insert(key.clone(), value.clone());
     }
     current
 }

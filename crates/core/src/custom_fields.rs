@@ -328,7 +328,7 @@ impl FieldDef {
                 _ => Err(FieldError::new(
                     path,
                     "expected_boolean",
-                    "must be true or false (a JSON boolean)",
+                    "must be true or false (a JSON boolean; an imported file may also say yes/no, 1/0 or 是/否)",
                 )),
             },
         }
@@ -396,7 +396,7 @@ impl CustomChanges {
 }
 
 /// The definitions of one entity.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct FieldSet {
     defs: Vec<FieldDef>,
 }
@@ -409,6 +409,45 @@ impl FieldSet {
             .filter(|d| !d.archived)
             .map(|d| d.key.clone())
             .collect()
+    }
+
+    /// The keys of the active fields a new record must have a value for.
+    pub(crate) fn required_keys(&self) -> Vec<String> {
+        self.defs
+            .iter()
+            .filter(|d| d.required && !d.archived)
+            .map(|d| d.key.clone())
+            .collect()
+    }
+
+    /// A spreadsheet cell as the JSON value [`FieldSet::check`] takes for the field `key`:
+    /// yes/no words (English or Chinese) become booleans, an option's English or Chinese label
+    /// becomes its value; anything else is passed on as text for the check to judge. `None`
+    /// for an empty cell.
+    pub(crate) fn value_from_cell(&self, key: &str, cell: &str) -> Option<Value> {
+        let cell = cell.trim();
+        if cell.is_empty() {
+            return None;
+        }
+        let def = self.defs.iter().find(|d| d.key == key);
+        Some(match def.map(|d| (d.kind, d)) {
+            Some((FieldKind::Boolean, _)) => match cell.to_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" | "是" | "对" | "✓" => Value::Bool(true),
+                "false" | "no" | "n" | "0" | "否" | "不" | "✗" => Value::Bool(false),
+                _ => Value::String(cell.to_owned()),
+            },
+            Some((FieldKind::Choice, def)) => Value::String(
+                def.options
+                    .iter()
+                    .find(|o| {
+                        o.value == cell
+                            || o.label_en.eq_ignore_ascii_case(cell)
+                            || o.label_zh == cell
+                    })
+                    .map_or_else(|| cell.to_owned(), |o| o.value.clone()),
+            ),
+            _ => Value::String(cell.to_owned()),
+        })
     }
 
     /// Validates `values` (a create when `creating`: required fields must be present).

@@ -7,13 +7,16 @@
 
 use crate::companies::{CompanyInput, name_sort_key};
 use crate::contacts::{ContactInput, PreparedContact, insert_prepared_many, merged_input};
+use crate::custom_fields::FieldSet;
 use crate::tabular::{self, Record, TableLimits, TextEncoding};
 use crate::{Actor, Core, CoreError};
+use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::values::Email;
 use custodian_domain::{CompanyId, FieldError};
 use custodian_store::repo;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Largest file accepted, in bytes.
@@ -68,8 +71,9 @@ pub struct ImportOptions {
     pub on_duplicate: DuplicatePolicy,
     pub encoding: TextEncoding,
     /// Column header → field (`name`, `first_name`, `last_name`, `emails`, `phones`,
-    /// `job_title`, `company`, `address`, `notes`, `team`, `tags`, or `ignore`). Columns left
-    /// out are mapped by their header name.
+    /// `job_title`, `company`, `address`, `notes`, `team`, `tags`, `cf.<key>` for an active
+    /// custom field, or `ignore`). Columns left out are mapped by their header name; a header
+    /// `cf.<key>` (as exports write) fills that custom field.
     pub mapping: Option<BTreeMap<String, String>>,
 }
 
@@ -86,7 +90,12 @@ enum Target {
     Notes,
     Team,
     Tags,
+    /// The active contact custom field at this index of the import's custom keys.
+    Custom(usize),
 }
+
+/// Header prefix of custom field columns, as exports write them.
+const CUSTOM_PREFIX: &str = "cf.";
 
 /// Each field, its code, and the header names (normalised) that map to it automatically.
 const TARGETS: &[(Target, &str, &[&str])] = &[
@@ -183,11 +192,17 @@ const TARGETS: &[(Target, &str, &[&str])] = &[
 ];
 
 impl Target {
-    fn code(self) -> &'static str {
-        TARGETS
-            .iter()
-            .find(|(t, _, _)| *t == self)
-            .map_or("", |(_, code, _)| code)
+    /// The field's code as a mapping names it.
+    fn code(self, custom_keys: &[String]) -> String {
+        match self {
+            Target::Custom(i) => custom_keys
+                .get(i)
+                .map_or_else(String::new, |k| format!("{CUSTOM_PREFIX}{k}")),
+            _ => TARGETS
+                .iter()
+                .find(|(t, _, _)| *t == self)
+                .map_or_else(String::new, |(_, code, _)| (*code).to_owned()),
+        }
     }
 
     /// Fields several columns may feed ("Email 1", "Email 2").
@@ -234,8 +249,9 @@ fn auto_target(header: &str) -> Option<Target> {
 #[derive(Debug, Clone, Serialize)]
 pub struct ColumnUse {
     pub header: String,
-    /// The contact field it fills; absent when the column is ignored.
-    pub field: Option<&'static str>,
+    /// The contact field it fills (`cf.<key>` for a custom field); absent when the column is
+    /// ignored.
+    pub field: Option<String>,
 }
 
 /// A row that cannot be imported, and why.
@@ -335,11 +351,33 @@ fn is_cjk(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
+/// A mapping or header naming a custom field (`cf.<key>`): the field's index among the active
+/// keys, or an error if no active field has that key.
+fn custom_target(name: &str, custom_keys: &[String]) -> Option<Result<Target, ()>> {
+    let key = name.trim().strip_prefix(CUSTOM_PREFIX)?;
+    Some(
+        custom_keys
+            .iter()
+            .position(|k| k == key)
+            .map(Target::Custom)
+            .ok_or(()),
+    )
+}
+
 fn map_columns(
     headers: &[String],
     mapping: Option<&BTreeMap<String, String>>,
+    fields: &FieldSet,
+    custom_keys: &[String],
 ) -> Result<Vec<Option<Target>>, CoreError> {
     let mut errors = Vec::new();
+    let unknown_custom = |place: String| {
+        FieldError::new(
+            place,
+            "unknown_custom_field",
+            "no active contact custom field has this key; see Settings → Custom fields",
+        )
+    };
     if let Some(mapping) = mapping {
         for (header, target) in mapping {
             if !headers.iter().any(|h| h == header.trim()) {
@@ -350,24 +388,41 @@ fn map_columns(
                 ));
             }
             let target = target.trim();
-            if target != "ignore" && !target.is_empty() && !TARGETS.iter().any(|t| t.1 == target) {
-                errors.push(FieldError::new(
-                    format!("mapping.{header}"),
-                    "unknown_field",
-                    "must be one of: name, first_name, last_name, emails, phones, job_title, company, address, notes, team, tags, ignore",
-                ));
+            match custom_target(target, custom_keys) {
+                Some(Err(())) => errors.push(unknown_custom(format!("mapping.{header}"))),
+                Some(Ok(_)) => {}
+                None if target != "ignore"
+                    && !target.is_empty()
+                    && !TARGETS.iter().any(|t| t.1 == target) =>
+                {
+                    errors.push(FieldError::new(
+                        format!("mapping.{header}"),
+                        "unknown_field",
+                        "must be one of: name, first_name, last_name, emails, phones, job_title, company, address, notes, team, tags, cf.<custom field key>, ignore",
+                    ));
+                }
+                None => {}
             }
         }
     }
-    let columns: Vec<Option<Target>> = headers
-        .iter()
-        .map(|h| {
-            match mapping.and_then(|m| m.iter().find(|(k, _)| k.trim() == h).map(|(_, v)| v)) {
-                Some(target) => TARGETS.iter().find(|t| t.1 == target.trim()).map(|t| t.0),
+    let mut columns: Vec<Option<Target>> = Vec::with_capacity(headers.len());
+    for h in headers {
+        let named = mapping.and_then(|m| m.iter().find(|(k, _)| k.trim() == h).map(|(_, v)| v));
+        columns.push(match named {
+            Some(target) => match custom_target(target, custom_keys) {
+                Some(found) => found.ok(),
+                None => TARGETS.iter().find(|t| t.1 == target.trim()).map(|t| t.0),
+            },
+            None => match custom_target(h, custom_keys) {
+                Some(Ok(target)) => Some(target),
+                Some(Err(())) => {
+                    errors.push(unknown_custom(format!("mapping.{h}")));
+                    None
+                }
                 None => auto_target(h),
-            }
-        })
-        .collect();
+            },
+        });
+    }
     for (i, target) in columns.iter().enumerate() {
         if let Some(target) = target
             && !target.is_list()
@@ -376,7 +431,22 @@ fn map_columns(
             errors.push(FieldError::new(
                 format!("mapping.{}", headers[i]),
                 "duplicate_target",
-                format!("another column already fills {}", target.code()),
+                format!("another column already fills {}", target.code(custom_keys)),
+            ));
+        }
+    }
+    for key in fields.required_keys() {
+        let filled = custom_keys
+            .iter()
+            .position(|k| *k == key)
+            .is_some_and(|i| columns.contains(&Some(Target::Custom(i))));
+        if !filled {
+            errors.push(FieldError::new(
+                "mapping",
+                "required_custom_field_missing",
+                format!(
+                    "every contact needs the custom field {key}, but no column fills it; add a column headed {CUSTOM_PREFIX}{key}"
+                ),
             ));
         }
     }
@@ -395,7 +465,12 @@ fn map_columns(
     }
 }
 
-fn build_row(record: Record, columns: &[Option<Target>]) -> Row {
+fn build_row(
+    record: Record,
+    columns: &[Option<Target>],
+    fields: &FieldSet,
+    custom_keys: &[String],
+) -> Row {
     let mut input = ContactInput::default();
     let (mut first, mut last, mut company) = (String::new(), String::new(), None);
     let text = |cell: &str| {
@@ -404,8 +479,11 @@ fn build_row(record: Record, columns: &[Option<Target>]) -> Row {
     };
     for (cell, target) in record.fields.iter().zip(columns) {
         let Some(target) = target else { continue };
-        // Spreadsheets end lines inside a cell with CRLF; stored text uses LF.
-        let cell = &cell.replace("\r\n", "\n").replace('\r', "\n");
+        // Spreadsheets end lines inside a cell with CRLF; stored text uses LF. A formula
+        // guard an export added comes off again.
+        let cell = &tabular::unguard_cell(cell)
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
         match target {
             Target::Name => input.name = cell.trim().to_owned(),
             Target::FirstName => first = cell.trim().to_owned(),
@@ -418,6 +496,13 @@ fn build_row(record: Record, columns: &[Option<Target>]) -> Row {
             Target::Address => input.address = text(cell),
             Target::Notes => input.notes = text(cell),
             Target::Team => input.team = text(cell),
+            Target::Custom(i) => {
+                if let Some(key) = custom_keys.get(*i)
+                    && let Some(value) = fields.value_from_cell(key, cell)
+                {
+                    input.custom_fields.insert(key.clone(), value);
+                }
+            }
         }
     }
     if input.name.is_empty() && !(first.is_empty() && last.is_empty()) {
@@ -443,7 +528,19 @@ fn build_row(record: Record, columns: &[Option<Target>]) -> Row {
 }
 
 /// The header of the column a validation error belongs to.
-fn column_of(field: &str, headers: &[String], columns: &[Option<Target>]) -> Option<String> {
+fn column_of(
+    field: &str,
+    headers: &[String],
+    columns: &[Option<Target>],
+    custom_keys: &[String],
+) -> Option<String> {
+    if let Some(key) = field.strip_prefix("custom_fields.") {
+        let i = custom_keys.iter().position(|k| k == key)?;
+        return columns
+            .iter()
+            .position(|c| *c == Some(Target::Custom(i)))
+            .map(|c| headers[c].clone());
+    }
     let base = field.split(['[', '.']).next().unwrap_or(field);
     let targets: &[Target] = match base {
         "name" => &[Target::Name, Target::LastName, Target::FirstName],
@@ -489,7 +586,15 @@ impl Core {
         let text = tabular::decode(bytes, options.encoding)?;
         let table = tabular::read_csv(&text, LIMITS)?;
         drop(text);
-        let columns = map_columns(&table.headers, options.mapping.as_ref())?;
+        let conn = self.store().conn();
+        let fields = Arc::new(self.field_set(conn, FieldEntity::Contact).await?);
+        let custom_keys = fields.active_keys();
+        let columns = map_columns(
+            &table.headers,
+            options.mapping.as_ref(),
+            &fields,
+            &custom_keys,
+        )?;
         let mut report = ImportReport {
             dry_run: options.dry_run,
             rows: table.records.len() as u64,
@@ -503,7 +608,7 @@ impl Core {
                 .zip(&columns)
                 .map(|(h, t)| ColumnUse {
                     header: h.clone(),
-                    field: t.map(Target::code),
+                    field: t.map(|t| t.code(&custom_keys)),
                 })
                 .collect(),
             errors: Vec::new(),
@@ -526,10 +631,9 @@ impl Core {
                 );
                 continue;
             }
-            rows.push(build_row(record, &columns));
+            rows.push(build_row(record, &columns, &fields, &custom_keys));
         }
 
-        let conn = self.store().conn();
         let plans = self
             .plan_duplicates(conn, &mut rows, options.on_duplicate, &mut report)
             .await?;
@@ -553,9 +657,16 @@ impl Core {
             let Some(existing) = repo::contacts::get(conn, id).await? else {
                 continue;
             };
-            match self.prepare_merge(conn, existing, &input).await {
+            match self.prepare_merge(conn, existing, &input, &fields).await {
                 Ok(m) => merge_plans.push(m),
-                Err(e) => self.report_row_error(&mut report, line, e, &table.headers, &columns)?,
+                Err(e) => self.report_row_error(
+                    &mut report,
+                    line,
+                    e,
+                    &table.headers,
+                    &columns,
+                    &custom_keys,
+                )?,
             }
         }
         report.merged = merge_plans.len() as u64;
@@ -566,14 +677,21 @@ impl Core {
             for (line, result) in prepared {
                 match result {
                     Ok(p) => ready.push(p),
-                    Err(e) => self.report_row_error(report, line, e, &table.headers, &columns)?,
+                    Err(e) => self.report_row_error(
+                        report,
+                        line,
+                        e,
+                        &table.headers,
+                        &columns,
+                        &custom_keys,
+                    )?,
                 }
             }
             Ok(ready)
         };
 
         if options.dry_run {
-            let prepared = self.prepare_in_parallel(actor, creates).await?;
+            let prepared = self.prepare_in_parallel(actor, &fields, creates).await?;
             report.created = report_errors(&mut report, prepared)?.len() as u64;
             report.errors.sort_by_key(|e| e.line);
             return Ok(report);
@@ -592,9 +710,10 @@ impl Core {
         }
         let mut batches = creates.chunks(IMPORT_BATCH).map(<[_]>::to_vec);
         let mut pending = match batches.next() {
-            Some(first) => {
-                report_errors(&mut report, self.prepare_in_parallel(actor, first).await?)?
-            }
+            Some(first) => report_errors(
+                &mut report,
+                self.prepare_in_parallel(actor, &fields, first).await?,
+            )?,
             None => Vec::new(),
         };
         loop {
@@ -609,7 +728,10 @@ impl Core {
             };
             let prepare = async {
                 match next {
-                    Some(batch) => self.prepare_in_parallel(actor, batch).await.map(Some),
+                    Some(batch) => self
+                        .prepare_in_parallel(actor, &fields, batch)
+                        .await
+                        .map(Some),
                     None => Ok(None),
                 }
             };
@@ -779,6 +901,7 @@ impl Core {
     async fn prepare_in_parallel(
         &self,
         actor: &Actor,
+        fields: &Arc<FieldSet>,
         rows: Vec<(u64, ContactInput)>,
     ) -> Result<Vec<(u64, Result<PreparedContact, CoreError>)>, CoreError> {
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
@@ -792,10 +915,16 @@ impl Core {
             }
             let core = self.clone();
             let actor = actor.clone();
+            let fields = Arc::clone(fields);
             handles.push(tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
-                    .map(|(line, input)| (line, core.prepare_contact(&actor, &input)))
+                    .map(|(line, input)| {
+                        let prepared = core
+                            .prepare_contact_with_fields(&actor, &input, &fields)
+                            .map(|(p, _)| p);
+                        (line, prepared)
+                    })
                     .collect::<Vec<_>>()
             }));
         }
@@ -818,13 +947,14 @@ impl Core {
         error: CoreError,
         headers: &[String],
         columns: &[Option<Target>],
+        custom_keys: &[String],
     ) -> Result<(), CoreError> {
         match error {
             CoreError::Validation(errors) => {
                 for e in errors {
                     report.error(
                         line,
-                        column_of(&e.field, headers, columns),
+                        column_of(&e.field, headers, columns, custom_keys),
                         e.code,
                         e.message,
                     );
@@ -857,8 +987,8 @@ mod tests {
             ("姓", "last_name"),
         ] {
             assert_eq!(
-                auto_target(header).map(Target::code),
-                Some(code),
+                auto_target(header).map(|t| t.code(&[])),
+                Some(code.to_owned()),
                 "{header}"
             );
         }
@@ -873,12 +1003,16 @@ mod tests {
             ("B".to_owned(), "name".to_owned()),
         ]
         .into();
-        let Err(CoreError::Validation(errors)) = map_columns(&headers, Some(&mapping)) else {
+        let Err(CoreError::Validation(errors)) =
+            map_columns(&headers, Some(&mapping), &FieldSet::default(), &[])
+        else {
             panic!("expected a validation error");
         };
         assert_eq!(errors[0].code, "duplicate_target");
         let mapping: BTreeMap<String, String> = [("C".to_owned(), "nickname".to_owned())].into();
-        let Err(CoreError::Validation(errors)) = map_columns(&headers, Some(&mapping)) else {
+        let Err(CoreError::Validation(errors)) =
+            map_columns(&headers, Some(&mapping), &FieldSet::default(), &[])
+        else {
             panic!("expected a validation error");
         };
         let codes: Vec<_> = errors.iter().map(|e| e.code).collect();
@@ -898,6 +1032,8 @@ mod tests {
                     fields: vec![first.to_owned(), last.to_owned()],
                 },
                 &columns,
+                &FieldSet::default(),
+                &[],
             )
             .input
             .name

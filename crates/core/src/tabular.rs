@@ -270,6 +270,15 @@ pub fn guard_cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Undoes [`guard_cell`] on an imported cell, so a file exported here, edited and imported
+/// again keeps `-2.5` and `=` as they were. Any other leading `'` is kept.
+pub fn unguard_cell(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => value,
+    }
+}
+
 /// Writes one CSV record (RFC 4180 quoting, CRLF line end) with every cell guarded.
 pub fn write_csv_record(out: &mut Vec<u8>, cells: &[&str]) {
     for (i, cell) in cells.iter().enumerate() {
@@ -358,6 +367,16 @@ mod tests {
         assert_eq!(code(&format!("a\n{}", "x\n".repeat(11))), "too_many_rows");
         assert_eq!(code(&format!("a\n{}\n", "x".repeat(101))), "cell_too_long");
         assert_eq!(code("a\n\"unterminated\n"), "malformed_csv");
+    }
+
+    #[test]
+    fn a_guarded_cell_imports_as_it_was_exported() {
+        for original in [
+            "=SUM(A1)", "-2.5", "+86 138", "@Ms Chen", "\tx", "'quoted", "plain", "",
+        ] {
+            assert_eq!(unguard_cell(&guard_cell(original)), original);
+        }
+        assert_eq!(unguard_cell("'abc"), "'abc", "other apostrophes are data");
     }
 
     #[test]

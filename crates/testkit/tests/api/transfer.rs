@@ -523,6 +523,133 @@ async fn exports_carry_active_custom_fields(backend: Backend) {
     assert_eq!(json[0]["custom_fields"], json!({"margin": "-2.5"}));
 }
 
+/// Custom fields import from `cf.<key>` columns (as exports write them): spreadsheet words for
+/// booleans, option labels for choices, an export's formula guard undone; a bad value is
+/// reported on its line and column; unknown keys and a missing required field refuse the file;
+/// merges change only the imported custom values.
+async fn imports_fill_custom_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for body in [
+        json!({"entity": "contact", "key": "birthday", "label_en": "Birthday",
+               "label_zh": "生日", "type": "date", "classification": "personal"}),
+        json!({"entity": "contact", "key": "newsletter", "label_en": "Newsletter",
+               "label_zh": "订阅通讯", "type": "boolean", "classification": "public"}),
+        json!({"entity": "contact", "key": "tier", "label_en": "Tier", "label_zh": "等级",
+               "type": "choice", "classification": "internal", "options": [
+                   {"value": "gold", "label_en": "Gold", "label_zh": "金牌"},
+                   {"value": "silver", "label_en": "Silver", "label_zh": "银牌"}]}),
+        json!({"entity": "contact", "key": "credit_limit", "label_en": "Credit limit",
+               "label_zh": "信用额度", "type": "number", "decimals": 2,
+               "classification": "internal"}),
+    ] {
+        let (status, field) = app.post_json("/api/v1/custom-fields", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{field}");
+    }
+
+    let bad = "Name,Email,cf.birthday,cf.newsletter,cf.tier,cf.credit_limit\n\
+Wang Fang,wang@x.example,1980-02-29,是,金牌,'-2.50\n\
+Li Lei,li@x.example,31/02/1990,maybe,Platinum,12.5\n";
+    let (status, report) = app
+        .import_contacts(bad.into(), &[("dry_run", "true")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["created"], 1, "{report}");
+    let line3: Vec<(String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["line"], 3, "{e}");
+            (
+                e["column"].as_str().unwrap_or_default().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (column, code) in [
+        ("cf.birthday", "invalid_date"),
+        ("cf.newsletter", "expected_boolean"),
+        ("cf.tier", "unknown_option"),
+    ] {
+        assert!(
+            line3.iter().any(|(c, k)| c == column && k == code),
+            "{column} {code} in {line3:?}"
+        );
+    }
+    assert_eq!(report["columns"][4]["field"], "cf.tier");
+
+    let good = "Name,Email,cf.birthday,cf.newsletter,cf.tier,cf.credit_limit\n\
+Wang Fang,wang@x.example,1980-02-29,是,金牌,'-2.50\n\
+Li Lei,li@x.example,,no,silver,\n";
+    let (status, report) = app.import_contacts(good.into(), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["created"], 2, "{report}");
+    let custom = |email: &'static str| {
+        let app = &app;
+        async move {
+            let (_, found) = app
+                .get_json(&format!("/api/v1/contacts?email={email}"))
+                .await;
+            let id = found["items"][0]["id"].as_str().unwrap().to_owned();
+            let (_, contact) = app.get_json(&format!("/api/v1/contacts/{id}")).await;
+            contact["custom_fields"].clone()
+        }
+    };
+    assert_eq!(
+        custom("wang@x.example").await,
+        json!({"birthday": "1980-02-29", "newsletter": true, "tier": "gold",
+               "credit_limit": "-2.50"})
+    );
+    assert_eq!(
+        custom("li@x.example").await,
+        json!({"newsletter": false, "tier": "silver"})
+    );
+
+    // A merge changes the imported values and keeps the others.
+    let update = "Email,Name,cf.newsletter\nwang@x.example,,false\n";
+    let (status, report) = app
+        .import_contacts(update.into(), &[("on_duplicate", "merge")])
+        .await;
+    assert_eq!(
+        (status, report["merged"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        custom("wang@x.example").await,
+        json!({"birthday": "1980-02-29", "newsletter": false, "tier": "gold",
+               "credit_limit": "-2.50"})
+    );
+
+    // File-level refusals: nothing is read.
+    let (status, report) = app
+        .import_contacts("Name,cf.shoe_size\nA,42\n".into(), &[])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_code(&report),
+        Some("unknown_custom_field"),
+        "{report}"
+    );
+    let (status, field) = app
+        .post_json(
+            "/api/v1/custom-fields",
+            &json!({"entity": "contact", "key": "region", "label_en": "Region",
+                    "label_zh": "区域", "type": "text", "classification": "internal",
+                    "required": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{field}");
+    let (status, report) = app.import_contacts("Name\nNo Region\n".into(), &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_code(&report),
+        Some("required_custom_field_missing"),
+        "{report}"
+    );
+    assert_eq!(count(&app, "/api/v1/contacts").await, 2);
+}
+
 on_both_backends!(
     dry_run_reports_every_bad_line_and_a_bad_import_writes_nothing,
     a_bad_row_after_several_batches_leaves_nothing_behind,
@@ -530,4 +657,5 @@ on_both_backends!(
     encodings_mappings_and_bad_files,
     exports_guard_formulas_and_stream_every_row,
     exports_carry_active_custom_fields,
+    imports_fill_custom_fields,
 );

@@ -99,4 +99,32 @@ async fn import_page_checks_imports_and_reports_lines(backend: Backend) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-on_both_backends!(import_page_checks_imports_and_reports_lines);
+/// Active contact custom fields are offered in the mapping table under their label, and a
+/// `cf.<key>` column shows that label in the report.
+async fn import_page_offers_custom_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, field) = app
+        .post_json(
+            "/api/v1/custom-fields",
+            &serde_json::json!({"entity": "contact", "key": "birthday", "label_en": "Birthday",
+                                "label_zh": "生日", "type": "date",
+                                "classification": "personal"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{field}");
+    let (_, html) = app.html("/contacts/import", "zh-CN").await;
+    assert!(
+        html.contains("<option value=\"cf.birthday\">生日</option>"),
+        "{html}"
+    );
+    let file = "Name,cf.birthday\nWang Fang,1980-02-29\n".as_bytes();
+    let (status, html) = upload(&app, file, true, &app.csrf, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    let columns = &html[html.find("cf.birthday").unwrap()..];
+    assert!(columns.contains("Birthday"), "{html}");
+}
+
+on_both_backends!(
+    import_page_checks_imports_and_reports_lines,
+    import_page_offers_custom_fields,
+);

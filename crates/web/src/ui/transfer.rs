@@ -13,6 +13,7 @@ use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use custodian_core::CoreError;
+use custodian_core::custom_fields::CustomFieldView;
 use custodian_core::imports::{DuplicatePolicy, ImportReport};
 use custodian_domain::FieldError;
 
@@ -32,7 +33,7 @@ const FIELDS: &[&str] = &[
 ];
 
 pub(crate) struct FieldChoice {
-    pub(crate) value: &'static str,
+    pub(crate) value: String,
     pub(crate) label: String,
 }
 
@@ -72,8 +73,15 @@ struct ImportPage<'a> {
     report: Option<ReportView>,
 }
 
-fn field_label(t: &Tr<'_>, code: &str) -> String {
-    t.t(&format!("import.field.{code}")).to_owned()
+/// A field's name as the mapping table shows it; custom fields (`cf.<key>`) by their label.
+fn field_label(t: &Tr<'_>, custom: &[CustomFieldView], code: &str) -> String {
+    match code.strip_prefix("cf.") {
+        Some(key) => custom
+            .iter()
+            .find(|f| f.key == key)
+            .map_or_else(|| code.to_owned(), |f| f.label(t.lang()).to_owned()),
+        None => t.t(&format!("import.field.{code}")).to_owned(),
+    }
 }
 
 fn policy_code(p: DuplicatePolicy) -> &'static str {
@@ -99,7 +107,12 @@ fn summary(t: &Tr<'_>, r: &ImportReport, refused: bool) -> String {
         .replace("{errors}", &r.error_count.to_string())
 }
 
-fn report_view(t: &Tr<'_>, r: ImportReport, refused: bool) -> ReportView {
+fn report_view(
+    t: &Tr<'_>,
+    custom: &[CustomFieldView],
+    r: ImportReport,
+    refused: bool,
+) -> ReportView {
     ReportView {
         summary: summary(t, &r, refused),
         dry_run: r.dry_run,
@@ -110,8 +123,10 @@ fn report_view(t: &Tr<'_>, r: ImportReport, refused: bool) -> ReportView {
             .map(|c| {
                 (
                     c.header.clone(),
-                    c.field
-                        .map_or_else(|| t.t("import.ignored").to_owned(), |f| field_label(t, f)),
+                    c.field.as_deref().map_or_else(
+                        || t.t("import.ignored").to_owned(),
+                        |f| field_label(t, custom, f),
+                    ),
                 )
             })
             .collect(),
@@ -144,6 +159,7 @@ fn report_view(t: &Tr<'_>, r: ImportReport, refused: bool) -> ReportView {
 
 fn page(
     v: &Viewer,
+    custom: &[CustomFieldView],
     status: StatusCode,
     policy: &'static str,
     dry_run: bool,
@@ -152,11 +168,14 @@ fn page(
 ) -> Response {
     let t = v.t();
     let page = ImportPage {
+        // The built-in fields, then the active custom fields by the column name exports use.
         fields: FIELDS
             .iter()
-            .map(|f| FieldChoice {
-                value: f,
-                label: field_label(&t, f),
+            .map(|f| (*f).to_owned())
+            .chain(custom.iter().map(|f| format!("cf.{}", f.key)))
+            .map(|value| FieldChoice {
+                label: field_label(&t, custom, &value),
+                value,
             })
             .collect(),
         policies: ["skip", "merge", "create"]
@@ -172,8 +191,17 @@ fn page(
     render(status, &page)
 }
 
-pub(crate) async fn import_form(v: Viewer) -> Response {
-    page(&v, StatusCode::OK, "skip", true, Vec::new(), None)
+pub(crate) async fn import_form(v: Viewer) -> Result<Response, UiError> {
+    let custom = super::custom_fields::active_fields(&v, "contact").await?;
+    Ok(page(
+        &v,
+        &custom,
+        StatusCode::OK,
+        "skip",
+        true,
+        Vec::new(),
+        None,
+    ))
 }
 
 pub(crate) async fn import(
@@ -181,11 +209,13 @@ pub(crate) async fn import(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, UiError> {
     let t = v.t();
+    let custom = super::custom_fields::active_fields(&v, "contact").await?;
     let upload = match read_upload(multipart).await {
         Ok(upload) => upload,
         Err(e) if e.code == "payload_too_large" => {
             return Ok(page(
                 &v,
+                &custom,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "skip",
                 true,
@@ -201,6 +231,7 @@ pub(crate) async fn import(
     let Some(file) = upload.file.filter(|f| !f.is_empty()) else {
         return Ok(page(
             &v,
+            &custom,
             StatusCode::UNPROCESSABLE_ENTITY,
             policy,
             dry_run,
@@ -215,19 +246,21 @@ pub(crate) async fn import(
     {
         Ok(report) => Ok(page(
             &v,
+            &custom,
             StatusCode::OK,
             policy,
             dry_run,
             Vec::new(),
-            Some(report_view(&t, report, false)),
+            Some(report_view(&t, &custom, report, false)),
         )),
         Err(CoreError::ImportInvalid(report)) => Ok(page(
             &v,
+            &custom,
             StatusCode::UNPROCESSABLE_ENTITY,
             policy,
             dry_run,
             Vec::new(),
-            Some(report_view(&t, *report, true)),
+            Some(report_view(&t, &custom, *report, true)),
         )),
         Err(CoreError::Validation(errors)) => {
             let messages = errors
@@ -236,6 +269,7 @@ pub(crate) async fn import(
                 .collect();
             Ok(page(
                 &v,
+                &custom,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 policy,
                 dry_run,
