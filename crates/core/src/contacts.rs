@@ -19,6 +19,7 @@ use custodian_store::ConnectionTrait;
 use custodian_store::entities::contact;
 use custodian_store::page::{Direction, KeyValue};
 use custodian_store::repo;
+use custodian_store::repo::BulkInsert;
 pub use custodian_store::repo::Deleted;
 use custodian_store::repo::contacts::Sort as ContactSortKey;
 use serde::{Deserialize, Serialize};
@@ -1109,6 +1110,14 @@ pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
     txn: &C,
     prepared: Vec<PreparedContact>,
 ) -> Result<(), CoreError> {
+    let mut bulk = BulkInsert::new(txn.get_database_backend());
+    add_prepared_many(&mut bulk, prepared);
+    Ok(bulk.execute(txn).await?)
+}
+
+/// The inserts of many prepared contacts, built without I/O (an import builds them on its
+/// worker threads): data keys, then contacts, tokens, tags and custom values.
+pub(crate) fn add_prepared_many(bulk: &mut BulkInsert, prepared: Vec<PreparedContact>) {
     use custodian_store::entities::{record_tag, search_token};
     let mut keys = Vec::with_capacity(prepared.len());
     let mut rows = Vec::with_capacity(prepared.len());
@@ -1144,12 +1153,11 @@ pub(crate) async fn insert_prepared_many<C: ConnectionTrait>(
     }
     // In index order: B-tree inserts that land next to each other touch far fewer pages.
     tokens.sort_unstable_by(|a, b| (&a.field, a.token).cmp(&(&b.field, b.token)));
-    repo::data_keys::insert_many(txn, keys).await?;
-    repo::contacts::insert_many(txn, rows).await?;
-    repo::search_tokens::insert_many(txn, tokens).await?;
-    repo::tags::insert_many(txn, tags).await?;
-    repo::custom_fields::insert_many(txn, custom).await?;
-    Ok(())
+    repo::data_keys::add_many(bulk, &keys);
+    repo::contacts::add_many(bulk, &rows);
+    repo::search_tokens::add_many(bulk, &tokens);
+    repo::tags::add_many(bulk, &tags);
+    repo::custom_fields::add_many(bulk, &custom);
 }
 
 /// Writes a prepared contact: data key, row, search tokens, tags.

@@ -6,14 +6,14 @@
 //! row is bad, nothing at all.
 
 use crate::companies::{CompanyInput, name_sort_key};
-use crate::contacts::{ContactInput, PreparedContact, insert_prepared_many, merged_input};
+use crate::contacts::{ContactInput, add_prepared_many, merged_input};
 use crate::custom_fields::FieldSet;
 use crate::tabular::{self, Record, TableLimits, TextEncoding};
 use crate::{Actor, Core, CoreError};
 use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::values::Email;
 use custodian_domain::{CompanyId, FieldError};
-use custodian_store::repo;
+use custodian_store::repo::{self, BulkInsert};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -670,13 +670,14 @@ impl Core {
             }
         }
         report.merged = merge_plans.len() as u64;
+        // Reports the rows that failed; returns how many passed.
         let report_errors = |report: &mut ImportReport,
-                             prepared: Vec<(u64, Result<PreparedContact, CoreError>)>|
-         -> Result<Vec<PreparedContact>, CoreError> {
-            let mut ready = Vec::with_capacity(prepared.len());
-            for (line, result) in prepared {
+                             outcomes: Vec<(u64, Result<(), CoreError>)>|
+         -> Result<u64, CoreError> {
+            let mut ready = 0;
+            for (line, result) in outcomes {
                 match result {
-                    Ok(p) => ready.push(p),
+                    Ok(()) => ready += 1,
                     Err(e) => self.report_row_error(
                         report,
                         line,
@@ -691,8 +692,10 @@ impl Core {
         };
 
         if options.dry_run {
-            let prepared = self.prepare_in_parallel(actor, &fields, creates).await?;
-            report.created = report_errors(&mut report, prepared)?.len() as u64;
+            let (outcomes, _) = self
+                .prepare_in_parallel(actor, &fields, creates, None)
+                .await?;
+            report.created = report_errors(&mut report, outcomes)?;
             report.errors.sort_by_key(|e| e.line);
             return Ok(report);
         }
@@ -709,19 +712,27 @@ impl Core {
             self.insert_company(&txn, actor, &input, id, now).await?;
         }
         let mut batches = creates.chunks(IMPORT_BATCH).map(<[_]>::to_vec);
-        let mut pending = match batches.next() {
-            Some(first) => report_errors(
-                &mut report,
-                self.prepare_in_parallel(actor, &fields, first).await?,
-            )?,
-            None => Vec::new(),
+        // The workers also build each batch's insert statements, so the writer's side of the
+        // pipeline only executes them.
+        let backend = Some(self.store().backend());
+        let (mut ready, mut pending) = match batches.next() {
+            Some(first) => {
+                let (outcomes, inserts) = self
+                    .prepare_in_parallel(actor, &fields, first, backend)
+                    .await?;
+                (report_errors(&mut report, outcomes)?, inserts)
+            }
+            None => (0, BulkInsert::for_backend(self.store().backend())),
         };
         loop {
             let next = batches.next();
-            let created = pending.len() as u64;
             let insert = async {
                 if report.error_count == 0 && !pending.is_empty() {
-                    insert_prepared_many(&txn, std::mem::take(&mut pending)).await
+                    let batch = std::mem::replace(
+                        &mut pending,
+                        BulkInsert::for_backend(self.store().backend()),
+                    );
+                    batch.execute(&txn).await.map_err(CoreError::from)
                 } else {
                     Ok(())
                 }
@@ -729,7 +740,7 @@ impl Core {
             let prepare = async {
                 match next {
                     Some(batch) => self
-                        .prepare_in_parallel(actor, &fields, batch)
+                        .prepare_in_parallel(actor, &fields, batch, backend)
                         .await
                         .map(Some),
                     None => Ok(None),
@@ -737,9 +748,12 @@ impl Core {
             };
             let (inserted, prepared) = tokio::join!(insert, prepare);
             inserted?;
-            report.created += created;
+            report.created += ready;
             match prepared? {
-                Some(prepared) => pending = report_errors(&mut report, prepared)?,
+                Some((outcomes, inserts)) => {
+                    ready = report_errors(&mut report, outcomes)?;
+                    pending = inserts;
+                }
                 None => break,
             }
         }
@@ -897,13 +911,16 @@ impl Core {
         Ok(created)
     }
 
-    /// Validation and encryption of many rows on every core (it is the CPU-heavy part).
+    /// Validation and encryption of many rows on every core (it is the CPU-heavy part): each
+    /// row's outcome and, with a `backend` (a real import), the inserts of the rows that
+    /// passed.
     async fn prepare_in_parallel(
         &self,
         actor: &Actor,
         fields: &Arc<FieldSet>,
         rows: Vec<(u64, ContactInput)>,
-    ) -> Result<Vec<(u64, Result<PreparedContact, CoreError>)>, CoreError> {
+        backend: Option<custodian_store::Backend>,
+    ) -> Result<(Vec<(u64, Result<(), CoreError>)>, BulkInsert), CoreError> {
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let per_worker = rows.len().div_ceil(workers.max(1)).max(1);
         let mut rows = rows.into_iter();
@@ -917,26 +934,37 @@ impl Core {
             let actor = actor.clone();
             let fields = Arc::clone(fields);
             handles.push(tokio::task::spawn_blocking(move || {
-                chunk
-                    .into_iter()
-                    .map(|(line, input)| {
-                        let prepared = core
-                            .prepare_contact_with_fields(&actor, &input, &fields)
-                            .map(|(p, _)| p);
-                        (line, prepared)
-                    })
-                    .collect::<Vec<_>>()
+                let mut outcomes = Vec::with_capacity(chunk.len());
+                let mut passed = Vec::with_capacity(chunk.len());
+                for (line, input) in chunk {
+                    match core.prepare_contact_with_fields(&actor, &input, &fields) {
+                        Ok((prepared, _)) => {
+                            passed.push(prepared);
+                            outcomes.push((line, Ok(())));
+                        }
+                        Err(e) => outcomes.push((line, Err(e))),
+                    }
+                }
+                let inserts = backend.map(|backend| {
+                    let mut bulk = BulkInsert::for_backend(backend);
+                    add_prepared_many(&mut bulk, passed);
+                    bulk
+                });
+                (outcomes, inserts)
             }));
         }
-        let mut out = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut inserts = BulkInsert::for_backend(backend.unwrap_or(self.store().backend()));
         for handle in handles {
-            out.extend(
-                handle
-                    .await
-                    .map_err(|_| CoreError::Internal("an import worker failed"))?,
-            );
+            let (chunk_outcomes, chunk_inserts) = handle
+                .await
+                .map_err(|_| CoreError::Internal("an import worker failed"))?;
+            outcomes.extend(chunk_outcomes);
+            if let Some(more) = chunk_inserts {
+                inserts.append(more);
+            }
         }
-        Ok(out)
+        Ok((outcomes, inserts))
     }
 
     /// Turns a row's validation failure into report lines; anything else stops the import.

@@ -22,8 +22,8 @@ pub struct Filter {
 }
 
 /// Many new contacts at once (imports).
-pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<contact::Model>) -> Result<()> {
-    insert_all::<contact::Entity, _>(c, rows, 500).await
+pub fn add_many(bulk: &mut BulkInsert, rows: &[contact::Model]) {
+    bulk.add::<contact::Entity>(rows, 500);
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: contact::Model) -> Result<()> {

@@ -108,8 +108,15 @@ pub async fn insert_many<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    insert_all::<custom_field_value::Entity, _>(c, rows, 1_000).await
+    insert_all::<custom_field_value::Entity, _>(c, rows, VALUES_PER_STATEMENT).await
 }
+
+/// Values of many new records at once (imports).
+pub fn add_many(bulk: &mut BulkInsert, rows: &[custom_field_value::Model]) {
+    bulk.add::<custom_field_value::Entity>(rows, VALUES_PER_STATEMENT);
+}
+
+const VALUES_PER_STATEMENT: usize = 1_000;
 
 /// `id_col IN (records whose plain value of the field is value)`: a list filter.
 pub fn has_value_condition(

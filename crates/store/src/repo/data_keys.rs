@@ -1,8 +1,8 @@
 use super::*;
 
-/// Many new keys at once (imports).
-pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<data_key::Model>) -> Result<()> {
-    insert_all::<data_key::Entity, _>(c, rows, 1_000).await
+/// Many new keys at once (imports), to run before the rows that use them.
+pub fn add_many(bulk: &mut BulkInsert, rows: &[data_key::Model]) {
+    bulk.add::<data_key::Entity>(rows, 1_000);
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: data_key::Model) -> Result<()> {

@@ -162,49 +162,112 @@ where
     E::Model: ModelTrait<Entity = E>,
     C: ConnectionTrait,
 {
-    use sea_orm::{IdenStatic, Iterable};
-    use std::fmt::Write as _;
-    let columns: Vec<E::Column> = E::Column::iter().collect();
-    if rows.is_empty() || columns.is_empty() {
-        return Ok(());
+    let mut bulk = BulkInsert::new(c.get_database_backend());
+    bulk.add::<E>(&rows, rows_per_statement);
+    bulk.execute(c).await
+}
+
+/// Multi-row inserts built ahead of their transaction: building them is pure CPU, so an import
+/// builds the next batch's on worker threads while the writer executes this one's.
+pub struct BulkInsert {
+    backend: sea_orm::DbBackend,
+    statements: Vec<sea_orm::Statement>,
+}
+
+/// Counts only: the bound values are the rows' data.
+impl std::fmt::Debug for BulkInsert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkInsert")
+            .field("statements", &self.statements.len())
+            .finish_non_exhaustive()
     }
-    let backend = c.get_database_backend();
-    let names = columns
-        .iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let head = format!(
-        "INSERT INTO \"{}\" ({names}) VALUES ",
-        E::default().table_name()
-    );
-    let per_statement = rows_per_statement.clamp(1, (MAX_BOUND_VALUES / columns.len()).max(1));
-    for chunk in rows.chunks(per_statement) {
-        let mut sql = String::with_capacity(head.len() + chunk.len() * columns.len() * 6);
-        sql.push_str(&head);
-        let mut values = Vec::with_capacity(chunk.len() * columns.len());
-        for (r, row) in chunk.iter().enumerate() {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for (i, column) in columns.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                values.push(row.get(*column));
-                match backend {
-                    sea_orm::DbBackend::Postgres => {
-                        let _ = write!(sql, "${}", values.len());
-                    }
-                    _ => sql.push('?'),
-                }
-            }
-            sql.push(')');
+}
+
+impl BulkInsert {
+    pub fn new(backend: sea_orm::DbBackend) -> Self {
+        Self {
+            backend,
+            statements: Vec::new(),
         }
-        c.execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .await?;
     }
-    Ok(())
+
+    /// For a store's backend.
+    pub fn for_backend(backend: crate::Backend) -> Self {
+        Self::new(match backend {
+            crate::Backend::Sqlite => sea_orm::DbBackend::Sqlite,
+            crate::Backend::Postgres => sea_orm::DbBackend::Postgres,
+        })
+    }
+
+    /// Appends the inserts of `rows` (new rows of `E`), at most `rows_per_statement` rows and
+    /// 30,000 bound values per statement. Inserts run in the order they were added, so add
+    /// referenced rows first.
+    pub fn add<E>(&mut self, rows: &[E::Model], rows_per_statement: usize)
+    where
+        E: EntityTrait,
+        E::Model: ModelTrait<Entity = E>,
+    {
+        use sea_orm::{IdenStatic, Iterable};
+        use std::fmt::Write as _;
+        let columns: Vec<E::Column> = E::Column::iter().collect();
+        if rows.is_empty() || columns.is_empty() {
+            return;
+        }
+        let names = columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let head = format!(
+            "INSERT INTO \"{}\" ({names}) VALUES ",
+            E::default().table_name()
+        );
+        let per_statement = rows_per_statement.clamp(1, (MAX_BOUND_VALUES / columns.len()).max(1));
+        for chunk in rows.chunks(per_statement) {
+            let mut sql = String::with_capacity(head.len() + chunk.len() * columns.len() * 6);
+            sql.push_str(&head);
+            let mut values = Vec::with_capacity(chunk.len() * columns.len());
+            for (r, row) in chunk.iter().enumerate() {
+                sql.push_str(if r == 0 { "(" } else { ", (" });
+                for (i, column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    values.push(row.get(*column));
+                    match self.backend {
+                        sea_orm::DbBackend::Postgres => {
+                            let _ = write!(sql, "${}", values.len());
+                        }
+                        _ => sql.push('?'),
+                    }
+                }
+                sql.push(')');
+            }
+            self.statements
+                .push(sea_orm::Statement::from_sql_and_values(
+                    self.backend,
+                    sql,
+                    values,
+                ));
+        }
+    }
+
+    /// Moves `other`'s inserts after these.
+    pub fn append(&mut self, mut other: BulkInsert) {
+        self.statements.append(&mut other.statements);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Runs the inserts in order (inside the caller's transaction, if it passes one).
+    pub async fn execute<C: ConnectionTrait>(self, c: &C) -> Result<()> {
+        for statement in self.statements {
+            c.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
 }
 
 fn deleted_filter<E: EntityTrait>(

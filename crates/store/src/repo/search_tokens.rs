@@ -27,8 +27,8 @@ pub async fn replace<C: ConnectionTrait>(
 }
 
 /// Tokens of many new records at once (imports).
-pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<search_token::Model>) -> Result<()> {
-    insert_all::<search_token::Entity, _>(c, rows, 2_000).await
+pub fn add_many(bulk: &mut BulkInsert, rows: &[search_token::Model]) {
+    bulk.add::<search_token::Entity>(rows, 2_000);
 }
 
 /// A record carrying a token.

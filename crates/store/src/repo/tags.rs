@@ -16,8 +16,8 @@ pub async fn replace<C: ConnectionTrait>(
 }
 
 /// Tags of many new records at once (imports).
-pub async fn insert_many<C: ConnectionTrait>(c: &C, rows: Vec<record_tag::Model>) -> Result<()> {
-    insert_all::<record_tag::Entity, _>(c, rows, 2_000).await
+pub fn add_many(bulk: &mut BulkInsert, rows: &[record_tag::Model]) {
+    bulk.add::<record_tag::Entity>(rows, 2_000);
 }
 
 /// Tags of a record that has none yet (a new record): one insert, no delete.

@@ -18,11 +18,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use custodian_core::CoreError;
 use custodian_core::complaints::{
-    ComplaintInput, ComplaintPatch, ComplaintQuery, ComplaintTransition, ComplaintView,
+    ComplaintInput, ComplaintPage, ComplaintPatch, ComplaintQuery, ComplaintTransition,
+    ComplaintView,
 };
 use custodian_core::contacts::Deleted;
 use custodian_core::preferences::{PreferencesInput, PreferencesView};
-use custodian_core::surveys::{SurveyInput, SurveyPatch, SurveyQuery, SurveySummary, SurveyView};
+use custodian_core::surveys::{
+    SurveyInput, SurveyPage, SurveyPatch, SurveyQuery, SurveySummary, SurveyView,
+};
 use custodian_core::tasks::Assignee;
 use custodian_domain::feedback::{
     ComplaintCategory, ComplaintStatus, ContactChannel, ContactFrequency, PreferredLanguage,
@@ -217,30 +220,18 @@ pub(crate) async fn contact_feedback(
 ) -> Result<ContactFeedback, UiError> {
     let t = v.t();
     let prefs = v.core().get_preferences(v.actor(), contact).await.ui(v)?;
-    let survey_query = SurveyQuery {
-        contact_id: Some(contact.as_uuid()),
-        limit: Some(SECTION_ROWS),
-        ..SurveyQuery::default()
-    };
-    let summary = v
-        .core()
-        .survey_summary(v.actor(), survey_query.clone())
-        .await
-        .ui(v)?;
-    let surveys = v.core().list_surveys(v.actor(), survey_query).await.ui(v)?;
-    let complaints = v
-        .core()
-        .list_complaints(
-            v.actor(),
-            ComplaintQuery {
-                contact_id: Some(contact.as_uuid()),
-                limit: Some(SECTION_ROWS),
-                sort: custodian_core::complaints::ComplaintSort::CreatedDesc,
-                ..ComplaintQuery::default()
-            },
-        )
-        .await
-        .ui(v)?;
+    let (summary, surveys, complaints) = feedback_lists(
+        v,
+        SurveyQuery {
+            contact_id: Some(contact.as_uuid()),
+            ..SurveyQuery::default()
+        },
+        ComplaintQuery {
+            contact_id: Some(contact.as_uuid()),
+            ..ComplaintQuery::default()
+        },
+    )
+    .await?;
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let languages: Vec<&str> = PreferredLanguage::ALL.iter().map(|l| l.code()).collect();
     let frequencies: Vec<&str> = ContactFrequency::ALL.iter().map(|f| f.code()).collect();
@@ -757,18 +748,16 @@ impl fmt::Debug for CompanyFeedback {
     }
 }
 
-/// `names`: contact id → name for the contacts the page already lists; others are shown as
-/// "a contact" with their link.
-pub(crate) async fn company_feedback(
+/// The survey summary, the latest survey responses and the latest complaints of one scope (a
+/// contact or a company), each list cut at a section's length.
+async fn feedback_lists(
     v: &Viewer,
-    company: custodian_domain::CompanyId,
-    names: &std::collections::HashMap<String, String>,
-) -> Result<CompanyFeedback, UiError> {
-    let t = v.t();
+    surveys: SurveyQuery,
+    complaints: ComplaintQuery,
+) -> Result<(SurveySummary, SurveyPage, ComplaintPage), UiError> {
     let survey_query = SurveyQuery {
-        company_id: Some(company.as_uuid()),
         limit: Some(SECTION_ROWS),
-        ..SurveyQuery::default()
+        ..surveys
     };
     let summary = v
         .core()
@@ -781,14 +770,36 @@ pub(crate) async fn company_feedback(
         .list_complaints(
             v.actor(),
             ComplaintQuery {
-                company_id: Some(company.as_uuid()),
                 limit: Some(SECTION_ROWS),
                 sort: custodian_core::complaints::ComplaintSort::CreatedDesc,
-                ..ComplaintQuery::default()
+                ..complaints
             },
         )
         .await
         .ui(v)?;
+    Ok((summary, surveys, complaints))
+}
+
+/// `names`: contact id → name for the contacts the page already lists; others are shown as
+/// "a contact" with their link.
+pub(crate) async fn company_feedback(
+    v: &Viewer,
+    company: custodian_domain::CompanyId,
+    names: &std::collections::HashMap<String, String>,
+) -> Result<CompanyFeedback, UiError> {
+    let t = v.t();
+    let (summary, surveys, complaints) = feedback_lists(
+        v,
+        SurveyQuery {
+            company_id: Some(company.as_uuid()),
+            ..SurveyQuery::default()
+        },
+        ComplaintQuery {
+            company_id: Some(company.as_uuid()),
+            ..ComplaintQuery::default()
+        },
+    )
+    .await?;
     Ok(CompanyFeedback {
         company_id: company.to_string(),
         summary,
