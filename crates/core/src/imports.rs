@@ -481,9 +481,13 @@ fn build_row(
         let Some(target) = target else { continue };
         // Spreadsheets end lines inside a cell with CRLF; stored text uses LF. A formula
         // guard an export added comes off again.
-        let cell = &tabular::unguard_cell(cell)
-            .replace("\r\n", "\n")
-            .replace('\r', "\n");
+        let cell = tabular::unguard_cell(cell);
+        let cell: std::borrow::Cow<'_, str> = if cell.contains('\r') {
+            cell.replace("\r\n", "\n").replace('\r', "\n").into()
+        } else {
+            cell.into()
+        };
+        let cell = cell.as_ref();
         match target {
             Target::Name => input.name = cell.trim().to_owned(),
             Target::FirstName => first = cell.trim().to_owned(),
