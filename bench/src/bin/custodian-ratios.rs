@@ -261,7 +261,16 @@ async fn baseline_bulk_insert(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(30))
+        // The server's writer settings: commits leave checkpoints to later, 32 MiB cache.
+        .pragma("wal_autocheckpoint", "0")
+        .pragma("cache_size", "-32768")
+        .pragma("temp_store", "memory")
         .connect()
+        .await?;
+    // Untimed: start from an empty WAL, as the import did (the server checkpoints in the
+    // background after it).
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
         .await?;
     for ddl in [
         "CREATE TABLE bench_plain_contacts (id BLOB PRIMARY KEY, name TEXT NOT NULL, emails TEXT, phones TEXT, job_title TEXT, company TEXT, address TEXT, notes TEXT, owner_id BLOB, team TEXT, tags TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, version INTEGER NOT NULL)",

@@ -2,6 +2,7 @@
 //! URL scheme. This crate sees ciphertext and blind indexes only — never keys or plaintext
 //! personal data.
 
+pub mod checkpoint;
 pub mod entities;
 pub mod migration;
 pub mod page;
@@ -134,6 +135,9 @@ pub struct Store {
     /// in order) instead of colliding on SQLite's file lock and sleeping in its busy handler.
     writer: DatabaseConnection,
     backend: Backend,
+    /// SQLite: the background WAL checkpoints, held for its `Drop` (which stops them with the
+    /// last clone of the store).
+    _checkpoints: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 /// Idle reader connections kept (SQLite) or pool size (PostgreSQL) when not configured.
@@ -154,6 +158,7 @@ impl Store {
         mode: OpenMode,
         pool_size: Option<u32>,
     ) -> Result<Self, StoreError> {
+        let mut checkpoints = None;
         let (db, scan, writer) = match url {
             DatabaseUrl::Sqlite(path) => {
                 if mode == OpenMode::MustExist && !path.exists() {
@@ -178,7 +183,11 @@ impl Store {
                 let writer_options = options
                     .clone()
                     .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-                    .pragma("temp_store", "memory");
+                    .pragma("temp_store", "memory")
+                    // Checkpoints happen in the background (`checkpoint`), never in a commit;
+                    // after one the WAL file is cut back to 64 MiB.
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", (64 * 1024 * 1024).to_string());
                 let writer = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
@@ -200,10 +209,15 @@ impl Store {
                         std::sync::Arc::new(proxy),
                     )
                 };
+                let writer = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer);
+                checkpoints = Some(checkpoint::Checkpointer::start(
+                    writer.clone(),
+                    path.clone(),
+                ));
                 (
                     reader(sqlite_read::ReadMode::Inline).await?,
                     reader(sqlite_read::ReadMode::Offloaded).await?,
-                    sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+                    writer,
                 )
             }
             DatabaseUrl::Postgres(url) => {
@@ -227,6 +241,7 @@ impl Store {
             scan,
             writer,
             backend: url.backend(),
+            _checkpoints: checkpoints,
         })
     }
 
@@ -303,7 +318,20 @@ impl Store {
         Ok(())
     }
 
+    /// Copies the whole WAL into the database file and empties it (SQLite; a no-op on
+    /// PostgreSQL). Waits its turn behind running writes and for running reads to finish.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            self.writer
+                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(self) -> Result<(), StoreError> {
+        // Commits never checkpoint; leave nothing behind in the WAL.
+        self.checkpoint().await?;
         self.db.close().await?;
         if self.backend == Backend::Sqlite {
             self.writer.close().await?;
@@ -355,6 +383,43 @@ mod tests {
         let shown = format!("{url} {url:?}");
         assert!(!shown.contains("s3cret") && !shown.contains("alice"));
         assert!(shown.contains("db.internal:5432/crm"));
+    }
+
+    #[tokio::test]
+    async fn commits_leave_checkpoints_to_the_background() {
+        let dir = std::env::temp_dir().join(format!("custodian-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.db");
+        let store = Store::connect(
+            &DatabaseUrl::Sqlite(path.clone()),
+            OpenMode::CreateIfMissing,
+        )
+        .await
+        .unwrap();
+        let db_bytes = || std::fs::metadata(&path).unwrap().len();
+        store
+            .writer()
+            .execute_unprepared(
+                "CREATE TABLE t (b BLOB NOT NULL);
+                 INSERT INTO t SELECT zeroblob(100000) FROM (WITH RECURSIVE n(x) AS
+                   (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 60) SELECT x FROM n);",
+            )
+            .await
+            .unwrap();
+        // The 6 MB are in the WAL: the commit did not copy them into the database file.
+        assert!(checkpoint::wal_bytes(&path) >= checkpoint::WAL_BYTES_BEFORE_CHECKPOINT);
+        assert!(db_bytes() < 1_000_000, "{}", db_bytes());
+        // The background task copies them within a few of its one-second rounds.
+        let mut waited = 0;
+        while db_bytes() < 6_000_000 && waited < 100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        assert!(db_bytes() >= 6_000_000, "not checkpointed: {}", db_bytes());
+        // Closing empties the WAL.
+        store.close().await.unwrap();
+        assert_eq!(checkpoint::wal_bytes(&path), 0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
