@@ -383,7 +383,7 @@ impl Core {
         let row = prepared.row.clone();
         self.inner.contact_writer.create(prepared).await?;
         let mut view = self.contact_view(&key, &row)?;
-        view.custom_fields = Some(custom);
+        view.custom_fields = Some(custom.values()?);
         Ok(view)
     }
 
@@ -427,13 +427,13 @@ impl Core {
 
     /// [`Core::prepare_contact`] with the contact's custom values validated against `fields`
     /// and encrypted under the new contact's key; every problem of both is reported at once.
-    /// Also returns the custom values as a view shows them.
+    /// Also returns the validated custom values (a view shows them through `values()`).
     pub(crate) fn prepare_contact_with_fields(
         &self,
         actor: &Actor,
         input: &ContactInput,
         fields: &cf::FieldSet,
-    ) -> Result<(PreparedContact, CustomValues), CoreError> {
+    ) -> Result<(PreparedContact, cf::CustomChanges), CoreError> {
         let custom = fields.check(&input.custom_fields, true);
         let (mut prepared, custom) = cf::merge(self.prepare_contact(actor, input), custom)?;
         prepared.custom = self.encode_custom(
@@ -443,7 +443,7 @@ impl Core {
             &custom,
             prepared.row.created_at,
         )?;
-        Ok((prepared, custom.values()?))
+        Ok((prepared, custom))
     }
 
     /// Validates, creates the contact's data key, encrypts and computes search tokens: no I/O.

@@ -429,24 +429,24 @@ impl FieldSet {
         if cell.is_empty() {
             return None;
         }
-        let def = self.defs.iter().find(|d| d.key == key);
-        Some(match def.map(|d| (d.kind, d)) {
-            Some((FieldKind::Boolean, _)) => match cell.to_lowercase().as_str() {
+        let text = || Value::String(cell.to_owned());
+        let Some(def) = self.defs.iter().find(|d| d.key == key) else {
+            return Some(text());
+        };
+        Some(match def.kind {
+            FieldKind::Boolean => match cell.to_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" | "是" | "对" | "✓" => Value::Bool(true),
                 "false" | "no" | "n" | "0" | "否" | "不" | "✗" => Value::Bool(false),
-                _ => Value::String(cell.to_owned()),
+                _ => text(),
             },
-            Some((FieldKind::Choice, def)) => Value::String(
-                def.options
-                    .iter()
-                    .find(|o| {
-                        o.value == cell
-                            || o.label_en.eq_ignore_ascii_case(cell)
-                            || o.label_zh == cell
-                    })
-                    .map_or_else(|| cell.to_owned(), |o| o.value.clone()),
-            ),
-            _ => Value::String(cell.to_owned()),
+            FieldKind::Choice => def
+                .options
+                .iter()
+                .find(|o| {
+                    o.value == cell || o.label_en.eq_ignore_ascii_case(cell) || o.label_zh == cell
+                })
+                .map_or_else(text, |o| Value::String(o.value.clone())),
+            _ => text(),
         })
     }
 
