@@ -170,7 +170,7 @@ pub fn encrypt_field(
     let body = out
         .get_mut(HEADER_LEN + NONCE_LEN..)
         .ok_or(CryptoError::Encrypt)?;
-    let tag = seal(key.material(), nonce, &aad, body)?;
+    let tag = seal(key.aead(), nonce, &aad, body)?;
     out.extend_from_slice(&tag);
     Ok(out)
 }
@@ -194,7 +194,7 @@ pub fn decrypt_field(
     }
     let aad = field_aad(header.bytes, ctx);
     let mut buf = Zeroizing::new(header.sealed.to_vec());
-    let len = open(key.material(), header.nonce, &aad, buf.as_mut_slice())?;
+    let len = open(key.aead(), header.nonce, &aad, buf.as_mut_slice())?;
     // Shrinking in place never reallocates; the dropped tail is the tag.
     buf.truncate(len);
     Ok(buf)

@@ -202,13 +202,18 @@ impl BulkInsert {
     /// Appends the inserts of `rows` (new rows of `E`), at most `rows_per_statement` rows and
     /// 30,000 bound values per statement. Inserts run in the order they were added, so add
     /// referenced rows first.
+    ///
+    /// On SQLite a column holding the same value in every row of a statement (the owner and
+    /// timestamps of an import, a token's entity and field) is bound once:
+    /// `INSERT INTO t (a, b, c) SELECT ?, column1, column2 FROM (VALUES (?, ?), …)`. An import
+    /// binds about half as many values that way, and binding was a sixth of its CPU time.
+    /// PostgreSQL keeps plain `VALUES` rows, whose parameter types need no inference.
     pub fn add<E>(&mut self, rows: &[E::Model], rows_per_statement: usize)
     where
         E: EntityTrait,
         E::Model: ModelTrait<Entity = E>,
     {
         use sea_orm::{IdenStatic, Iterable};
-        use std::fmt::Write as _;
         let columns: Vec<E::Column> = E::Column::iter().collect();
         if rows.is_empty() || columns.is_empty() {
             return;
@@ -218,37 +223,18 @@ impl BulkInsert {
             .map(|c| format!("\"{}\"", c.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        let head = format!(
-            "INSERT INTO \"{}\" ({names}) VALUES ",
-            E::default().table_name()
-        );
+        let head = format!("INSERT INTO \"{}\" ({names}) ", E::default().table_name());
         let per_statement = rows_per_statement.clamp(1, (MAX_BOUND_VALUES / columns.len()).max(1));
         for chunk in rows.chunks(per_statement) {
-            let mut sql = String::with_capacity(head.len() + chunk.len() * columns.len() * 6);
-            sql.push_str(&head);
-            let mut values = Vec::with_capacity(chunk.len() * columns.len());
-            for (r, row) in chunk.iter().enumerate() {
-                sql.push_str(if r == 0 { "(" } else { ", (" });
-                for (i, column) in columns.iter().enumerate() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    values.push(row.get(*column));
-                    match self.backend {
-                        sea_orm::DbBackend::Postgres => {
-                            let _ = write!(sql, "${}", values.len());
-                        }
-                        _ => sql.push('?'),
-                    }
-                }
-                sql.push(')');
-            }
-            self.statements
-                .push(sea_orm::Statement::from_sql_and_values(
-                    self.backend,
-                    sql,
-                    values,
-                ));
+            let table: Vec<Vec<Value>> = chunk
+                .iter()
+                .map(|row| columns.iter().map(|c| row.get(*c)).collect())
+                .collect();
+            let statement = match self.backend {
+                sea_orm::DbBackend::Sqlite => sqlite_insert(&head, table),
+                _ => values_insert(&head, table, self.backend),
+            };
+            self.statements.push(statement);
         }
     }
 
@@ -268,6 +254,86 @@ impl BulkInsert {
         }
         Ok(())
     }
+}
+
+/// `head VALUES (…), (…)`, every value bound in its row.
+fn values_insert(
+    head: &str,
+    table: Vec<Vec<Value>>,
+    backend: sea_orm::DbBackend,
+) -> sea_orm::Statement {
+    use std::fmt::Write as _;
+    let width = table.first().map_or(0, Vec::len);
+    let mut sql = String::with_capacity(head.len() + 7 + table.len() * width * 6);
+    sql.push_str(head);
+    sql.push_str("VALUES ");
+    let mut values = Vec::with_capacity(table.len() * width);
+    for (r, row) in table.into_iter().enumerate() {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for (i, value) in row.into_iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            values.push(value);
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    let _ = write!(sql, "${}", values.len());
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// SQLite: `head SELECT ?, column1, … FROM (VALUES (…), …)`, where each `?` of the select list
+/// is a column whose value is the same in every row. Only anonymous `?` are used: SQLite
+/// numbers them in the order they appear, so the shared values come first.
+fn sqlite_insert(head: &str, table: Vec<Vec<Value>>) -> sea_orm::Statement {
+    use std::fmt::Write as _;
+    let Some(first) = table.first() else {
+        return values_insert(head, table, sea_orm::DbBackend::Sqlite);
+    };
+    let shared: Vec<bool> = (0..first.len())
+        .map(|i| table.len() > 1 && table.iter().all(|row| row[i] == first[i]))
+        .collect();
+    let varying = shared.iter().filter(|s| !**s).count();
+    if varying == 0 || varying == shared.len() {
+        return values_insert(head, table, sea_orm::DbBackend::Sqlite);
+    }
+    let mut sql = String::with_capacity(head.len() + 64 + table.len() * varying * 3);
+    sql.push_str(head);
+    sql.push_str("SELECT ");
+    let mut values = Vec::with_capacity(shared.len() - varying + table.len() * varying);
+    let mut next_column = 0;
+    for (i, is_shared) in shared.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        if *is_shared {
+            sql.push('?');
+            values.push(first[i].clone());
+        } else {
+            next_column += 1;
+            let _ = write!(sql, "column{next_column}");
+        }
+    }
+    sql.push_str(" FROM (VALUES ");
+    for (r, row) in table.into_iter().enumerate() {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        let mut placed = 0;
+        for (value, is_shared) in row.into_iter().zip(&shared) {
+            if !is_shared {
+                sql.push_str(if placed == 0 { "?" } else { ", ?" });
+                placed += 1;
+                values.push(value);
+            }
+        }
+        sql.push(')');
+    }
+    sql.push(')');
+    sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values)
 }
 
 fn deleted_filter<E: EntityTrait>(
@@ -321,3 +387,89 @@ pub mod products;
 pub mod saved_views;
 pub mod surveys;
 pub mod tasks;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{DatabaseUrl, OpenMode, Store};
+
+    fn token(entity: &str, field: &str, token: i64, version: i64) -> search_token::Model {
+        search_token::Model {
+            entity: entity.into(),
+            field: field.into(),
+            token,
+            entity_id: Uuid::new_v4(),
+            index_version: version,
+        }
+    }
+
+    #[test]
+    fn sqlite_binds_a_column_shared_by_every_row_once() {
+        let rows = [
+            token("contact", "name", 7, 1),
+            token("contact", "name", 9, 1),
+        ];
+        let mut bulk = BulkInsert::new(sea_orm::DbBackend::Sqlite);
+        bulk.add::<search_token::Entity>(&rows, 100);
+        let statement = &bulk.statements[0];
+        assert_eq!(
+            statement.sql,
+            "INSERT INTO \"search_tokens\" (\"entity\", \"field\", \"token\", \"entity_id\", \
+             \"index_version\") SELECT ?, ?, column1, column2, ? FROM (VALUES (?, ?), (?, ?))"
+        );
+        let values = statement.values.as_ref().unwrap();
+        assert_eq!(values.0.len(), 3 + 2 * 2);
+        assert_eq!(values.0[0], Value::from("contact"));
+        assert_eq!(values.0[2], Value::from(1i64));
+        assert_eq!(values.0[3], Value::from(7i64));
+        // PostgreSQL: every value in its row.
+        let mut bulk = BulkInsert::new(sea_orm::DbBackend::Postgres);
+        bulk.add::<search_token::Entity>(&rows, 100);
+        assert!(
+            bulk.statements[0]
+                .sql
+                .ends_with("VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)")
+        );
+    }
+
+    #[tokio::test]
+    async fn bulk_inserts_store_every_row_exactly() {
+        let dir = std::env::temp_dir().join(format!("custodian-bulk-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::Sqlite(dir.join("b.db"));
+        let store = Store::connect(&url, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Statements of 3 rows: shared columns, a field that changes inside a statement, a
+        // statement of a single row, and rows that share nothing but the entity.
+        let mut rows = vec![
+            token("contact", "email", 1, 1),
+            token("contact", "email", 2, 1),
+            token("contact", "email", 3, 1),
+            token("contact", "email", 4, 1),
+            token("contact", "phone", 5, 1),
+            token("contact", "phone", 6, 2),
+            token("company", "name", 7, 3),
+        ];
+        rows.push(search_token::Model {
+            entity_id: rows[0].entity_id,
+            ..token("contact", "name", 8, 1)
+        });
+        let mut bulk = BulkInsert::for_backend(store.backend());
+        bulk.add::<search_token::Entity>(&rows, 3);
+        assert_eq!(bulk.statements.len(), 3);
+        let txn = store.begin().await.unwrap();
+        bulk.execute(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+        let mut stored = search_token::Entity::find()
+            .all(store.conn())
+            .await
+            .unwrap();
+        stored.sort_by_key(|t| t.token);
+        assert_eq!(stored, rows);
+        store.close().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -449,7 +449,14 @@ impl ConnectionTrait for DatabaseTransaction {
                     }
                     #[cfg(feature = "sqlx-sqlite")]
                     InnerConnection::Sqlite(conn) => {
-                        let query = crate::driver::sqlx_sqlite::sqlx_query(&stmt);
+                        // Custodian: the statement is owned, so its values move into the
+                        // query instead of being cloned (bulk inserts bind thousands).
+                        let mut stmt = stmt;
+                        let values = stmt.values.take().unwrap_or(sea_query::Values(Vec::new()));
+                        let query = sqlx::query_with(
+                            sqlx::AssertSqlSafe(stmt.sql.as_str()),
+                            sea_query_sqlx::SqlxValues(values),
+                        );
                         let conn: &mut sqlx::SqliteConnection = &mut *conn;
                         crate::metric::metric!(self.metric_callback, &stmt, {
                             query.execute(conn).await.map(Into::into)
