@@ -1153,11 +1153,11 @@ pub(crate) fn add_prepared_many(bulk: &mut BulkInsert, prepared: Vec<PreparedCon
     }
     // In index order: B-tree inserts that land next to each other touch far fewer pages.
     tokens.sort_unstable_by(|a, b| (&a.field, a.token).cmp(&(&b.field, b.token)));
-    repo::data_keys::add_many(bulk, &keys);
-    repo::contacts::add_many(bulk, &rows);
-    repo::search_tokens::add_many(bulk, &tokens);
-    repo::tags::add_many(bulk, &tags);
-    repo::custom_fields::add_many(bulk, &custom);
+    repo::data_keys::add_many(bulk, keys);
+    repo::contacts::add_many(bulk, rows);
+    repo::search_tokens::add_many(bulk, tokens);
+    repo::tags::add_many(bulk, tags);
+    repo::custom_fields::add_many(bulk, custom);
 }
 
 /// Writes a prepared contact: data key, row, search tokens, tags.

@@ -22,7 +22,7 @@ pub struct Filter {
 }
 
 /// Many new contacts at once (imports).
-pub fn add_many(bulk: &mut BulkInsert, rows: &[contact::Model]) {
+pub fn add_many(bulk: &mut BulkInsert, rows: Vec<contact::Model>) {
     bulk.add::<contact::Entity>(rows, 500);
 }
 

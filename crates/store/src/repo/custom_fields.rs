@@ -112,7 +112,7 @@ pub async fn insert_many<C: ConnectionTrait>(
 }
 
 /// Values of many new records at once (imports).
-pub fn add_many(bulk: &mut BulkInsert, rows: &[custom_field_value::Model]) {
+pub fn add_many(bulk: &mut BulkInsert, rows: Vec<custom_field_value::Model>) {
     bulk.add::<custom_field_value::Entity>(rows, VALUES_PER_STATEMENT);
 }
 

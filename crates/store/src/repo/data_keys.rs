@@ -1,7 +1,7 @@
 use super::*;
 
 /// Many new keys at once (imports), to run before the rows that use them.
-pub fn add_many(bulk: &mut BulkInsert, rows: &[data_key::Model]) {
+pub fn add_many(bulk: &mut BulkInsert, rows: Vec<data_key::Model>) {
     bulk.add::<data_key::Entity>(rows, 1_000);
 }
 

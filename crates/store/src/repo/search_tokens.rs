@@ -27,7 +27,7 @@ pub async fn replace<C: ConnectionTrait>(
 }
 
 /// Tokens of many new records at once (imports).
-pub fn add_many(bulk: &mut BulkInsert, rows: &[search_token::Model]) {
+pub fn add_many(bulk: &mut BulkInsert, rows: Vec<search_token::Model>) {
     bulk.add::<search_token::Entity>(rows, 2_000);
 }
 

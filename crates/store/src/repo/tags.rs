@@ -16,7 +16,7 @@ pub async fn replace<C: ConnectionTrait>(
 }
 
 /// Tags of many new records at once (imports).
-pub fn add_many(bulk: &mut BulkInsert, rows: &[record_tag::Model]) {
+pub fn add_many(bulk: &mut BulkInsert, rows: Vec<record_tag::Model>) {
     bulk.add::<record_tag::Entity>(rows, 2_000);
 }
 
