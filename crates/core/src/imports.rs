@@ -30,6 +30,27 @@ const LIMITS: TableLimits = TableLimits {
 };
 /// Rows encrypted and inserted per step of a real import.
 const IMPORT_BATCH: usize = 2_000;
+/// Prepared batches waiting for the writer: enough to cover a slow batch, few enough that an
+/// import holds at most a few batches of ciphertext in memory.
+const PREPARED_BATCHES_QUEUED: usize = 2;
+
+/// Stops the batch-preparing task when the import returns early (an error, a dropped request).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl AbortOnDrop<Result<(), CoreError>> {
+    async fn finish(mut self) -> Result<(), CoreError> {
+        let handle = &mut self.0;
+        handle
+            .await
+            .map_err(|_| CoreError::Internal("the import's preparing task failed"))?
+    }
+}
 
 fn all_cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
@@ -708,9 +729,7 @@ impl Core {
             return Ok(report);
         }
 
-        // Encryption of the next batch overlaps the inserts of this one; the transaction is
-        // still all or nothing, and once a row fails nothing more is inserted, but the rest is
-        // still checked so the report lists every bad row.
+        // One transaction: all or nothing.
         let txn = self.store().begin().await?;
         for (id, name) in new_companies {
             let input = CompanyInput {
@@ -719,56 +738,47 @@ impl Core {
             };
             self.insert_company(&txn, actor, &input, id, now).await?;
         }
-        let mut batches = creates.chunks(IMPORT_BATCH).map(<[_]>::to_vec);
-        // The workers also build each batch's insert statements, so the writer's side of the
-        // pipeline only executes them.
+        // Batches are prepared on a task of their own and handed over through a short queue:
+        // neither side waits for the other's batch to finish unless the queue is empty or full.
+        // The first batch uses every core (nothing is being written yet); later ones one core
+        // fewer, so the writer (the slower side) keeps a core of its own instead of being
+        // time-sliced with the workers.
         let backend = Some(self.store().backend());
-        // Later batches are prepared while the writer inserts the one before: the writer is
-        // the slower side, so it keeps a core of its own instead of sharing every core with
-        // the workers (time-sliced three ways on two cores, it ran ~70 % of the time).
         let beside_writer = all_cores().saturating_sub(1).max(1);
-        let (mut ready, mut pending) = match batches.next() {
-            Some(first) => {
-                let (outcomes, inserts) = self
-                    .prepare_in_parallel(actor, &fields, first, backend, all_cores())
-                    .await?;
-                (report_errors(&mut report, outcomes)?, inserts)
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(PREPARED_BATCHES_QUEUED);
+        let producer = AbortOnDrop(tokio::spawn({
+            let core = self.clone();
+            let actor = actor.clone();
+            let fields = Arc::clone(&fields);
+            async move {
+                let mut rows = creates.into_iter();
+                let mut workers = all_cores();
+                loop {
+                    let batch: Vec<(u64, ContactInput)> =
+                        rows.by_ref().take(IMPORT_BATCH).collect();
+                    if batch.is_empty() {
+                        return Ok::<(), CoreError>(());
+                    }
+                    let prepared = core
+                        .prepare_in_parallel(&actor, &fields, batch, backend, workers)
+                        .await?;
+                    workers = beside_writer;
+                    if ready_tx.send(prepared).await.is_err() {
+                        return Ok(());
+                    }
+                }
             }
-            None => (0, BulkInsert::for_backend(self.store().backend())),
-        };
-        loop {
-            let next = batches.next();
-            let insert = async {
-                if report.error_count == 0 && !pending.is_empty() {
-                    let batch = std::mem::replace(
-                        &mut pending,
-                        BulkInsert::for_backend(self.store().backend()),
-                    );
-                    batch.execute(&txn).await.map_err(CoreError::from)
-                } else {
-                    Ok(())
-                }
-            };
-            let prepare = async {
-                match next {
-                    Some(batch) => self
-                        .prepare_in_parallel(actor, &fields, batch, backend, beside_writer)
-                        .await
-                        .map(Some),
-                    None => Ok(None),
-                }
-            };
-            let (inserted, prepared) = tokio::join!(insert, prepare);
-            inserted?;
-            report.created += ready;
-            match prepared? {
-                Some((outcomes, inserts)) => {
-                    ready = report_errors(&mut report, outcomes)?;
-                    pending = inserts;
-                }
-                None => break,
+        }));
+        // Once a row has failed nothing more is inserted, but every batch is still checked so
+        // the report lists every bad row.
+        while let Some((outcomes, inserts)) = ready_rx.recv().await {
+            let passed = report_errors(&mut report, outcomes)?;
+            if report.error_count == 0 {
+                inserts.execute(&txn).await?;
+                report.created += passed;
             }
         }
+        producer.finish().await?;
         if report.error_count > 0 {
             report.created = 0;
             report.merged = 0;

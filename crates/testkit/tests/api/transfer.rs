@@ -341,19 +341,36 @@ async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
 }
 
 /// A bad row in a late batch: earlier batches were already inserted in the transaction, and
-/// all of it is rolled back.
+/// all of it is rolled back. Then the corrected file imports every row.
 async fn a_bad_row_after_several_batches_leaves_nothing_behind(backend: Backend) {
     let app = spawn_app(backend).await;
-    let mut file = String::from("Name,Email,Company\n");
-    for n in 0..4_500 {
-        let email = if n == 4_200 {
-            "broken-address".to_owned()
-        } else {
-            format!("p{n}@example.com")
-        };
-        file.push_str(&format!("Person {n},{email},Company {}\n", n % 7));
-    }
-    let (status, body) = app.import_contacts(file.into_bytes(), &[]).await;
+    let file = |bad: &[usize]| {
+        let mut file = String::from("Name,Email,Company\n");
+        for n in 0..4_500 {
+            let email = if bad.contains(&n) {
+                "broken-address".to_owned()
+            } else {
+                format!("p{n}@example.com")
+            };
+            file.push_str(&format!("Person {n},{email},Company {}\n", n % 7));
+        }
+        file.into_bytes()
+    };
+    // One bad row in the first batch of 2,000 and one in the third: both are reported.
+    let (status, body) = app.import_contacts(file(&[100, 4_200]), &[]).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("import_invalid"))
+    );
+    assert_eq!(
+        errors(&body["details"]),
+        [
+            (102, "Email".to_owned(), "invalid_email".to_owned()),
+            (4_202, "Email".to_owned(), "invalid_email".to_owned())
+        ]
+    );
+    // Only the last one: the first two batches are inserted before the third fails.
+    let (status, body) = app.import_contacts(file(&[4_200]), &[]).await;
     assert_eq!(
         (status, error_code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("import_invalid"))
@@ -371,6 +388,22 @@ async fn a_bad_row_after_several_batches_leaves_nothing_behind(backend: Backend)
     assert_eq!(search_token::Entity::find().count(conn).await.unwrap(), 0);
     // Only the organisation key exists: no contact's data key survived.
     assert_eq!(data_key::Entity::find().count(conn).await.unwrap(), 1);
+
+    let (status, body) = app.import_contacts(file(&[]), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["created"].as_u64(), body["rows"].as_u64()),
+        (Some(4_500), Some(4_500))
+    );
+    assert_eq!(data_key::Entity::find().count(conn).await.unwrap(), 4_501);
+    // Rows of the first and the last batch are found by their addresses (blind index).
+    for n in [0, 2_000, 4_499] {
+        let (status, found) = app
+            .get_json(&format!("/api/v1/contacts?email=p{n}@example.com"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["items"][0]["name"], format!("Person {n}"));
+    }
 }
 
 fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<csv::StringRecord>) {
