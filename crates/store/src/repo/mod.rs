@@ -159,7 +159,7 @@ const MAX_BOUND_VALUES: usize = 30_000;
 async fn insert_all<E, C>(c: &C, rows: Vec<E::Model>, rows_per_statement: usize) -> Result<()>
 where
     E: EntityTrait,
-    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    E::Model: IntoActiveModel<E::ActiveModel>,
     C: ConnectionTrait,
 {
     let mut bulk = BulkInsert::new(c.get_database_backend());
@@ -214,9 +214,9 @@ impl BulkInsert {
     pub fn add<E>(&mut self, rows: Vec<E::Model>, rows_per_statement: usize)
     where
         E: EntityTrait,
-        E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+        E::Model: IntoActiveModel<E::ActiveModel>,
     {
-        use sea_orm::{ActiveModelTrait, IdenStatic, Iterable};
+        use sea_orm::{IdenStatic, Iterable};
         let columns: Vec<E::Column> = E::Column::iter().collect();
         if rows.is_empty() || columns.is_empty() {
             return;
