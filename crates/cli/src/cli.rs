@@ -343,7 +343,16 @@ async fn serve(
         tracing::info!("shutting down");
         handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
-    running.wait().await
+    running.wait().await?;
+    // Requests and background jobs have finished: copy the WAL into the database file and
+    // close, so a stopped server leaves one self-contained file behind (SQLite).
+    core.store()
+        .clone()
+        .close()
+        .await
+        .context("cannot close the database cleanly")?;
+    say("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -307,8 +307,24 @@ fn first_serve_initialises_and_prints_a_one_time_setup_link() {
             .status()
     });
     assert_eq!(status, 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // The client's kept-alive connection goes with its runtime, so the stop need not wait
+    // for it to time out.
+    drop(rt);
+    // SIGTERM: a graceful stop that checkpoints and closes the database.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.iter().any(|l| l == "stopped"), "{rest:?}");
+    let wal = data.join("custodian.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+        "the WAL was left with data in it"
+    );
 }
 
 #[test]
