@@ -52,6 +52,14 @@ impl AbortOnDrop<Result<(), CoreError>> {
     }
 }
 
+/// Whether preparing rows also builds their inserts (a real import) or only checks them (a dry
+/// run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inserts {
+    Build,
+    Skip,
+}
+
 fn all_cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
@@ -722,7 +730,7 @@ impl Core {
 
         if options.dry_run {
             let (outcomes, _) = self
-                .prepare_in_parallel(actor, &fields, creates, None, all_cores())
+                .prepare_in_parallel(actor, &fields, creates, Inserts::Skip, all_cores())
                 .await?;
             report.created = report_errors(&mut report, outcomes)?;
             report.errors.sort_by_key(|e| e.line);
@@ -743,7 +751,6 @@ impl Core {
         // The first batch uses every core (nothing is being written yet); later ones one core
         // fewer, so the writer (the slower side) keeps a core of its own instead of being
         // time-sliced with the workers.
-        let backend = Some(self.store().backend());
         let beside_writer = all_cores().saturating_sub(1).max(1);
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(PREPARED_BATCHES_QUEUED);
         let producer = AbortOnDrop(tokio::spawn({
@@ -760,7 +767,7 @@ impl Core {
                         return Ok::<(), CoreError>(());
                     }
                     let prepared = core
-                        .prepare_in_parallel(&actor, &fields, batch, backend, workers)
+                        .prepare_in_parallel(&actor, &fields, batch, Inserts::Build, workers)
                         .await?;
                     workers = beside_writer;
                     if ready_tx.send(prepared).await.is_err() {
@@ -933,17 +940,18 @@ impl Core {
         Ok(created)
     }
 
-    /// Validation and encryption of many rows on every core (it is the CPU-heavy part): each
-    /// row's outcome and, with a `backend` (a real import), the inserts of the rows that
-    /// passed.
+    /// Validation and encryption of many rows on `workers` threads (it is the CPU-heavy part):
+    /// each row's outcome and, for a real import ([`Inserts::Build`]), the inserts of the rows
+    /// that passed.
     async fn prepare_in_parallel(
         &self,
         actor: &Actor,
         fields: &Arc<FieldSet>,
         rows: Vec<(u64, ContactInput)>,
-        backend: Option<custodian_store::Backend>,
+        inserts: Inserts,
         workers: usize,
     ) -> Result<(Vec<(u64, Result<(), CoreError>)>, BulkInsert), CoreError> {
+        let backend = self.store().backend();
         let per_worker = rows.len().div_ceil(workers.max(1)).max(1);
         let mut rows = rows.into_iter();
         let mut handles = Vec::new();
@@ -967,26 +975,23 @@ impl Core {
                         Err(e) => outcomes.push((line, Err(e))),
                     }
                 }
-                let inserts = backend.map(|backend| {
-                    let mut bulk = BulkInsert::for_backend(backend);
+                let mut bulk = BulkInsert::for_backend(backend);
+                if inserts == Inserts::Build {
                     add_prepared_many(&mut bulk, passed);
-                    bulk
-                });
-                (outcomes, inserts)
+                }
+                (outcomes, bulk)
             }));
         }
         let mut outcomes = Vec::new();
-        let mut inserts = BulkInsert::for_backend(backend.unwrap_or(self.store().backend()));
+        let mut bulk = BulkInsert::for_backend(backend);
         for handle in handles {
             let (chunk_outcomes, chunk_inserts) = handle
                 .await
                 .map_err(|_| CoreError::Internal("an import worker failed"))?;
             outcomes.extend(chunk_outcomes);
-            if let Some(more) = chunk_inserts {
-                inserts.append(more);
-            }
+            bulk.append(chunk_inserts);
         }
-        Ok((outcomes, inserts))
+        Ok((outcomes, bulk))
     }
 
     /// Turns a row's validation failure into report lines; anything else stops the import.

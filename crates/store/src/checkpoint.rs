@@ -24,7 +24,7 @@ pub(crate) struct Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
@@ -50,6 +50,11 @@ impl Checkpointer {
         Arc::new(Self {
             task: task.abort_handle(),
         })
+    }
+
+    /// Ends the background checkpoints (the store is closing: the writer is about to go).
+    pub(crate) fn stop(&self) {
+        self.task.abort();
     }
 }
 

@@ -135,9 +135,9 @@ pub struct Store {
     /// in order) instead of colliding on SQLite's file lock and sleeping in its busy handler.
     writer: DatabaseConnection,
     backend: Backend,
-    /// SQLite: the background WAL checkpoints, held for its `Drop` (which stops them with the
-    /// last clone of the store).
-    _checkpoints: Option<std::sync::Arc<checkpoint::Checkpointer>>,
+    /// SQLite: the background WAL checkpoints, stopped by `close` or by the `Drop` of the last
+    /// clone of the store.
+    checkpoints: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 /// Idle reader connections kept (SQLite) or pool size (PostgreSQL) when not configured.
@@ -241,7 +241,7 @@ impl Store {
             scan,
             writer,
             backend: url.backend(),
-            _checkpoints: checkpoints,
+            checkpoints,
         })
     }
 
@@ -310,27 +310,31 @@ impl Store {
     /// commits but never corrupts the file. PostgreSQL is left as it is. The setting lives on
     /// the writer connection and ends with it.
     pub async fn relax_durability_for_bulk_load(&self) -> Result<(), StoreError> {
-        if self.backend == Backend::Sqlite {
-            self.writer
-                .execute_unprepared("PRAGMA synchronous = NORMAL")
-                .await?;
-        }
-        Ok(())
+        self.sqlite_writer_pragma("PRAGMA synchronous = NORMAL")
+            .await
     }
 
     /// Copies the whole WAL into the database file and empties it (SQLite; a no-op on
     /// PostgreSQL). Waits its turn behind running writes and for running reads to finish.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.sqlite_writer_pragma("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+    }
+
+    /// Runs a pragma on the SQLite writer connection; nothing on PostgreSQL.
+    async fn sqlite_writer_pragma(&self, pragma: &str) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {
-            self.writer
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await?;
+            self.writer.execute_unprepared(pragma).await?;
         }
         Ok(())
     }
 
     pub async fn close(self) -> Result<(), StoreError> {
-        // Commits never checkpoint; leave nothing behind in the WAL.
+        // No background checkpoint may start on a closing writer; then, since commits never
+        // checkpoint, leave nothing behind in the WAL.
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop();
+        }
         self.checkpoint().await?;
         self.db.close().await?;
         if self.backend == Backend::Sqlite {

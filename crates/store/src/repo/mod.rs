@@ -256,10 +256,6 @@ impl BulkInsert {
         self.statements.append(&mut other.statements);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.statements.is_empty()
-    }
-
     /// Runs the inserts in order (inside the caller's transaction, if it passes one).
     pub async fn execute<C: ConnectionTrait>(self, c: &C) -> Result<()> {
         for statement in self.statements {

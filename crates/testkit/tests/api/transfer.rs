@@ -396,7 +396,7 @@ async fn a_bad_row_after_several_batches_leaves_nothing_behind(backend: Backend)
         (Some(4_500), Some(4_500))
     );
     assert_eq!(data_key::Entity::find().count(conn).await.unwrap(), 4_501);
-    // Rows of the first and the last batch are found by their addresses (blind index).
+    // Rows of the first, middle and last batch are found by their addresses (blind index).
     for n in [0, 2_000, 4_499] {
         let (status, found) = app
             .get_json(&format!("/api/v1/contacts?email=p{n}@example.com"))

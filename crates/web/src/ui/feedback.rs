@@ -220,18 +220,8 @@ pub(crate) async fn contact_feedback(
 ) -> Result<ContactFeedback, UiError> {
     let t = v.t();
     let prefs = v.core().get_preferences(v.actor(), contact).await.ui(v)?;
-    let (summary, surveys, complaints) = feedback_lists(
-        v,
-        SurveyQuery {
-            contact_id: Some(contact.as_uuid()),
-            ..SurveyQuery::default()
-        },
-        ComplaintQuery {
-            contact_id: Some(contact.as_uuid()),
-            ..ComplaintQuery::default()
-        },
-    )
-    .await?;
+    let (summary, surveys, complaints) =
+        feedback_lists(v, FeedbackOf::Contact(contact.as_uuid())).await?;
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let languages: Vec<&str> = PreferredLanguage::ALL.iter().map(|l| l.code()).collect();
     let frequencies: Vec<&str> = ContactFrequency::ALL.iter().map(|f| f.code()).collect();
@@ -748,16 +738,28 @@ impl fmt::Debug for CompanyFeedback {
     }
 }
 
-/// The survey summary, the latest survey responses and the latest complaints of one scope (a
-/// contact or a company), each list cut at a section's length.
+/// Whose feedback a record page shows.
+#[derive(Debug, Clone, Copy)]
+enum FeedbackOf {
+    Contact(uuid::Uuid),
+    Company(uuid::Uuid),
+}
+
+/// The survey summary, the latest survey responses and the latest complaints of a contact or a
+/// company, each list cut at a section's length.
 async fn feedback_lists(
     v: &Viewer,
-    surveys: SurveyQuery,
-    complaints: ComplaintQuery,
+    of: FeedbackOf,
 ) -> Result<(SurveySummary, SurveyPage, ComplaintPage), UiError> {
+    let (contact_id, company_id) = match of {
+        FeedbackOf::Contact(id) => (Some(id), None),
+        FeedbackOf::Company(id) => (None, Some(id)),
+    };
     let survey_query = SurveyQuery {
+        contact_id,
+        company_id,
         limit: Some(SECTION_ROWS),
-        ..surveys
+        ..SurveyQuery::default()
     };
     let summary = v
         .core()
@@ -770,9 +772,11 @@ async fn feedback_lists(
         .list_complaints(
             v.actor(),
             ComplaintQuery {
+                contact_id,
+                company_id,
                 limit: Some(SECTION_ROWS),
                 sort: custodian_core::complaints::ComplaintSort::CreatedDesc,
-                ..complaints
+                ..ComplaintQuery::default()
             },
         )
         .await
@@ -788,18 +792,8 @@ pub(crate) async fn company_feedback(
     names: &std::collections::HashMap<String, String>,
 ) -> Result<CompanyFeedback, UiError> {
     let t = v.t();
-    let (summary, surveys, complaints) = feedback_lists(
-        v,
-        SurveyQuery {
-            company_id: Some(company.as_uuid()),
-            ..SurveyQuery::default()
-        },
-        ComplaintQuery {
-            company_id: Some(company.as_uuid()),
-            ..ComplaintQuery::default()
-        },
-    )
-    .await?;
+    let (summary, surveys, complaints) =
+        feedback_lists(v, FeedbackOf::Company(company.as_uuid())).await?;
     Ok(CompanyFeedback {
         company_id: company.to_string(),
         summary,
