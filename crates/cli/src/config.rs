@@ -67,6 +67,8 @@ pub struct TlsConfig {
 pub struct SessionConfig {
     pub idle_timeout_secs: i64,
     pub absolute_timeout_secs: i64,
+    pub max_per_user: usize,
+    pub reauth_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -109,6 +111,8 @@ impl Default for Config {
             session: SessionConfig {
                 idle_timeout_secs: core.session_idle_secs,
                 absolute_timeout_secs: core.session_absolute_secs,
+                max_per_user: core.session_max_per_user,
+                reauth_window_secs: core.reauth_window_secs,
             },
             password: PasswordConfig {
                 min_length: core.password_min_length,
@@ -244,6 +248,8 @@ impl Config {
         CoreSettings {
             session_idle_secs: self.session.idle_timeout_secs,
             session_absolute_secs: self.session.absolute_timeout_secs,
+            session_max_per_user: self.session.max_per_user,
+            reauth_window_secs: self.session.reauth_window_secs,
             password_min_length: self.password.min_length,
             password_params: PasswordParams {
                 memory_kib: self.password.argon2_memory_kib,
@@ -365,6 +371,11 @@ key_file = ""
 idle_timeout_secs = 1800
 # ...and this many seconds after sign-in, whatever its activity.
 absolute_timeout_secs = 43200
+# Running sessions per user; signing in once more ends the least recently used one.
+max_per_user = 10
+# Sensitive actions (second factors, later exports and key changes) need a sign-in or a
+# "confirm it is you" step-up at most this many seconds ago.
+reauth_window_secs = 600
 
 [password]
 # NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.

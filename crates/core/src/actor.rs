@@ -17,6 +17,9 @@ pub struct Actor {
     pub role: String,
     pub locale: Option<String>,
     pub method: AuthMethod,
+    /// When the user last proved themselves on this session (sign-in or step-up); `None` for
+    /// API tokens and the command line.
+    pub reauthenticated_at: Option<i64>,
 }
 
 impl Actor {

@@ -2,6 +2,7 @@
 //! CSRF tokens. Passwords are hashed off the async runtime; unknown accounts cost the same time
 //! as known ones.
 
+use crate::sessions::ClientInfo;
 use crate::settings::PASSWORD_MAX_LENGTH;
 use crate::{Actor, AuthMethod, Core, CoreError};
 use custodian_crypto::password::PasswordCheck;
@@ -17,6 +18,22 @@ use unicode_normalization::UnicodeNormalization;
 pub const SETUP_PURPOSE: &str = "first_admin";
 pub const ROLE_ADMIN: &str = "administrator";
 pub const STATUS_ACTIVE: &str = "active";
+
+/// Where a session is: waiting for the second factor, or signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    SecondFactor,
+    Active,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SecondFactor => "second_factor",
+            Self::Active => "active",
+        }
+    }
+}
 const SESSION_TOKEN_PREFIX: &str = "cus_s_";
 const API_TOKEN_PREFIX: &str = "cus_t_";
 const SETUP_CODE_PREFIX: &str = "cus_setup_";
@@ -29,6 +46,17 @@ pub struct SessionGrant {
     pub token: SecretString,
     pub session_id: SessionId,
     pub user_id: UserId,
+    /// Sessions this sign-in ended because the user was at their limit.
+    pub ended: Vec<uuid::Uuid>,
+}
+
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    SignedIn(SessionGrant),
+    /// The user has a second factor: the grant is a sign-in that only
+    /// [`Core::complete_sign_in`] can turn into a session.
+    SecondFactorDue(SessionGrant),
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -94,13 +122,13 @@ impl AuthCache {
         );
     }
 
-    fn forget_session(&self, id: SessionId) {
+    pub(crate) fn forget_session(&self, id: SessionId) {
         self.lock().retain(|_, c| c.actor.session_id() != Some(id));
     }
 
     /// After a change to the user (locale today; role or status later) their cached actors
     /// must not outlive it.
-    fn forget_user(&self, id: UserId) {
+    pub(crate) fn forget_user(&self, id: UserId) {
         self.lock().retain(|_, c| c.actor.user_id != id);
     }
 }
@@ -155,6 +183,7 @@ impl Core {
         email: &str,
         display_name: &str,
         password: SecretString,
+        client: &ClientInfo,
     ) -> Result<SessionGrant, CoreError> {
         let (email, display_name) = parse_identity(email, display_name)?;
         let password = self.check_password_policy(password, &email)?;
@@ -172,7 +201,9 @@ impl Core {
         let user_id = self
             .insert_user(&txn, &email, display_name.as_ref(), hash, ROLE_ADMIN, now)
             .await?;
-        let grant = self.new_session(&txn, user_id, now).await?;
+        let grant = self
+            .new_session(&txn, user_id, SessionStage::Active, "password", client, now)
+            .await?;
         txn.commit().await?;
         tracing::info!(user_id = %user_id, "first administrator created through setup");
         Ok(grant)
@@ -274,11 +305,44 @@ impl Core {
             .map_err(CoreError::from)
     }
 
+    /// Checks the password. Without a second factor enrolled that signs the user in; with one,
+    /// it opens a short-lived sign-in that only [`Core::complete_sign_in`] can finish.
     pub async fn login(
         &self,
         email: &str,
         password: SecretString,
-    ) -> Result<SessionGrant, CoreError> {
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, CoreError> {
+        let user = self.verify_password_login(email, password).await?;
+        let now = self.now();
+        let second_factor = repo::second_factors::totp(self.store().conn(), user.id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some());
+        let txn = self.store().begin().await?;
+        let stage = if second_factor {
+            SessionStage::SecondFactor
+        } else {
+            SessionStage::Active
+        };
+        let grant = self
+            .new_session(&txn, UserId(user.id), stage, "password", client, now)
+            .await?;
+        txn.commit().await?;
+        self.forget_sessions(&grant.ended);
+        Ok(if second_factor {
+            LoginOutcome::SecondFactorDue(grant)
+        } else {
+            LoginOutcome::SignedIn(grant)
+        })
+    }
+
+    /// The user whose e-mail and password these are, if active. Unknown accounts cost the same
+    /// time and get the same error as a wrong password.
+    pub(crate) async fn verify_password_login(
+        &self,
+        email: &str,
+        password: SecretString,
+    ) -> Result<user::Model, CoreError> {
         let normalized: String = password.expose_secret().nfkc().collect();
         let password = SecretString::from(normalized);
         let found = match Email::parse("email", email) {
@@ -305,7 +369,7 @@ impl Core {
         })
         .await
         .map_err(|_| CoreError::Internal("password verification task failed"))??;
-        let user = match (found, check) {
+        match (found, check) {
             (Some(user), (PasswordCheck::Valid { needs_rehash }, password))
                 if user.status == STATUS_ACTIVE =>
             {
@@ -318,25 +382,26 @@ impl Core {
                     updated.updated_at = self.now();
                     repo::users::update(self.store().writer(), updated).await?;
                 }
-                user
+                Ok(user)
             }
-            _ => return Err(CoreError::InvalidCredentials),
-        };
-        let now = self.now();
-        let txn = self.store().begin().await?;
-        let grant = self.new_session(&txn, UserId(user.id), now).await?;
-        txn.commit().await?;
-        Ok(grant)
+            _ => Err(CoreError::InvalidCredentials),
+        }
     }
 
-    async fn new_session<C: custodian_store::ConnectionTrait>(
+    /// Opens a session. An active one beyond the user's limit ends the least recently used
+    /// (their ids are in the grant, for the caller to drop from the cache after commit).
+    pub(crate) async fn new_session<C: custodian_store::ConnectionTrait>(
         &self,
         conn: &C,
         user_id: UserId,
+        stage: SessionStage,
+        auth_methods: &str,
+        client: &ClientInfo,
         now: i64,
     ) -> Result<SessionGrant, CoreError> {
         let token = generate_token(SESSION_TOKEN_PREFIX, self.rng())?;
         let session_id = SessionId::new_at(now);
+        let client_ct = self.seal_client(conn, session_id, client).await?;
         repo::sessions::insert(
             conn,
             session::Model {
@@ -346,13 +411,25 @@ impl Core {
                 created_at: now,
                 last_seen_at: now,
                 revoked_at: None,
+                stage: stage.as_str().to_owned(),
+                auth_methods: auth_methods.to_owned(),
+                reauthenticated_at: now,
+                factor_failures: 0,
+                client_ct,
+                end_reason: None,
             },
         )
         .await?;
+        let ended = if stage == SessionStage::Active {
+            self.end_sessions_beyond_limit(conn, user_id, now).await?
+        } else {
+            Vec::new()
+        };
         Ok(SessionGrant {
             token,
             session_id,
             user_id,
+            ended,
         })
     }
 
@@ -373,7 +450,11 @@ impl Core {
         let settings = self.settings();
         let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
         let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
-        if row.revoked_at.is_some() || idle_expired || absolute_expired {
+        if row.revoked_at.is_some()
+            || idle_expired
+            || absolute_expired
+            || row.stage != SessionStage::Active.as_str()
+        {
             return Err(CoreError::Unauthenticated);
         }
         let user = self.active_user(row.user_id).await?;
@@ -383,6 +464,7 @@ impl Core {
             role: user.role,
             locale: user.locale,
             method: AuthMethod::Session(SessionId(row.id)),
+            reauthenticated_at: Some(row.reauthenticated_at),
         };
         let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
             .min(row.created_at + settings.session_absolute_secs * 1000);
@@ -415,6 +497,7 @@ impl Core {
             role: user.role,
             locale: user.locale,
             method: AuthMethod::ApiToken(ApiTokenId(row.id)),
+            reauthenticated_at: None,
         };
         let valid_until = row.expires_at.unwrap_or(i64::MAX);
         self.inner
@@ -423,7 +506,7 @@ impl Core {
         Ok(actor)
     }
 
-    async fn active_user(&self, id: uuid::Uuid) -> Result<user::Model, CoreError> {
+    pub(crate) async fn active_user(&self, id: uuid::Uuid) -> Result<user::Model, CoreError> {
         match repo::users::get(self.store().conn(), id).await? {
             Some(u) if u.status == STATUS_ACTIVE => Ok(u),
             _ => Err(CoreError::Unauthenticated),
@@ -433,7 +516,7 @@ impl Core {
     /// Ends the actor's session server-side; the cookie is useless afterwards.
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
         if let Some(id) = actor.session_id() {
-            repo::sessions::revoke(self.store().writer(), id.as_uuid(), self.now()).await?;
+            repo::sessions::end(self.store().writer(), id.as_uuid(), self.now(), "logout").await?;
             self.inner.auth_cache.forget_session(id);
         }
         Ok(())
@@ -484,6 +567,7 @@ impl Core {
             role: user.role,
             locale: user.locale,
             method: AuthMethod::Cli,
+            reauthenticated_at: None,
         })
     }
 

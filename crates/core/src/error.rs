@@ -32,6 +32,15 @@ pub enum CoreError {
     InvalidCredentials,
     #[error("the setup code is invalid, used or expired")]
     InvalidSetupCode,
+    /// A wrong, reused or expired second-factor code (TOTP or recovery code).
+    #[error("the code is wrong, already used or expired")]
+    InvalidCode,
+    /// The sign-in waiting for its second factor ended (too old, too many wrong codes).
+    #[error("the sign-in expired; sign in again")]
+    SignInExpired,
+    /// A sensitive action on a session whose last sign-in or step-up is too old.
+    #[error("confirm it is you before doing this")]
+    ReauthenticationRequired,
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("the cursor is invalid; start again from the first page")]

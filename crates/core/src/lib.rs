@@ -25,6 +25,8 @@ pub mod preferences;
 pub mod products;
 pub mod saved_views;
 pub mod search;
+pub mod second_factor;
+pub mod sessions;
 pub mod settings;
 pub mod surveys;
 pub mod tabular;

@@ -10,6 +10,10 @@ pub struct CoreSettings {
     pub session_idle_secs: i64,
     /// A session ends this long after login, whatever its activity.
     pub session_absolute_secs: i64,
+    /// Running sessions a user may hold; signing in once more ends the least recently used.
+    pub session_max_per_user: usize,
+    /// A sensitive action needs a sign-in or step-up at most this long ago.
+    pub reauth_window_secs: i64,
     pub password_min_length: usize,
     pub password_params: PasswordParams,
     /// How long the first administrator's setup code stays valid.
@@ -25,6 +29,8 @@ impl Default for CoreSettings {
         Self {
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 60 * 60,
+            session_max_per_user: 10,
+            reauth_window_secs: 10 * 60,
             password_min_length: 12,
             password_params: PasswordParams::default(),
             setup_code_ttl_secs: 24 * 60 * 60,
@@ -53,6 +59,20 @@ impl CoreSettings {
                 "session.absolute_timeout_secs",
                 "out_of_range",
                 "must be at most 30 days (2592000)",
+            ));
+        }
+        if !(1..=1000).contains(&self.session_max_per_user) {
+            errors.push(FieldError::new(
+                "session.max_per_user",
+                "out_of_range",
+                "must be between 1 and 1000",
+            ));
+        }
+        if !(30..=24 * 60 * 60).contains(&self.reauth_window_secs) {
+            errors.push(FieldError::new(
+                "session.reauth_window_secs",
+                "out_of_range",
+                "must be between 30 seconds and one day (86400)",
             ));
         }
         if !(8..=64).contains(&self.password_min_length) {

@@ -13,6 +13,7 @@
 //!   columns without storing plaintext.
 //! * [`password`]: Argon2id password hashing with timing-safe unknown-user checks.
 //! * [`token`]: bearer tokens that are stored only as hashes.
+//! * [`otp`]: TOTP (RFC 6238) and single-use recovery codes.
 //! * [`cache`]: a bounded cache of unwrapped data keys.
 //!
 //! Design rules: no `unsafe`; every secret buffer is wrapped in
@@ -26,6 +27,7 @@ pub mod envelope;
 mod error;
 pub mod field;
 pub mod keys;
+pub mod otp;
 pub mod password;
 pub mod random;
 pub mod token;

@@ -12,11 +12,15 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use custodian_core::Actor;
 use custodian_core::auth::{csrf_token, verify_csrf};
 use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_core::sessions::ClientInfo;
 
 /// `__Host-` prefix: the browser only accepts it over HTTPS, for path `/`, without a Domain, so
 /// no sibling host can plant or read it.
 pub const SESSION_COOKIE: &str = "__Host-custodian_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Holds a sign-in that waits for its second factor; useless for anything else, and gone after
+/// five minutes.
+pub const SIGN_IN_COOKIE: &str = "__Host-custodian_signin";
 
 #[derive(Debug)]
 pub struct Authenticated {
@@ -109,4 +113,47 @@ pub fn clear_session_cookie() -> Cookie<'static> {
     let mut c = session_cookie(&SecretString::from(String::new()));
     c.make_removal();
     c
+}
+
+pub fn sign_in_cookie(token: &SecretString) -> Cookie<'static> {
+    Cookie::build((SIGN_IN_COOKIE, token.expose_secret().to_owned()))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::minutes(5))
+        .build()
+}
+
+pub fn clear_sign_in_cookie() -> Cookie<'static> {
+    let mut c = sign_in_cookie(&SecretString::from(String::new()));
+    c.make_removal();
+    c
+}
+
+pub fn sign_in_from_jar(jar: &CookieJar) -> Option<SecretString> {
+    jar.get(SIGN_IN_COOKIE)
+        .map(|c| SecretString::from(c.value().to_owned()))
+}
+
+/// The client of a request (peer address and user agent), recorded on the sessions it opens.
+/// Behind a reverse proxy the peer is the proxy; trusted forwarding headers come with the
+/// deployment settings.
+#[derive(Debug)]
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_canonical());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(ClientInfo::new(ip, user_agent)))
+    }
 }

@@ -107,6 +107,21 @@ impl From<CoreError> for ApiError {
                 "invalid_setup_code",
                 "The setup code is invalid, already used or expired. Restart the server to print a new one.",
             ),
+            CoreError::InvalidCode => Self::new(
+                S::UNAUTHORIZED,
+                "invalid_code",
+                "The code is wrong, already used or expired. Enter the current code from your authenticator app, or one of your recovery codes.",
+            ),
+            CoreError::SignInExpired => Self::new(
+                S::UNAUTHORIZED,
+                "sign_in_expired",
+                "This sign-in has expired or had too many wrong codes. Sign in again with your password.",
+            ),
+            CoreError::ReauthenticationRequired => Self::new(
+                S::FORBIDDEN,
+                "reauthentication_required",
+                "Confirm it is you first: send your password, or a code from your authenticator app if you use one, to POST /api/v1/auth/reauthenticate, then repeat this request.",
+            ),
             CoreError::Forbidden => {
                 Self::new(S::FORBIDDEN, "forbidden", "You are not allowed to do this.")
             }

@@ -11,5 +11,17 @@ pub struct Model {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub revoked_at: Option<i64>,
+    /// `active`, or `second_factor` while the password was right but a second factor is due.
+    pub stage: String,
+    /// How the session was authenticated, e.g. `password+totp`.
+    pub auth_methods: String,
+    /// When the user last proved themselves (sign-in or step-up).
+    pub reauthenticated_at: i64,
+    /// Wrong second-factor or step-up codes on this session; it ends at the limit.
+    pub factor_failures: i64,
+    /// The client (IP address, user agent) as field ciphertext: personal data.
+    pub client_ct: Option<Vec<u8>>,
+    /// Why it ended: `logout`, `ended_by_user`, `ended_by_admin`, `session_limit`, …
+    pub end_reason: Option<String>,
 }
 entity_prelude!();

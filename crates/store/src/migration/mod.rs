@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_dashboard_indexes::Migration),
             Box::new(m0010_saved_views::Migration),
             Box::new(m0011_compact_index_tables::Migration),
+            Box::new(m0012_second_factors::Migration),
         ]
     }
 }
@@ -118,3 +119,4 @@ mod m0008_custom_fields;
 mod m0009_dashboard_indexes;
 mod m0010_saved_views;
 mod m0011_compact_index_tables;
+mod m0012_second_factors;

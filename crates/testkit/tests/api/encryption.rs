@@ -244,15 +244,15 @@ fn secrets() -> Vec<&'static str> {
     ]
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn stored_bytes(app: &TestApp) -> Vec<u8> {
+pub(crate) async fn stored_bytes(app: &TestApp) -> Vec<u8> {
     match app.backend {
         Backend::Sqlite => {
             let mut all = Vec::new();

@@ -17,6 +17,7 @@ mod feedback;
 mod leads;
 mod orders;
 mod search;
+mod second_factors;
 mod startup;
 mod tasks;
 mod transfer;

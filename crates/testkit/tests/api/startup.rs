@@ -82,7 +82,13 @@ async fn setup_code_is_one_time_and_expires(backend: Backend) {
     let second = core.issue_setup_code().await.unwrap().unwrap();
     let password = || SecretString::from("a long enough passphrase".to_owned());
     let err = core
-        .complete_setup(&first, "root@example.com", "Root", password())
+        .complete_setup(
+            &first,
+            "root@example.com",
+            "Root",
+            password(),
+            &custodian_core::sessions::ClientInfo::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -95,6 +101,7 @@ async fn setup_code_is_one_time_and_expires(backend: Backend) {
             "root@example.com",
             "Root",
             SecretString::from("short".to_owned()),
+            &custodian_core::sessions::ClientInfo::default(),
         )
         .await
         .unwrap_err();
@@ -108,6 +115,7 @@ async fn setup_code_is_one_time_and_expires(backend: Backend) {
             "root@example.com",
             "Root",
             SecretString::from("root-is-my-password".to_owned()),
+            &custodian_core::sessions::ClientInfo::default(),
         )
         .await
         .unwrap_err();
@@ -115,11 +123,23 @@ async fn setup_code_is_one_time_and_expires(backend: Backend) {
         matches!(err, CoreError::Validation(ref e) if e[0].code == "password_contains_context"),
         "{err:?}"
     );
-    core.complete_setup(&second, "root@example.com", "Root", password())
-        .await
-        .unwrap();
+    core.complete_setup(
+        &second,
+        "root@example.com",
+        "Root",
+        password(),
+        &custodian_core::sessions::ClientInfo::default(),
+    )
+    .await
+    .unwrap();
     let err = core
-        .complete_setup(&second, "other@example.com", "Other", password())
+        .complete_setup(
+            &second,
+            "other@example.com",
+            "Other",
+            password(),
+            &custodian_core::sessions::ClientInfo::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::InvalidSetupCode), "single use");
@@ -157,6 +177,7 @@ async fn setup_code_expires_after_a_day(backend: Backend) {
             "root@example.com",
             "",
             SecretString::from("a long enough passphrase".to_owned()),
+            &custodian_core::sessions::ClientInfo::default(),
         )
         .await
         .unwrap_err();

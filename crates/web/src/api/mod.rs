@@ -1,5 +1,6 @@
 //! REST API under `/api/v1`.
 
+pub(crate) mod account;
 mod activities;
 mod companies;
 mod complaints;
@@ -35,6 +36,32 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/auth/me", get(session::me))
+        .route("/auth/second-factor", post(session::second_factor))
+        .route("/auth/reauthenticate", post(session::reauthenticate))
+        .route("/account/second-factors", get(account::status))
+        .route(
+            "/account/totp",
+            post(account::begin_totp).delete(account::remove_totp),
+        )
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route(
+            "/account/recovery-codes",
+            post(account::regenerate_recovery_codes),
+        )
+        .route("/account/sessions", get(account::my_sessions))
+        .route(
+            "/account/sessions/end-others",
+            post(account::end_my_other_sessions),
+        )
+        .route(
+            "/account/sessions/{id}",
+            axum::routing::delete(account::end_my_session),
+        )
+        .route("/users/{id}/sessions", get(account::user_sessions))
+        .route(
+            "/users/{id}/sessions/end-all",
+            post(account::end_user_sessions),
+        )
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route(
             "/contacts/{id}",

@@ -3,8 +3,9 @@
 //! carry no data.
 
 use super::{
-    Health, PageBody, activities, companies, complaints, contacts, custom_fields, dashboard, deals,
-    feedback, leads, notifications, orders, products, search, session, tasks, transfer,
+    Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
+    dashboard, deals, feedback, leads, notifications, orders, products, search, session, tasks,
+    transfer,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -41,6 +42,8 @@ use custodian_core::products::{
 };
 use custodian_core::saved_views::{SavedView, SavedViewInput, SavedViewPatch};
 use custodian_core::search::SearchResults;
+use custodian_core::second_factor::SecondFactorStatus;
+use custodian_core::sessions::SessionView;
 use custodian_core::surveys::{
     CsatView, NpsView, SurveyInput, SurveyPatch, SurveySummary, SurveyView,
 };
@@ -59,7 +62,10 @@ are JSON `{code, message, details}` with stable codes."
     ),
     paths(
         super::health,
-        session::login, session::logout, session::me,
+        session::login, session::second_factor, session::reauthenticate, session::logout, session::me,
+        account::status, account::begin_totp, account::confirm_totp, account::remove_totp,
+        account::regenerate_recovery_codes, account::my_sessions, account::end_my_session,
+        account::end_my_other_sessions, account::user_sessions, account::end_user_sessions,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -90,7 +96,9 @@ are JSON `{code, message, details}` with stable codes."
         dashboard::get,
     ),
     components(schemas(
-        ApiError, Health, UserView, ContactInput, ContactPatch, ContactView, ContactSummary,
+        ApiError, Health, UserView, session::SecondFactorDue, session::CodeRequest,
+        session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
+        account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
         CustomFieldInput, CustomFieldPatch, CustomFieldView, ChoiceOption, custom_fields::CustomFieldList,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,
@@ -116,6 +124,7 @@ are JSON `{code, message, details}` with stable codes."
     modifiers(&Security),
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
+        (name = "account", description = "Your own security: authenticator app (TOTP) and recovery codes, your sessions; administrators see and end anyone's sessions. Changing second factors needs a recent sign-in or `POST /api/v1/auth/reauthenticate`"),
         (name = "contacts", description = "People at customers; personal fields encrypted per person"),
         (name = "companies", description = "Customer companies (accounts)"),
         (name = "custom fields", description = "Typed, classified fields administrators add to contacts, companies and deals; personal and sensitive values encrypted like built-in ones"),
@@ -145,6 +154,12 @@ impl Modify for Security {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "sign_in_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SIGN_IN_COOKIE,
+            ))),
         );
         components.add_security_scheme(
             "session_cookie",

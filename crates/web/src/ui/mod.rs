@@ -2,6 +2,7 @@
 //! them). Every text comes from the message catalogs; personal data is held only in memory for
 //! rendering and never put into URLs.
 
+mod account;
 mod activities;
 mod charts;
 mod companies;
@@ -33,6 +34,30 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(static_file))
         .route("/dashboard", get(dashboard::page))
         .route("/login", get(session::login_page).post(session::login))
+        .route(
+            "/login/verify",
+            get(session::verify_page).post(session::verify),
+        )
+        .route("/account/security", get(account::security))
+        .route(
+            "/account/reauthenticate",
+            get(account::reauth_form).post(account::reauthenticate),
+        )
+        .route(
+            "/account/totp",
+            get(account::totp_form).post(account::begin_totp),
+        )
+        .route("/account/totp/confirm", post(account::confirm_totp))
+        .route("/account/totp/remove", post(account::remove_totp))
+        .route(
+            "/account/recovery-codes",
+            post(account::regenerate_recovery_codes),
+        )
+        .route("/account/sessions/{id}/end", post(account::end_session))
+        .route(
+            "/account/sessions/end-others",
+            post(account::end_other_sessions),
+        )
         .route("/setup", get(session::setup_form).post(session::setup))
         .route("/logout", post(session::logout))
         .route("/settings/language", post(session::set_language))
@@ -403,7 +428,7 @@ mod tests {
                 chrome: Chrome::public("/login"),
                 email: "<li@example.cn>".into(),
                 lang: String::new(),
-                failed: true,
+                failed: Some("login.invalid"),
                 needs_setup: true,
                 errors: FormErrors::default(),
             };

@@ -5,7 +5,10 @@ use super::support::{
     parse_id, render, safe_return_to, same_origin,
 };
 use crate::AppState;
-use crate::auth::{Authenticated, clear_session_cookie, session_cookie};
+use crate::auth::{
+    Authenticated, Client, clear_session_cookie, clear_sign_in_cookie, session_cookie,
+    sign_in_cookie, sign_in_from_jar,
+};
 use crate::error::ApiError;
 use crate::i18n::{Tr, negotiate};
 use askama::Template;
@@ -16,6 +19,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
+use custodian_core::auth::LoginOutcome;
 use custodian_core::secrets::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::fmt;
@@ -54,7 +58,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) chrome: Chrome,
     pub(crate) email: String,
     pub(crate) lang: String,
-    pub(crate) failed: bool,
+    /// The message key of a failed attempt.
+    pub(crate) failed: Option<&'static str>,
     pub(crate) needs_setup: bool,
     pub(crate) errors: FormErrors,
 }
@@ -90,11 +95,29 @@ pub(crate) async fn login_page(
         chrome: Chrome::public("/login"),
         email: String::new(),
         lang: lang.unwrap_or_default(),
-        failed: false,
+        failed: None,
         needs_setup,
         errors: FormErrors::default(),
     };
     render(StatusCode::OK, &page)
+}
+
+fn failed_login_page<'a>(
+    state: &'a AppState,
+    locale: &'static str,
+    email: String,
+    lang: String,
+    message: &'static str,
+) -> LoginPage<'a> {
+    LoginPage {
+        t: state.i18n.translator(locale),
+        chrome: Chrome::public("/login"),
+        email,
+        lang,
+        failed: Some(message),
+        needs_setup: false,
+        errors: FormErrors::default(),
+    }
 }
 
 pub(crate) async fn login(
@@ -102,6 +125,7 @@ pub(crate) async fn login(
     headers: HeaderMap,
     uri: Uri,
     jar: CookieJar,
+    Client(client): Client,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), Response> {
     let browser = public_locale(&headers, None);
@@ -115,23 +139,128 @@ pub(crate) async fn login(
     let password = form
         .password
         .unwrap_or_else(|| SecretString::from(String::new()));
-    match state.core.login(&form.email, password).await {
-        Ok(grant) => Ok((
+    match state.core.login(&form.email, password, &client).await {
+        Ok(LoginOutcome::SignedIn(grant)) => Ok((
             jar.add(session_cookie(&grant.token)),
             Redirect::to("/dashboard"),
         )),
+        Ok(LoginOutcome::SecondFactorDue(pending)) => Ok((
+            jar.add(sign_in_cookie(&pending.token)),
+            Redirect::to(&verify_path(&form.lang)),
+        )),
         Err(CoreError::InvalidCredentials | CoreError::Validation(_)) => {
             // One message for every failure: no hint whether the account exists.
-            let page = LoginPage {
-                t: state.i18n.translator(locale),
-                chrome: Chrome::public("/login"),
-                email: form.email,
+            let page = failed_login_page(&state, locale, form.email, form.lang, "login.invalid");
+            Err(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+fn verify_path(lang: &str) -> String {
+    if lang.is_empty() {
+        "/login/verify".to_owned()
+    } else {
+        super::support::build_url("/login/verify", &[("lang", lang)])
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second step of signing in
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login_verify.html")]
+pub(crate) struct VerifyPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    lang: String,
+    errors: FormErrors,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct VerifyForm {
+    code: Option<SecretString>,
+    lang: String,
+}
+
+impl fmt::Debug for VerifyForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifyForm { .. }")
+    }
+}
+
+pub(crate) async fn verify_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if sign_in_from_jar(&jar).is_none() {
+        return Redirect::to("/login").into_response();
+    }
+    let lang = query.map(|Query(q)| q.lang).ok().flatten();
+    let locale = public_locale(&headers, lang.as_deref());
+    let page = VerifyPage {
+        t: state.i18n.translator(locale),
+        chrome: Chrome::public("/login/verify"),
+        lang: lang.unwrap_or_default(),
+        errors: FormErrors::default(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    Client(client): Client,
+    form: Result<Form<VerifyForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), Response> {
+    let browser = public_locale(&headers, None);
+    if !same_origin(&headers, &uri) {
+        return Err(UiError::public(&state, browser, bad_origin()).into_response());
+    }
+    let Ok(Form(form)) = form else {
+        return Err(UiError::public(&state, browser, bad_request()).into_response());
+    };
+    let locale = public_locale(&headers, Some(&form.lang));
+    let expired = |state: &AppState, lang: String| {
+        let page = failed_login_page(state, locale, String::new(), lang, "login.sign_in_expired");
+        render(StatusCode::UNAUTHORIZED, &page)
+    };
+    let Some(pending) = sign_in_from_jar(&jar) else {
+        return Err(expired(&state, form.lang));
+    };
+    let code = form
+        .code
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    match state
+        .core
+        .complete_sign_in(&pending, code.expose_secret(), &client)
+        .await
+    {
+        Ok(grant) => Ok((
+            jar.add(clear_sign_in_cookie())
+                .add(session_cookie(&grant.token)),
+            Redirect::to("/dashboard"),
+        )),
+        Err(CoreError::InvalidCode) => {
+            let t = state.i18n.translator(locale);
+            let mut errors = FormErrors::default();
+            errors.add("code", t.t("login.code_invalid").to_owned());
+            let page = VerifyPage {
+                t,
+                chrome: Chrome::public("/login/verify"),
                 lang: form.lang,
-                failed: true,
-                needs_setup: false,
-                errors: FormErrors::default(),
+                errors,
             };
             Err(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(CoreError::SignInExpired) => {
+            Err((jar.add(clear_sign_in_cookie()), expired(&state, form.lang)).into_response())
         }
         Err(e) => Err(UiError::public(&state, locale, e).into_response()),
     }
@@ -264,6 +393,7 @@ pub(crate) async fn setup(
     headers: HeaderMap,
     uri: Uri,
     jar: CookieJar,
+    Client(client): Client,
     form: Result<Form<SetupForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), Response> {
     let browser = public_locale(&headers, None);
@@ -318,7 +448,7 @@ pub(crate) async fn setup(
     let code = SecretString::from(form.code.clone());
     match state
         .core
-        .complete_setup(&code, &form.email, &form.display_name, password)
+        .complete_setup(&code, &form.email, &form.display_name, password, &client)
         .await
     {
         Ok(grant) => Ok((

@@ -1,0 +1,411 @@
+//! Second factors: TOTP authenticators (RFC 6238) and recovery codes, the second step of
+//! signing in, and step-up re-authentication.
+//!
+//! A code is checked against the TOTP enrolment when it is six digits and against the recovery
+//! codes when it has their shape, so one input field takes either. Wrong codes count against the
+//! session they were tried on: at [`FACTOR_FAILURE_LIMIT`] the session ends, so a session cannot
+//! be used to guess codes.
+
+use crate::auth::SessionStage;
+use crate::sessions::ClientInfo;
+use crate::{Actor, Core, CoreError};
+use custodian_crypto::otp::{
+    RECOVERY_CODE_COUNT, TotpSecret, generate_recovery_code, hash_recovery_code,
+    looks_like_recovery_code,
+};
+use custodian_crypto::token::hash_token;
+use custodian_domain::UserId;
+use custodian_store::entities::{recovery_code, session, user_totp};
+use custodian_store::repo;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+/// Wrong codes a session may see (second step of sign-in or step-up) before it ends.
+pub const FACTOR_FAILURE_LIMIT: i64 = 5;
+/// How long the second step of a sign-in may take.
+pub const SECOND_FACTOR_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// The issuer authenticator apps show next to the account.
+const TOTP_ISSUER: &str = "Custodian";
+
+/// The user's second factors, as the account page shows them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct SecondFactorStatus {
+    /// An authenticator app is confirmed and asked for at sign-in.
+    pub totp_enabled: bool,
+    /// An enrolment was started but not confirmed with a code.
+    pub totp_pending: bool,
+    pub recovery_codes_left: u64,
+}
+
+/// A started TOTP enrolment: shown once, on the page that confirms it.
+pub struct TotpEnrolment {
+    /// Base32, for typing into an app.
+    pub key: SecretString,
+    /// `otpauth://` URI, for the QR code.
+    pub uri: SecretString,
+}
+crate::redacted_debug!(TotpEnrolment);
+
+/// Which factor a code proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
+impl Factor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+impl Core {
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.now() / 1000).unwrap_or(0)
+    }
+
+    async fn totp_secret(&self, row: &user_totp::Model) -> Result<TotpSecret, CoreError> {
+        let org = self.keys().org_key(self.store().conn()).await?;
+        let bytes =
+            self.keys()
+                .decrypt(&org, "user_totp", "secret", row.user_id, &row.secret_ct)?;
+        TotpSecret::from_bytes(bytes).map_err(|_| CoreError::DataIntegrity {
+            table: "user_totp",
+            column: "secret_ct",
+        })
+    }
+
+    /// Checks `code` as a TOTP code or a recovery code of the user and uses it up.
+    async fn verify_second_factor(
+        &self,
+        user_id: UserId,
+        code: &str,
+    ) -> Result<Option<Factor>, CoreError> {
+        let code = code.trim();
+        if looks_like_recovery_code(code) {
+            let Some(hash) = hash_recovery_code(code) else {
+                return Ok(None);
+            };
+            let used = repo::second_factors::use_recovery_code(
+                self.store().writer(),
+                user_id.as_uuid(),
+                &hash,
+                self.now(),
+            )
+            .await?;
+            return Ok(used.then_some(Factor::RecoveryCode));
+        }
+        let Some(row) = repo::second_factors::totp(self.store().conn(), user_id.as_uuid())
+            .await?
+            .filter(|t| t.confirmed_at.is_some())
+        else {
+            return Ok(None);
+        };
+        let secret = self.totp_secret(&row).await?;
+        let Some(step) = secret.verify(code, self.unix_secs()) else {
+            return Ok(None);
+        };
+        let step = i64::try_from(step).map_err(|_| CoreError::Internal("TOTP step overflow"))?;
+        let fresh = repo::second_factors::use_totp_step(
+            self.store().writer(),
+            user_id.as_uuid(),
+            step,
+            None,
+        )
+        .await?;
+        Ok(fresh.then_some(Factor::Totp))
+    }
+
+    /// Counts a wrong code against a session and ends it at the limit.
+    async fn wrong_code(&self, session_id: uuid::Uuid) -> Result<CoreError, CoreError> {
+        let failures =
+            repo::sessions::add_factor_failure(self.store().writer(), session_id).await?;
+        if failures >= FACTOR_FAILURE_LIMIT {
+            repo::sessions::end(
+                self.store().writer(),
+                session_id,
+                self.now(),
+                "too_many_wrong_codes",
+            )
+            .await?;
+            self.forget_sessions(&[session_id]);
+            return Ok(CoreError::SignInExpired);
+        }
+        Ok(CoreError::InvalidCode)
+    }
+
+    async fn pending_sign_in(&self, token: &str) -> Result<session::Model, CoreError> {
+        let row = repo::sessions::by_token_hash(self.store().conn(), &hash_token(token))
+            .await?
+            .ok_or(CoreError::SignInExpired)?;
+        let expired = self.now() - row.created_at > SECOND_FACTOR_WINDOW_MS;
+        if row.revoked_at.is_some() || expired || row.stage != SessionStage::SecondFactor.as_str() {
+            return Err(CoreError::SignInExpired);
+        }
+        Ok(row)
+    }
+
+    /// The second step of signing in: a TOTP or recovery code for the sign-in `pending_token`
+    /// opened. Success ends that sign-in and opens a session with a new token.
+    pub async fn complete_sign_in(
+        &self,
+        pending_token: &SecretString,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<crate::auth::SessionGrant, CoreError> {
+        let pending = self.pending_sign_in(pending_token.expose_secret()).await?;
+        let user = self.active_user(pending.user_id).await?;
+        let user_id = UserId(user.id);
+        let Some(factor) = self.verify_second_factor(user_id, code).await? else {
+            return Err(self.wrong_code(pending.id).await?);
+        };
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        if !repo::sessions::end(&txn, pending.id, now, "second_factor_completed").await? {
+            return Err(CoreError::SignInExpired);
+        }
+        let methods = format!("{}+{}", pending.auth_methods, factor.as_str());
+        let grant = self
+            .new_session(&txn, user_id, SessionStage::Active, &methods, client, now)
+            .await?;
+        txn.commit().await?;
+        self.forget_sessions(&grant.ended);
+        Ok(grant)
+    }
+
+    /// Step-up: proves the user is present again. With an authenticator enrolled it takes a
+    /// TOTP or recovery code (the stronger factor); otherwise the password.
+    pub async fn reauthenticate(
+        &self,
+        actor: &Actor,
+        password: Option<SecretString>,
+        code: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let Some(session_id) = actor.session_id() else {
+            return Err(CoreError::Forbidden);
+        };
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        let status = self.second_factor_status(actor).await?;
+        let proved = if status.totp_enabled {
+            match code {
+                Some(code) => self
+                    .verify_second_factor(actor.user_id, code)
+                    .await?
+                    .is_some(),
+                None => false,
+            }
+        } else {
+            match password {
+                Some(password) => {
+                    let email = self.user_email(&user).await?;
+                    match self.verify_password_login(&email, password).await {
+                        Ok(found) => found.id == user.id,
+                        Err(CoreError::InvalidCredentials) => false,
+                        Err(e) => return Err(e),
+                    }
+                }
+                None => false,
+            }
+        };
+        if !proved {
+            return Err(match self.wrong_code(session_id.as_uuid()).await? {
+                CoreError::InvalidCode if !status.totp_enabled => CoreError::InvalidCredentials,
+                other => other,
+            });
+        }
+        repo::sessions::mark_reauthenticated(
+            self.store().writer(),
+            session_id.as_uuid(),
+            self.now(),
+        )
+        .await?;
+        self.forget_sessions(&[session_id.as_uuid()]);
+        Ok(())
+    }
+
+    pub async fn second_factor_status(
+        &self,
+        actor: &Actor,
+    ) -> Result<SecondFactorStatus, CoreError> {
+        let conn = self.store().conn();
+        let totp = repo::second_factors::totp(conn, actor.user_id.as_uuid()).await?;
+        Ok(SecondFactorStatus {
+            totp_enabled: totp.as_ref().is_some_and(|t| t.confirmed_at.is_some()),
+            totp_pending: totp.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
+            recovery_codes_left: repo::second_factors::unused_recovery_codes(
+                conn,
+                actor.user_id.as_uuid(),
+            )
+            .await?,
+        })
+    }
+
+    /// Starts enrolling an authenticator app (step-up required). An unconfirmed enrolment is
+    /// replaced; a confirmed one must be removed first.
+    pub async fn begin_totp_enrolment(&self, actor: &Actor) -> Result<TotpEnrolment, CoreError> {
+        self.require_recent_auth(actor)?;
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        let existing = repo::second_factors::totp(self.store().conn(), user.id).await?;
+        if existing.is_some_and(|t| t.confirmed_at.is_some()) {
+            return Err(CoreError::Rule {
+                code: "totp_already_enabled",
+                message: "an authenticator app is already set up; remove it before setting up another",
+            });
+        }
+        let secret = TotpSecret::generate(self.rng())?;
+        let org = self.keys().org_key(self.store().conn()).await?;
+        let secret_ct = self.keys().encrypt(
+            &org,
+            "user_totp",
+            "secret",
+            user.id,
+            secret.as_bytes(),
+            self.rng(),
+        )?;
+        repo::second_factors::replace_totp(
+            self.store().writer(),
+            user_totp::Model {
+                user_id: user.id,
+                secret_ct,
+                created_at: self.now(),
+                confirmed_at: None,
+                last_used_step: None,
+            },
+        )
+        .await?;
+        let email = self.user_email(&user).await?;
+        Ok(TotpEnrolment {
+            key: secret.to_base32(),
+            uri: secret.provisioning_uri(TOTP_ISSUER, &email),
+        })
+    }
+
+    /// The enrolment still waiting for its confirming code, to show its key and QR code again.
+    pub async fn pending_totp_enrolment(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<TotpEnrolment>, CoreError> {
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        let Some(row) = repo::second_factors::totp(self.store().conn(), user.id)
+            .await?
+            .filter(|t| t.confirmed_at.is_none())
+        else {
+            return Ok(None);
+        };
+        let secret = self.totp_secret(&row).await?;
+        let email = self.user_email(&user).await?;
+        Ok(Some(TotpEnrolment {
+            key: secret.to_base32(),
+            uri: secret.provisioning_uri(TOTP_ISSUER, &email),
+        }))
+    }
+
+    /// Confirms the enrolment with a current code; from now on sign-in asks for one. Returns a
+    /// first set of recovery codes when the user has none left (shown once).
+    pub async fn confirm_totp(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Option<Vec<SecretString>>, CoreError> {
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        let row = repo::second_factors::totp(self.store().conn(), user.id)
+            .await?
+            .filter(|t| t.confirmed_at.is_none())
+            .ok_or(CoreError::Rule {
+                code: "no_totp_enrolment",
+                message: "there is no authenticator set-up to confirm; start the set-up again",
+            })?;
+        let secret = self.totp_secret(&row).await?;
+        let step = secret
+            .verify(code, self.unix_secs())
+            .and_then(|s| i64::try_from(s).ok())
+            .ok_or(CoreError::InvalidCode)?;
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        if !repo::second_factors::use_totp_step(&txn, user.id, step, Some(now)).await? {
+            return Err(CoreError::InvalidCode);
+        }
+        let codes = if repo::second_factors::unused_recovery_codes(&txn, user.id).await? == 0 {
+            Some(self.store_new_recovery_codes(&txn, user.id, now).await?)
+        } else {
+            None
+        };
+        txn.commit().await?;
+        Ok(codes)
+    }
+
+    /// Removes the authenticator app and the recovery codes (step-up required).
+    pub async fn remove_totp(&self, actor: &Actor) -> Result<(), CoreError> {
+        self.require_recent_auth(actor)?;
+        let user_id = actor.user_id.as_uuid();
+        let txn = self.store().begin().await?;
+        if !repo::second_factors::delete_totp(&txn, user_id).await? {
+            return Err(CoreError::NotFound {
+                entity: "authenticator",
+            });
+        }
+        repo::second_factors::delete_recovery_codes(&txn, user_id).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the recovery codes with ten new ones (step-up required; only with an
+    /// authenticator enrolled, since they stand in for it).
+    pub async fn regenerate_recovery_codes(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<SecretString>, CoreError> {
+        self.require_recent_auth(actor)?;
+        if !self.second_factor_status(actor).await?.totp_enabled {
+            return Err(CoreError::Rule {
+                code: "totp_not_enabled",
+                message: "recovery codes stand in for an authenticator app; set one up first",
+            });
+        }
+        let txn = self.store().begin().await?;
+        let codes = self
+            .store_new_recovery_codes(&txn, actor.user_id.as_uuid(), self.now())
+            .await?;
+        txn.commit().await?;
+        Ok(codes)
+    }
+
+    async fn store_new_recovery_codes<C: custodian_store::ConnectionTrait>(
+        &self,
+        conn: &C,
+        user_id: uuid::Uuid,
+        now: i64,
+    ) -> Result<Vec<SecretString>, CoreError> {
+        let mut codes = Vec::with_capacity(RECOVERY_CODE_COUNT);
+        let mut rows = Vec::with_capacity(RECOVERY_CODE_COUNT);
+        for _ in 0..RECOVERY_CODE_COUNT {
+            let code = generate_recovery_code(self.rng())?;
+            let hash = hash_recovery_code(code.expose_secret()).ok_or(CoreError::Internal(
+                "generated recovery code has a wrong shape",
+            ))?;
+            rows.push(recovery_code::Model {
+                id: custodian_domain::ids::uuid_at(now),
+                user_id,
+                code_hash: hash.to_vec(),
+                created_at: now,
+                used_at: None,
+            });
+            codes.push(code);
+        }
+        repo::second_factors::replace_recovery_codes(conn, user_id, rows).await?;
+        Ok(codes)
+    }
+
+    async fn user_email(
+        &self,
+        user: &custodian_store::entities::user::Model,
+    ) -> Result<String, CoreError> {
+        let org = self.keys().org_key(self.store().conn()).await?;
+        self.keys()
+            .decrypt_string(&org, "users", "email", user.id, &user.email_ct)
+    }
+}

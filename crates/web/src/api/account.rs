@@ -1,0 +1,230 @@
+//! The signed-in user's own security: second factors (authenticator app, recovery codes) and
+//! sessions; and administrators' view of any user's sessions.
+
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use custodian_core::second_factor::SecondFactorStatus;
+use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_core::sessions::SessionView;
+use custodian_domain::{SessionId, UserId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Renders an `otpauth://` URI as an SVG QR code, server-side (no script on the page).
+pub(crate) fn qr_svg(uri: &SecretString) -> Result<String, crate::error::ApiError> {
+    let code = qrcode::QrCode::with_error_correction_level(
+        uri.expose_secret().as_bytes(),
+        qrcode::EcLevel::M,
+    )
+    .map_err(|_| crate::error::ApiError::internal())?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+#[utoipa::path(get, path = "/api/v1/account/second-factors", tag = "account",
+    responses((status = 200, body = SecondFactorStatus), (status = 401, body = crate::error::ApiError)))]
+pub async fn status(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<SecondFactorStatus>> {
+    Ok(Json(state.core.second_factor_status(&auth.actor).await?))
+}
+
+/// A started authenticator enrolment. Shown once; confirm it with a code.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolmentBody {
+    /// Base32 key to type into the app.
+    key: String,
+    /// The `otpauth://` URI the QR code holds.
+    uri: String,
+    /// The QR code as an SVG document.
+    qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpEnrolmentBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolmentBody { .. }")
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/totp", tag = "account",
+    responses((status = 201, description = "Enrolment started; not active until confirmed", body = TotpEnrolmentBody),
+        (status = 403, description = "`reauthentication_required`", body = crate::error::ApiError),
+        (status = 409, description = "`totp_already_enabled`", body = crate::error::ApiError)))]
+pub async fn begin_totp(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<(StatusCode, Json<TotpEnrolmentBody>)> {
+    let enrolment = state.core.begin_totp_enrolment(&auth.actor).await?;
+    let qr_svg = qr_svg(&enrolment.uri)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TotpEnrolmentBody {
+            key: enrolment.key.expose_secret().to_owned(),
+            uri: enrolment.uri.expose_secret().to_owned(),
+            qr_svg,
+        }),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotp {
+    /// The six digits the app shows now.
+    #[schema(value_type = String, format = Password)]
+    code: SecretString,
+}
+
+impl std::fmt::Debug for ConfirmTotp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfirmTotp { .. }")
+    }
+}
+
+/// Recovery codes, shown this once: each signs in once in place of the authenticator.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_codes: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryCodes { .. }")
+    }
+}
+
+fn exposed(codes: Vec<SecretString>) -> Vec<String> {
+    codes.iter().map(|c| c.expose_secret().to_owned()).collect()
+}
+
+#[utoipa::path(post, path = "/api/v1/account/totp/confirm", tag = "account", request_body = ConfirmTotp,
+    responses((status = 200, description = "Active from now on; the first recovery codes if there were none", body = RecoveryCodes),
+        (status = 401, description = "`invalid_code`", body = crate::error::ApiError),
+        (status = 409, description = "`no_totp_enrolment`", body = crate::error::ApiError)))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<ConfirmTotp>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let codes = state
+        .core
+        .confirm_totp(&auth.actor, body.code.expose_secret())
+        .await?;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes.map(exposed),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/totp", tag = "account",
+    responses((status = 204, description = "Authenticator and recovery codes removed"),
+        (status = 403, description = "`reauthentication_required`", body = crate::error::ApiError)))]
+pub async fn remove_totp(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<StatusCode> {
+    state.core.remove_totp(&auth.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/account/recovery-codes", tag = "account",
+    responses((status = 200, description = "Ten new codes; the old ones stop working", body = RecoveryCodes),
+        (status = 403, description = "`reauthentication_required`", body = crate::error::ApiError),
+        (status = 409, description = "`totp_not_enabled`", body = crate::error::ApiError)))]
+pub async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let codes = state.core.regenerate_recovery_codes(&auth.actor).await?;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: Some(exposed(codes)),
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionList {
+    items: Vec<SessionView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ended {
+    /// How many sessions ended.
+    ended: usize,
+}
+
+#[utoipa::path(get, path = "/api/v1/account/sessions", tag = "account",
+    responses((status = 200, description = "Your running sessions, most recently used first", body = SessionList)))]
+pub async fn my_sessions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<SessionList>> {
+    Ok(Json(SessionList {
+        items: state.core.list_my_sessions(&auth.actor).await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/sessions/{id}", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Ended; its cookie no longer works"), (status = 404, body = crate::error::ApiError)))]
+pub async fn end_my_session(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .core
+        .end_my_session(&auth.actor, SessionId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/account/sessions/end-others", tag = "account",
+    responses((status = 200, description = "All your other sessions ended", body = Ended)))]
+pub async fn end_my_other_sessions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Ended>> {
+    let ended = state.core.end_my_other_sessions(&auth.actor).await?;
+    Ok(Json(Ended { ended }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = SessionList), (status = 403, body = crate::error::ApiError),
+        (status = 404, body = crate::error::ApiError)))]
+pub async fn user_sessions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SessionList>> {
+    Ok(Json(SessionList {
+        items: state
+            .core
+            .list_user_sessions(&auth.actor, UserId(id))
+            .await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/sessions/end-all", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Ended), (status = 403, body = crate::error::ApiError),
+        (status = 404, body = crate::error::ApiError)))]
+pub async fn end_user_sessions(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Ended>> {
+    let ended = state
+        .core
+        .end_user_sessions(&auth.actor, UserId(id))
+        .await?;
+    Ok(Json(Ended { ended }))
+}

@@ -1,0 +1,391 @@
+//! The account security page: authenticator app (TOTP) with a server-rendered QR code,
+//! recovery codes shown once, the user's sessions with "end" buttons, and the "confirm it is
+//! you" step-up form that sensitive actions send the user to.
+
+use super::session::{CsrfOnly, csrf_checked_id};
+use super::support::{
+    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, render,
+    safe_return_to,
+};
+use crate::i18n::Tr;
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use custodian_core::CoreError;
+use custodian_core::second_factor::{SecondFactorStatus, TotpEnrolment};
+use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_domain::SessionId;
+use serde::Deserialize;
+use std::fmt;
+
+const NAV: &str = "account";
+const SECURITY_PATH: &str = "/account/security";
+
+/// One session row as shown (IP and user agent are personal: held only for rendering).
+struct SessionRow {
+    id: String,
+    current: bool,
+    device: String,
+    ip: String,
+    created: String,
+    last_seen: String,
+    methods: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/security.html")]
+struct SecurityPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    status: SecondFactorStatus,
+    sessions: Vec<SessionRow>,
+    notice: Option<&'static str>,
+}
+
+fn when(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+        .map(format_time)
+        .unwrap_or_default()
+}
+
+fn methods_text(t: &Tr<'_>, methods: &str) -> String {
+    methods
+        .split('+')
+        .map(|m| {
+            let key = format!("account.method_{m}");
+            match t.t(&key) {
+                text if text == key => m.to_owned(),
+                text => text.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+async fn security_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
+    let status = v.core().second_factor_status(v.actor()).await.ui(v)?;
+    let t = v.t();
+    let sessions = v
+        .core()
+        .list_my_sessions(v.actor())
+        .await
+        .ui(v)?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id.to_string(),
+            current: s.current,
+            device: s
+                .user_agent
+                .unwrap_or_else(|| t.t("account.unknown_device").to_owned()),
+            ip: s.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            created: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+            methods: methods_text(&t, &s.auth_methods),
+        })
+        .collect();
+    let page = SecurityPage {
+        t,
+        chrome: v.chrome(NAV),
+        status,
+        sessions,
+        notice,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub(crate) async fn security(v: Viewer) -> Result<Response, UiError> {
+    security_page(&v, None).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step-up
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "account/reauth.html")]
+struct ReauthPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    uses_code: bool,
+    return_to: String,
+    errors: FormErrors,
+}
+
+async fn reauth_page(
+    v: &Viewer,
+    status: StatusCode,
+    return_to: &str,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
+    let uses_code = v
+        .core()
+        .second_factor_status(v.actor())
+        .await
+        .ui(v)?
+        .totp_enabled;
+    let page = ReauthPage {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        uses_code,
+        return_to: safe_return_to(return_to)
+            .unwrap_or(SECURITY_PATH)
+            .to_owned(),
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+/// A sensitive action refused for want of a recent sign-in shows the step-up form (which
+/// returns to the security page); anything else is an error page.
+async fn or_reauth(v: &Viewer, e: CoreError) -> Result<Response, UiError> {
+    match e {
+        CoreError::ReauthenticationRequired => {
+            reauth_page(
+                v,
+                StatusCode::FORBIDDEN,
+                SECURITY_PATH,
+                FormErrors::default(),
+            )
+            .await
+        }
+        other => Err(v.fail(other)),
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ReauthForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    password: Option<SecretString>,
+    code: Option<SecretString>,
+    return_to: String,
+}
+
+impl fmt::Debug for ReauthForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReauthForm { .. }")
+    }
+}
+
+pub(crate) async fn reauth_form(v: Viewer) -> Result<Response, UiError> {
+    reauth_page(&v, StatusCode::OK, SECURITY_PATH, FormErrors::default()).await
+}
+
+pub(crate) async fn reauthenticate(
+    v: Viewer,
+    form: Result<Form<ReauthForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let code = form.code.as_ref().map(|c| c.expose_secret().to_owned());
+    match v
+        .core()
+        .reauthenticate(v.actor(), form.password, code.as_deref())
+        .await
+    {
+        Ok(()) => {
+            let target = safe_return_to(&form.return_to).unwrap_or(SECURITY_PATH);
+            Ok(Redirect::to(target).into_response())
+        }
+        Err(CoreError::InvalidCode | CoreError::InvalidCredentials) => {
+            let t = v.t();
+            let mut errors = FormErrors::default();
+            let (field, key) = if code.is_some() {
+                ("code", "account.reauth_wrong_code")
+            } else {
+                ("password", "account.reauth_wrong_password")
+            };
+            errors.add(field, t.t(key).to_owned());
+            reauth_page(&v, StatusCode::UNAUTHORIZED, &form.return_to, errors).await
+        }
+        // Too many wrong attempts ended the session.
+        Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authenticator app
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "account/totp.html")]
+struct TotpPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    qr_svg: String,
+    key: String,
+    errors: FormErrors,
+}
+
+fn totp_page(
+    v: &Viewer,
+    status: StatusCode,
+    enrolment: &TotpEnrolment,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
+    let qr_svg = crate::api::account::qr_svg(&enrolment.uri).map_err(|e| v.fail(e))?;
+    // Groups of four are easier to type.
+    let key = enrolment
+        .key
+        .expose_secret()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let page = TotpPage {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        qr_svg,
+        key,
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+pub(crate) async fn begin_totp(
+    v: Viewer,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    match v.core().begin_totp_enrolment(v.actor()).await {
+        Ok(enrolment) => totp_page(&v, StatusCode::OK, &enrolment, FormErrors::default()),
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
+/// Shows the unconfirmed enrolment again (e.g. after a reload).
+pub(crate) async fn totp_form(v: Viewer) -> Result<Response, UiError> {
+    match v.core().pending_totp_enrolment(v.actor()).await.ui(&v)? {
+        Some(enrolment) => totp_page(&v, StatusCode::OK, &enrolment, FormErrors::default()),
+        None => Ok(Redirect::to(SECURITY_PATH).into_response()),
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CodeForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    code: Option<SecretString>,
+}
+
+impl fmt::Debug for CodeForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeForm { .. }")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/recovery_codes.html")]
+struct RecoveryCodesPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    codes: Vec<String>,
+}
+
+fn recovery_codes_page(v: &Viewer, codes: &[SecretString]) -> Response {
+    let page = RecoveryCodesPage {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub(crate) async fn confirm_totp(
+    v: Viewer,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let code = form
+        .code
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    match v.core().confirm_totp(v.actor(), code.expose_secret()).await {
+        Ok(Some(codes)) => Ok(recovery_codes_page(&v, &codes)),
+        Ok(None) => security_page(&v, Some("account.totp_enabled")).await,
+        Err(CoreError::InvalidCode) => {
+            let enrolment = v.core().pending_totp_enrolment(v.actor()).await.ui(&v)?;
+            let Some(enrolment) = enrolment else {
+                return Ok(Redirect::to(SECURITY_PATH).into_response());
+            };
+            let mut errors = FormErrors::default();
+            errors.add("code", v.t().t("account.totp_wrong_code").to_owned());
+            totp_page(&v, StatusCode::UNPROCESSABLE_ENTITY, &enrolment, errors)
+        }
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+pub(crate) async fn remove_totp(
+    v: Viewer,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    match v.core().remove_totp(v.actor()).await {
+        Ok(()) => security_page(&v, Some("account.totp_removed")).await,
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
+pub(crate) async fn regenerate_recovery_codes(
+    v: Viewer,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    match v.core().regenerate_recovery_codes(v.actor()).await {
+        Ok(codes) => Ok(recovery_codes_page(&v, &codes)),
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) async fn end_session(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &id, form)?;
+    v.core()
+        .end_my_session(v.actor(), SessionId(id))
+        .await
+        .ui(&v)?;
+    if v.actor().session_id() == Some(SessionId(id)) {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    security_page(&v, Some("account.session_ended")).await
+}
+
+pub(crate) async fn end_other_sessions(
+    v: Viewer,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    v.core().end_my_other_sessions(v.actor()).await.ui(&v)?;
+    security_page(&v, Some("account.others_ended")).await
+}
