@@ -8,6 +8,7 @@ pub mod error;
 pub mod feedback;
 pub mod ids;
 pub mod money;
+pub mod password_policy;
 pub mod purchases;
 pub mod search;
 pub mod values;
