@@ -121,7 +121,7 @@ impl Core {
     }
 
     /// Counts a wrong code against a session and ends it at the limit.
-    async fn wrong_code(&self, session_id: uuid::Uuid) -> Result<CoreError, CoreError> {
+    pub(crate) async fn wrong_code(&self, session_id: uuid::Uuid) -> Result<CoreError, CoreError> {
         let failures =
             repo::sessions::add_factor_failure(self.store().writer(), session_id).await?;
         if failures >= FACTOR_FAILURE_LIMIT {
@@ -400,7 +400,7 @@ impl Core {
         Ok(codes)
     }
 
-    async fn user_email(
+    pub(crate) async fn user_email(
         &self,
         user: &custodian_store::entities::user::Model,
     ) -> Result<String, CoreError> {

@@ -174,6 +174,33 @@ pub const USER_FIELDS: &[FieldSpec] = &[
     field("created_at", Internal),
 ];
 
+/// Sessions: the client they came from (IP address, user agent) is personal data, encrypted
+/// under the organisation key; the token is stored only as a hash.
+pub const SESSION_FIELDS: &[FieldSpec] = &[
+    field("id", Public),
+    field("token_hash", Sensitive),
+    field("user_id", Internal),
+    field("stage", Internal),
+    field("auth_methods", Internal),
+    field("client", Personal),
+    field("created_at", Internal),
+    field("last_seen_at", Internal),
+    field("reauthenticated_at", Internal),
+    field("factor_failures", Internal),
+    field("revoked_at", Internal),
+    field("end_reason", Internal),
+];
+
+/// Second factors: the TOTP secret is encrypted; recovery codes exist only as hashes.
+pub const SECOND_FACTOR_FIELDS: &[FieldSpec] = &[
+    field("user_id", Internal),
+    field("totp_secret", Sensitive),
+    field("totp_last_used_step", Internal),
+    field("recovery_code_hash", Sensitive),
+    field("confirmed_at", Internal),
+    field("used_at", Internal),
+];
+
 /// Task fields. The title and notes are free text about people ("call Mr Zhao about…"):
 /// encrypted under the linked contact's key when a contact is linked (erasing the contact
 /// erases them), else under the organisation key. Everything lists sort and filter on is
@@ -446,6 +473,11 @@ mod tests {
             classify(CONTACT_PREFERENCE_FIELDS, "do_not_contact"),
             Some(Internal)
         );
+        assert_eq!(classify(SESSION_FIELDS, "client"), Some(Personal));
+        assert!(
+            classify(SECOND_FACTOR_FIELDS, "totp_secret")
+                .is_some_and(Classification::encrypted_at_rest)
+        );
         assert!(
             NOTIFICATION_FIELDS
                 .iter()
@@ -476,6 +508,8 @@ mod tests {
             SURVEY_RESPONSE_FIELDS,
             COMPLAINT_FIELDS,
             COMPLAINT_STATUS_CHANGE_FIELDS,
+            SESSION_FIELDS,
+            SECOND_FACTOR_FIELDS,
         ] {
             let mut names: Vec<_> = fields.iter().map(|f| f.name).collect();
             names.sort_unstable();

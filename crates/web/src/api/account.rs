@@ -228,3 +228,70 @@ pub async fn end_user_sessions(
         .await?;
     Ok(Json(Ended { ended }))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+impl std::fmt::Debug for ChangePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePassword { .. }")
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/password", tag = "account", request_body = ChangePassword,
+    responses((status = 200, description = "Changed; every other session of yours ended", body = Ended),
+        (status = 422, description = "`password_incorrect` on `current_password`, or the policy's codes on `password`", body = crate::error::ApiError)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<Json<Ended>> {
+    let ended = state
+        .core
+        .change_password(&auth.actor, body.current_password, body.new_password)
+        .await?;
+    Ok(Json(Ended { ended }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StrengthRequest {
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+    /// The e-mail address the password is for, if known: its name part is a context word.
+    #[serde(default)]
+    email: String,
+}
+
+impl std::fmt::Debug for StrengthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StrengthRequest { .. }")
+    }
+}
+
+/// zxcvbn's advice: a score and stable codes (`password_warning.*`, `password_suggestion.*`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StrengthBody {
+    /// 0 (very weak) to 4 (very strong).
+    score: u8,
+    warning: Option<&'static str>,
+    suggestions: Vec<&'static str>,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password-strength", tag = "auth", request_body = StrengthRequest,
+    responses((status = 200, description = "Advice only: the policy decides when the password is set", body = StrengthBody)),
+    security(()))]
+pub async fn password_strength(ApiJson(body): ApiJson<StrengthRequest>) -> Json<StrengthBody> {
+    let advice = custodian_core::auth::password_strength(&body.password, &body.email);
+    Json(StrengthBody {
+        score: advice.score,
+        warning: advice.warning,
+        suggestions: advice.suggestions,
+    })
+}

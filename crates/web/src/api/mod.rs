@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/me", get(session::me))
         .route("/auth/second-factor", post(session::second_factor))
         .route("/auth/reauthenticate", post(session::reauthenticate))
+        .route("/auth/password-strength", post(account::password_strength))
+        .route("/account/password", post(account::change_password))
         .route("/account/second-factors", get(account::status))
         .route(
             "/account/totp",

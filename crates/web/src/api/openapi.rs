@@ -66,6 +66,7 @@ are JSON `{code, message, details}` with stable codes."
         account::status, account::begin_totp, account::confirm_totp, account::remove_totp,
         account::regenerate_recovery_codes, account::my_sessions, account::end_my_session,
         account::end_my_other_sessions, account::user_sessions, account::end_user_sessions,
+        account::change_password, account::password_strength,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -98,7 +99,8 @@ are JSON `{code, message, details}` with stable codes."
     components(schemas(
         ApiError, Health, UserView, session::SecondFactorDue, session::CodeRequest,
         session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
-        account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended, ContactInput, ContactPatch, ContactView, ContactSummary,
+        account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
+        account::ChangePassword, account::StrengthRequest, account::StrengthBody, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
         CustomFieldInput, CustomFieldPatch, CustomFieldView, ChoiceOption, custom_fields::CustomFieldList,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,

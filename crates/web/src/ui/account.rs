@@ -43,6 +43,9 @@ struct SecurityPage<'a> {
     status: SecondFactorStatus,
     sessions: Vec<SessionRow>,
     notice: Option<&'static str>,
+    /// Of the change-password form.
+    errors: FormErrors,
+    password_help: String,
 }
 
 fn when(millis: i64) -> String {
@@ -66,6 +69,15 @@ fn methods_text(t: &Tr<'_>, methods: &str) -> String {
 }
 
 async fn security_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
+    security_page_with(v, StatusCode::OK, notice, FormErrors::default()).await
+}
+
+async fn security_page_with(
+    v: &Viewer,
+    code: StatusCode,
+    notice: Option<&'static str>,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
     let status = v.core().second_factor_status(v.actor()).await.ui(v)?;
     let t = v.t();
     let sessions = v
@@ -86,14 +98,19 @@ async fn security_page(v: &Viewer, notice: Option<&'static str>) -> Result<Respo
             methods: methods_text(&t, &s.auth_methods),
         })
         .collect();
+    let password_help = t
+        .t("setup.password_help")
+        .replace("{n}", &v.core().settings().password_min_length.to_string());
     let page = SecurityPage {
         t,
         chrome: v.chrome(NAV),
         status,
         sessions,
         notice,
+        errors,
+        password_help,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(code, &page))
 }
 
 pub(crate) async fn security(v: Viewer) -> Result<Response, UiError> {
@@ -388,4 +405,68 @@ pub(crate) async fn end_other_sessions(
     v.check_csrf(&form.csrf)?;
     v.core().end_my_other_sessions(v.actor()).await.ui(&v)?;
     security_page(&v, Some("account.others_ended")).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasswordForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    current_password: Option<SecretString>,
+    new_password: Option<SecretString>,
+    new_password_confirm: Option<SecretString>,
+}
+
+impl fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordForm { .. }")
+    }
+}
+
+const PASSWORD_FIELDS: &[&str] = &["current_password", "new_password", "new_password_confirm"];
+
+pub(crate) async fn change_password(
+    v: Viewer,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let empty = || SecretString::from(String::new());
+    let current = form.current_password.unwrap_or_else(empty);
+    let new = form.new_password.unwrap_or_else(empty);
+    let confirm = form.new_password_confirm.unwrap_or_else(empty);
+    let t = v.t();
+    if new.expose_secret() != confirm.expose_secret() {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "new_password_confirm",
+            t.t("field_error.password_mismatch").to_owned(),
+        );
+        return security_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await;
+    }
+    match v.core().change_password(v.actor(), current, new).await {
+        Ok(_) => security_page(&v, Some("account.password_changed")).await,
+        Err(CoreError::Validation(field_errors)) => {
+            // The policy names the new password `password`.
+            let renamed: Vec<_> = field_errors
+                .into_iter()
+                .map(|mut e| {
+                    if e.field == "password" {
+                        e.field = "new_password".to_owned();
+                    }
+                    e
+                })
+                .collect();
+            let errors = FormErrors::from_fields(&t, &renamed, PASSWORD_FIELDS);
+            security_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
+        Err(e) => Err(v.fail(e)),
+    }
 }

@@ -38,7 +38,9 @@ pub fn routes() -> Router<AppState> {
             "/login/verify",
             get(session::verify_page).post(session::verify),
         )
+        .route("/password/strength", post(session::password_strength))
         .route("/account/security", get(account::security))
+        .route("/account/password", post(account::change_password))
         .route(
             "/account/reauthenticate",
             get(account::reauth_form).post(account::reauthenticate),

@@ -501,3 +501,90 @@ pub(crate) async fn set_language(
     let target = safe_return_to(&form.return_to).unwrap_or("/dashboard");
     Ok(Redirect::to(target))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Password strength advice
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "password_strength.html")]
+struct StrengthFragment<'a> {
+    t: Tr<'a>,
+    empty: bool,
+    score: u8,
+    score_text: String,
+    warning: Option<String>,
+    suggestions: Vec<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct StrengthForm {
+    password: Option<SecretString>,
+    new_password: Option<SecretString>,
+    email: String,
+}
+
+impl fmt::Debug for StrengthForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StrengthForm { .. }")
+    }
+}
+
+/// The strength meter under a new-password field (an htmx fragment). Public, because the
+/// first administrator's setup form uses it before anyone can sign in; it stores nothing and
+/// answers only with advice. The signed-in user's own e-mail is the context when there is one.
+pub(crate) async fn password_strength(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    auth: Result<Authenticated, ApiError>,
+    form: Result<Form<StrengthForm>, FormRejection>,
+) -> Response {
+    let saved = auth.as_ref().ok().and_then(|a| a.actor.locale.clone());
+    let locale = public_locale(&headers, saved.as_deref());
+    let t = state.i18n.translator(locale);
+    let Ok(Form(form)) = form else {
+        return render(StatusCode::BAD_REQUEST, &empty_strength(t));
+    };
+    let Some(password) = form.new_password.or(form.password) else {
+        return render(StatusCode::OK, &empty_strength(t));
+    };
+    if password.expose_secret().is_empty() {
+        return render(StatusCode::OK, &empty_strength(t));
+    }
+    let email = match &auth {
+        Ok(a) => state
+            .core
+            .current_user(&a.actor)
+            .await
+            .map(|u| u.email)
+            .unwrap_or_default(),
+        Err(_) => form.email,
+    };
+    let advice = custodian_core::auth::password_strength(&password, &email);
+    let text = |prefix: &str, code: &str| t.t(&format!("{prefix}.{code}")).to_owned();
+    let fragment = StrengthFragment {
+        score_text: text("password_strength", &format!("score_{}", advice.score)),
+        warning: advice.warning.map(|w| text("password_warning", w)),
+        suggestions: advice
+            .suggestions
+            .iter()
+            .map(|s| text("password_suggestion", s))
+            .collect(),
+        score: advice.score,
+        empty: false,
+        t,
+    };
+    render(StatusCode::OK, &fragment)
+}
+
+fn empty_strength(t: Tr<'_>) -> StrengthFragment<'_> {
+    StrengthFragment {
+        t,
+        empty: true,
+        score: 0,
+        score_text: String::new(),
+        warning: None,
+        suggestions: Vec::new(),
+    }
+}
