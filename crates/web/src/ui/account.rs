@@ -2,7 +2,7 @@
 //! recovery codes shown once, the user's sessions with "end" buttons, and the "confirm it is
 //! you" step-up form that sensitive actions send the user to.
 
-use super::session::{CsrfOnly, csrf_checked_id};
+use super::session::{CsrfOnly, csrf_checked, csrf_checked_id};
 use super::support::{
     Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, render,
     safe_return_to,
@@ -271,10 +271,7 @@ pub(crate) async fn begin_totp(
     v: Viewer,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    csrf_checked(&v, form)?;
     match v.core().begin_totp_enrolment(v.actor()).await {
         Ok(enrolment) => totp_page(&v, StatusCode::OK, &enrolment, FormErrors::default()),
         Err(e) => or_reauth(&v, e).await,
@@ -351,10 +348,7 @@ pub(crate) async fn remove_totp(
     v: Viewer,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    csrf_checked(&v, form)?;
     match v.core().remove_totp(v.actor()).await {
         Ok(()) => security_page(&v, Some("account.totp_removed")).await,
         Err(e) => or_reauth(&v, e).await,
@@ -365,10 +359,7 @@ pub(crate) async fn regenerate_recovery_codes(
     v: Viewer,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    csrf_checked(&v, form)?;
     match v.core().regenerate_recovery_codes(v.actor()).await {
         Ok(codes) => Ok(recovery_codes_page(&v, &codes)),
         Err(e) => or_reauth(&v, e).await,
@@ -399,10 +390,7 @@ pub(crate) async fn end_other_sessions(
     v: Viewer,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    csrf_checked(&v, form)?;
     v.core().end_my_other_sessions(v.actor()).await.ui(&v)?;
     security_page(&v, Some("account.others_ended")).await
 }

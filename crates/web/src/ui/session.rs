@@ -35,6 +35,22 @@ fn public_locale(headers: &HeaderMap, lang: Option<&str>) -> &'static str {
     negotiate(lang.filter(|l| !l.is_empty()), accept_language(headers))
 }
 
+/// What every pre-session form post (sign-in, its second step, setup) checks first: that it
+/// comes from this site, then that its body parses.
+fn public_form<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    form: Result<Form<T>, FormRejection>,
+) -> Result<T, UiError> {
+    let browser = public_locale(headers, None);
+    if !same_origin(headers, uri) {
+        return Err(UiError::public(state, browser, bad_origin()));
+    }
+    form.map(|Form(form)| form)
+        .map_err(|_| UiError::public(state, browser, bad_request()))
+}
+
 fn signed_in(auth: &Result<Authenticated, ApiError>) -> bool {
     auth.as_ref().is_ok_and(|a| a.session_token.is_some())
 }
@@ -128,13 +144,7 @@ pub(crate) async fn login(
     Client(client): Client,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), Response> {
-    let browser = public_locale(&headers, None);
-    if !same_origin(&headers, &uri) {
-        return Err(UiError::public(&state, browser, bad_origin()).into_response());
-    }
-    let Ok(Form(form)) = form else {
-        return Err(UiError::public(&state, browser, bad_request()).into_response());
-    };
+    let form = public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
     let locale = public_locale(&headers, Some(&form.lang));
     let password = form
         .password
@@ -219,13 +229,7 @@ pub(crate) async fn verify(
     Client(client): Client,
     form: Result<Form<VerifyForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), Response> {
-    let browser = public_locale(&headers, None);
-    if !same_origin(&headers, &uri) {
-        return Err(UiError::public(&state, browser, bad_origin()).into_response());
-    }
-    let Ok(Form(form)) = form else {
-        return Err(UiError::public(&state, browser, bad_request()).into_response());
-    };
+    let form = public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
     let locale = public_locale(&headers, Some(&form.lang));
     let expired = |state: &AppState, lang: String| {
         let page = failed_login_page(state, locale, String::new(), lang, "login.sign_in_expired");
@@ -293,11 +297,19 @@ pub(crate) fn csrf_checked_id(
     raw_id: &str,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<uuid::Uuid, UiError> {
+    csrf_checked(v, form)?;
+    parse_id(raw_id).ui(v)
+}
+
+/// For a POST that carries only the CSRF token: checks it.
+pub(crate) fn csrf_checked(
+    v: &Viewer,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<(), UiError> {
     let Ok(Form(form)) = form else {
         return Err(v.fail(bad_request()));
     };
-    v.check_csrf(&form.csrf)?;
-    parse_id(raw_id).ui(v)
+    v.check_csrf(&form.csrf)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,13 +408,8 @@ pub(crate) async fn setup(
     Client(client): Client,
     form: Result<Form<SetupForm>, FormRejection>,
 ) -> Result<(CookieJar, Redirect), Response> {
-    let browser = public_locale(&headers, None);
-    if !same_origin(&headers, &uri) {
-        return Err(UiError::public(&state, browser, bad_origin()).into_response());
-    }
-    let Ok(Form(mut form)) = form else {
-        return Err(UiError::public(&state, browser, bad_request()).into_response());
-    };
+    let mut form =
+        public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
     let locale = public_locale(&headers, Some(&form.lang));
     let t = state.i18n.translator(locale);
     let rerender = |status: StatusCode, form: SetupForm, errors: FormErrors| {
