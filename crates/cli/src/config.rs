@@ -17,6 +17,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub tls: TlsConfig,
     pub session: SessionConfig,
+    pub login: LoginConfig,
     pub password: PasswordConfig,
     pub search: SearchConfig,
     pub crypto: CryptoConfig,
@@ -73,6 +74,13 @@ pub struct SessionConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    pub lockout_threshold: i64,
+    pub lockout_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct PasswordConfig {
     pub min_length: usize,
     pub argon2_memory_kib: u32,
@@ -114,6 +122,10 @@ impl Default for Config {
                 max_per_user: core.session_max_per_user,
                 reauth_window_secs: core.reauth_window_secs,
             },
+            login: LoginConfig {
+                lockout_threshold: core.login_lockout_threshold,
+                lockout_secs: core.login_lockout_secs,
+            },
             password: PasswordConfig {
                 min_length: core.password_min_length,
                 argon2_memory_kib: core.password_params.memory_kib,
@@ -143,6 +155,11 @@ impl Default for ServerConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Config::default().session
+    }
+}
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Config::default().login
     }
 }
 impl Default for PasswordConfig {
@@ -250,6 +267,8 @@ impl Config {
             session_absolute_secs: self.session.absolute_timeout_secs,
             session_max_per_user: self.session.max_per_user,
             reauth_window_secs: self.session.reauth_window_secs,
+            login_lockout_threshold: self.login.lockout_threshold,
+            login_lockout_secs: self.login.lockout_secs,
             password_min_length: self.password.min_length,
             password_params: PasswordParams {
                 memory_kib: self.password.argon2_memory_kib,
@@ -376,6 +395,14 @@ max_per_user = 10
 # Sensitive actions (second factors, later exports and key changes) need a sign-in or a
 # "confirm it is you" step-up at most this many seconds ago.
 reauth_window_secs = 600
+
+[login]
+# Failed sign-ins are counted per account and per network in the database. After 5 failures
+# (20 per network) each further one doubles the wait, up to 15 minutes. This many consecutive
+# failures lock the account (10 to 100)...
+lockout_threshold = 100
+# ...until this many seconds after the last failure, or until an administrator unlocks it.
+lockout_secs = 3600
 
 [password]
 # NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.

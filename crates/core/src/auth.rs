@@ -299,9 +299,21 @@ impl Core {
         password_policy(password, email, self.settings().password_min_length)
     }
 
+    /// Argon2id runs at most once per core at a time: more would only slow each hash down
+    /// and multiply its memory (19 MiB each), and a flood of sign-ins would starve every other
+    /// request of CPU. Waiting sign-ins queue here, off the worker threads.
+    async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, CoreError> {
+        self.inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| CoreError::Internal("password hashing is shut down"))
+    }
+
     pub(crate) async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
         let hasher = self.inner.hasher.clone();
         let rng = self.inner.rng.clone();
+        let _permit = self.hashing_permit().await?;
         tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
             .await
             .map_err(|_| CoreError::Internal("password hashing task failed"))?
@@ -316,7 +328,16 @@ impl Core {
         password: SecretString,
         client: &ClientInfo,
     ) -> Result<LoginOutcome, CoreError> {
-        let user = self.verify_password_login(email, password).await?;
+        let throttle = self.throttle_keys(email, client.ip)?;
+        self.check_throttle(&throttle).await?;
+        let user = match self.verify_password_login(email, password).await {
+            Ok(user) => user,
+            Err(CoreError::InvalidCredentials) => {
+                self.record_failure(&throttle, true).await?;
+                return Err(CoreError::InvalidCredentials);
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         let second_factor = repo::second_factors::totp(self.store().conn(), user.id)
             .await?
@@ -332,6 +353,11 @@ impl Core {
             .await?;
         txn.commit().await?;
         self.forget_sessions(&grant.ended);
+        if !second_factor {
+            // Only a complete sign-in clears the count: a known password alone must not
+            // reset the guesses at the second factor.
+            self.clear_account_throttle(&throttle).await?;
+        }
         Ok(if second_factor {
             LoginOutcome::SecondFactorDue(grant)
         } else {
@@ -357,6 +383,7 @@ impl Core {
         };
         let hasher = self.inner.hasher.clone();
         let stored = found.as_ref().and_then(|u| u.password_hash.clone());
+        let permit = self.hashing_permit().await?;
         let check = tokio::task::spawn_blocking(move || match stored {
             Some(phc) => hasher.verify(&password, &phc).map(|c| (c, Some(password))),
             None => Ok((
@@ -372,6 +399,7 @@ impl Core {
         })
         .await
         .map_err(|_| CoreError::Internal("password verification task failed"))??;
+        drop(permit);
         match (found, check) {
             (Some(user), (PasswordCheck::Valid { needs_rehash }, password))
                 if user.status == STATUS_ACTIVE =>

@@ -38,6 +38,9 @@ pub enum CoreError {
     /// The sign-in waiting for its second factor ended (too old, too many wrong codes).
     #[error("the sign-in expired; sign in again")]
     SignInExpired,
+    /// Too many failed sign-in attempts for this account or network: wait, then try again.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: i64 },
     /// A sensitive action on a session whose last sign-in or step-up is too old.
     #[error("confirm it is you before doing this")]
     ReauthenticationRequired,

@@ -31,6 +31,7 @@ pub mod settings;
 pub mod surveys;
 pub mod tabular;
 pub mod tasks;
+pub mod throttle;
 pub mod users;
 
 use custodian_crypto::password::PasswordHasher;
@@ -74,6 +75,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn SecureRandom>,
     hasher: PasswordHasher,
+    /// One permit per core for Argon2id (see `auth::hashing_permit`).
+    hashing: tokio::sync::Semaphore,
     settings: CoreSettings,
     auth_cache: auth::AuthCache,
     contact_writer: contacts::ContactWriter,
@@ -100,6 +103,9 @@ impl Core {
                 clock,
                 rng,
                 hasher,
+                hashing: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                ),
                 settings,
                 auth_cache: auth::AuthCache::default(),
                 contact_writer,

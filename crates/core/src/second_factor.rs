@@ -160,7 +160,10 @@ impl Core {
         let pending = self.pending_sign_in(pending_token.expose_secret()).await?;
         let user = self.active_user(pending.user_id).await?;
         let user_id = UserId(user.id);
+        let throttle = self.throttle_keys(&self.user_email(&user).await?, client.ip)?;
+        self.check_throttle(&throttle).await?;
         let Some(factor) = self.verify_second_factor(user_id, code).await? else {
+            self.record_failure(&throttle, true).await?;
             return Err(self.wrong_code(pending.id).await?);
         };
         let now = self.now();
@@ -174,6 +177,7 @@ impl Core {
             .await?;
         txn.commit().await?;
         self.forget_sessions(&grant.ended);
+        self.clear_account_throttle(&throttle).await?;
         Ok(grant)
     }
 

@@ -14,6 +14,10 @@ pub struct CoreSettings {
     pub session_max_per_user: usize,
     /// A sensitive action needs a sign-in or step-up at most this long ago.
     pub reauth_window_secs: i64,
+    /// Consecutive failed sign-ins that lock an account (NIST: at most 100).
+    pub login_lockout_threshold: i64,
+    /// How long a lockout lasts after the last failure (also when counters start over).
+    pub login_lockout_secs: i64,
     pub password_min_length: usize,
     pub password_params: PasswordParams,
     /// How long the first administrator's setup code stays valid.
@@ -31,6 +35,8 @@ impl Default for CoreSettings {
             session_absolute_secs: 12 * 60 * 60,
             session_max_per_user: 10,
             reauth_window_secs: 10 * 60,
+            login_lockout_threshold: 100,
+            login_lockout_secs: 60 * 60,
             password_min_length: 12,
             password_params: PasswordParams::default(),
             setup_code_ttl_secs: 24 * 60 * 60,
@@ -73,6 +79,20 @@ impl CoreSettings {
                 "session.reauth_window_secs",
                 "out_of_range",
                 "must be between 30 seconds and one day (86400)",
+            ));
+        }
+        if !(10..=100).contains(&self.login_lockout_threshold) {
+            errors.push(FieldError::new(
+                "login.lockout_threshold",
+                "out_of_range",
+                "must be between 10 and 100 consecutive failures (NIST SP 800-63B allows at most 100)",
+            ));
+        }
+        if !(60..=7 * 24 * 60 * 60).contains(&self.login_lockout_secs) {
+            errors.push(FieldError::new(
+                "login.lockout_secs",
+                "out_of_range",
+                "must be between 60 seconds and 7 days (604800)",
             ));
         }
         if !(8..=64).contains(&self.password_min_length) {

@@ -117,6 +117,15 @@ impl From<CoreError> for ApiError {
                 "sign_in_expired",
                 "This sign-in has expired or had too many wrong codes. Sign in again with your password.",
             ),
+            CoreError::Throttled { retry_after_secs } => Self::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!(
+                    "Too many sign-in attempts. Wait {} and try again, or ask an administrator to unlock the account.",
+                    human_wait(retry_after_secs)
+                ),
+            )
+            .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs })),
             CoreError::ReauthenticationRequired => Self::new(
                 S::FORBIDDEN,
                 "reauthentication_required",
@@ -149,7 +158,27 @@ impl From<CoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        (status, Json(self)).into_response()
+        // A 429 tells clients how long to wait in the header too.
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| self.details["retry_after_secs"].as_u64())
+            .flatten();
+        let mut response = (status, Json(self)).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
+    }
+}
+
+/// "45 seconds", "3 minutes": the wait of a throttled attempt, in words.
+pub(crate) fn human_wait(secs: i64) -> String {
+    if secs < 120 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", (secs + 59) / 60)
     }
 }
 

@@ -13,6 +13,7 @@ macro_rules! entity_prelude {
 
 pub mod activity;
 pub mod api_token;
+pub mod auth_throttle;
 pub mod company;
 pub mod complaint;
 pub mod complaint_status_change;

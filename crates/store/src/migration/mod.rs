@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_saved_views::Migration),
             Box::new(m0011_compact_index_tables::Migration),
             Box::new(m0012_second_factors::Migration),
+            Box::new(m0013_auth_throttles::Migration),
         ]
     }
 }
@@ -120,3 +121,4 @@ mod m0009_dashboard_indexes;
 mod m0010_saved_views;
 mod m0011_compact_index_tables;
 mod m0012_second_factors;
+mod m0013_auth_throttles;

@@ -358,6 +358,7 @@ fn deleted_filter<E: EntityTrait>(
 }
 
 pub mod api_tokens;
+pub mod auth_throttles;
 pub mod data_keys;
 pub mod key_versions;
 pub mod search_tokens;

@@ -21,6 +21,7 @@ mod search;
 mod second_factors;
 mod startup;
 mod tasks;
+mod throttling;
 mod transfer;
 mod ui;
 mod ui_account;

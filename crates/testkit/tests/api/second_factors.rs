@@ -209,6 +209,19 @@ async fn wrong_codes_and_slow_second_steps_end_the_sign_in(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), Some("sign_in_expired"));
 
+    // Wrong codes also count against the account, so guessing across fresh sign-ins slows
+    // down: five so far, a sixth, and the next try must wait.
+    let (c, status, _) = password_step(&app).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = second_step(&app, &c, "123456").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = second_step(&app, &c, &totp_code(&app, &key)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), Some("too_many_attempts"));
+    app.clock.advance(time::Duration::seconds(1));
+    let (status, _) = second_step(&app, &c, &totp_code(&app, &key)).await;
+    assert_eq!(status, StatusCode::OK, "after the wait");
+
     // Without a sign-in cookie there is nothing to complete.
     let (status, body) = split(
         app.anon

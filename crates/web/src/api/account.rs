@@ -295,3 +295,22 @@ pub async fn password_strength(ApiJson(body): ApiJson<StrengthRequest>) -> Json<
         suggestions: advice.suggestions,
     })
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unlocked {
+    /// False when the account had no failed attempts on record.
+    unlocked: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "Sign-in back-off and lockout lifted", body = Unlocked),
+        (status = 403, body = crate::error::ApiError), (status = 404, body = crate::error::ApiError)))]
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Unlocked>> {
+    let unlocked = state.core.unlock_user(&auth.actor, UserId(id)).await?;
+    Ok(Json(Unlocked { unlocked }))
+}

@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::delete(account::end_my_session),
         )
         .route("/users/{id}/sessions", get(account::user_sessions))
+        .route("/users/{id}/unlock", post(account::unlock_user))
         .route(
             "/users/{id}/sessions/end-all",
             post(account::end_user_sessions),

@@ -430,7 +430,7 @@ mod tests {
                 chrome: Chrome::public("/login"),
                 email: "<li@example.cn>".into(),
                 lang: String::new(),
-                failed: Some("login.invalid"),
+                failed: Some("E-mail or password is incorrect.".to_owned()),
                 needs_setup: true,
                 errors: FormErrors::default(),
             };

@@ -74,8 +74,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) chrome: Chrome,
     pub(crate) email: String,
     pub(crate) lang: String,
-    /// The message key of a failed attempt.
-    pub(crate) failed: Option<&'static str>,
+    /// Why the last attempt failed, translated.
+    pub(crate) failed: Option<String>,
     pub(crate) needs_setup: bool,
     pub(crate) errors: FormErrors,
 }
@@ -125,12 +125,13 @@ fn failed_login_page<'a>(
     lang: String,
     message: &'static str,
 ) -> LoginPage<'a> {
+    let t = state.i18n.translator(locale);
     LoginPage {
-        t: state.i18n.translator(locale),
+        failed: Some(t.t(message).to_owned()),
+        t,
         chrome: Chrome::public("/login"),
         email,
         lang,
-        failed: Some(message),
         needs_setup: false,
         errors: FormErrors::default(),
     }
@@ -163,8 +164,37 @@ pub(crate) async fn login(
             let page = failed_login_page(&state, locale, form.email, form.lang, "login.invalid");
             Err(render(StatusCode::UNAUTHORIZED, &page))
         }
+        Err(e @ CoreError::Throttled { .. }) => {
+            let mut page =
+                failed_login_page(&state, locale, form.email, form.lang, "login.invalid");
+            page.failed = Some(throttled_text(&page.t, &e));
+            Err(throttled_response(&page, &e))
+        }
         Err(e) => Err(UiError::public(&state, locale, e).into_response()),
     }
+}
+
+/// "Too many attempts; wait 3 minutes", in the page's language.
+fn throttled_text(t: &Tr<'_>, e: &CoreError) -> String {
+    let secs = match e {
+        CoreError::Throttled { retry_after_secs } => *retry_after_secs,
+        _ => 0,
+    };
+    let minutes = ((secs + 59) / 60).max(1);
+    t.t("login.throttled").replace("{n}", &minutes.to_string())
+}
+
+/// A 429 page carrying `Retry-After`.
+fn throttled_response<T: Template>(page: &T, e: &CoreError) -> Response {
+    let mut response = render(StatusCode::TOO_MANY_REQUESTS, page);
+    if let CoreError::Throttled { retry_after_secs } = e
+        && let Ok(secs) = u64::try_from(*retry_after_secs)
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    response
 }
 
 fn verify_path(lang: &str) -> String {
