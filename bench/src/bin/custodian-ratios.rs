@@ -6,6 +6,10 @@
 //!     durability settings and indexes, one commit per row;
 //! (c) reads by id and searches by e-mail per second through the API vs (d) a hello-JSON axum
 //!     server on the same TLS stack and the same load generator (the ceiling);
+//! (g) sign-ins per second through the API (Argon2id inside the server, sessions written) vs
+//!     (h) Argon2id verifications alone with the same parameters on one thread per core;
+//! (i) reads by id during a flood of wrong-password sign-ins, from one address (throttled) and
+//!     from 64 loopback addresses (hashing), vs (c1) reads without the flood;
 //! optionally, search-by-e-mail latency and the server's peak memory at a large data set
 //! (`--search-contacts 1000000`).
 //!
@@ -504,6 +508,8 @@ async fn main() -> anyhow::Result<()> {
     };
     report("(d) hello-JSON axum on the same TLS (ceiling)", &ceiling);
 
+    let sign_ins = sign_in_phases(&args, &http, &base, &auth, &ids, &cert).await?;
+
     // (e) CSV import through the API vs (f) the same rows bulk-inserted as plaintext.
     let csv = import_csv(args.import_rows, &ids);
     let t = Instant::now();
@@ -570,6 +576,7 @@ async fn main() -> anyhow::Result<()> {
         verdict(import_rate >= 40_000.0)
     );
     println!("ratio (e)/(f0) import vs e-mail-only plaintext: {e_f0:.2}");
+    sign_ins.print_ratios(reads.per_second());
     println!(
         "server peak RSS so far: {:.1} MiB",
         peak_rss_kib(server.0.id()).unwrap_or(0) as f64 / 1024.0
@@ -581,15 +588,179 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+const ADMIN_EMAIL: &str = "bench@example.com";
+const ADMIN_PASSWORD: &str = "load test passphrase 42";
+
+struct SignInResults {
+    logins: Stats,
+    hashes: Stats,
+    throttled_flood_reads: Stats,
+    hashing_flood_reads: Stats,
+}
+
+impl SignInResults {
+    fn print_ratios(&self, normal_reads: f64) {
+        let g_h = self.hashes.per_second() / self.logins.per_second().max(1e-9);
+        println!(
+            "ratio (h)/(g) Argon2id alone vs sign-in (time per sign-in over hash): {g_h:.2}  (target ≤ 1.2: {})",
+            verdict(g_h <= 1.2)
+        );
+        for (label, stats) in [
+            (
+                "(i1) reads during a one-address flood",
+                &self.throttled_flood_reads,
+            ),
+            (
+                "(i2) reads during a 64-address flood",
+                &self.hashing_flood_reads,
+            ),
+        ] {
+            let r = stats.per_second() / normal_reads.max(1e-9);
+            println!(
+                "ratio {label} vs (c1): {r:.2}  (target ≥ 0.5: {})",
+                verdict(r >= 0.5)
+            );
+        }
+    }
+}
+
+/// A client whose connections leave from `source` (any 127.0.0.0/8 address works on Linux).
+fn client_from(cert: &[u8], source: std::net::IpAddr) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert)?])
+        .http1_only()
+        .local_address(source)
+        .build()?)
+}
+
+/// (g), (h) and (i): sign-in cost against bare Argon2id, and reads while sign-ins are flooded.
+async fn sign_in_phases(
+    args: &Args,
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    ids: &Arc<Vec<(u64, String)>>,
+    cert: &[u8],
+) -> anyhow::Result<SignInResults> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // (g) right-password sign-ins, enough at once to keep every hashing permit busy.
+    let logins = {
+        let (http, url) = (http.clone(), format!("{base}/api/v1/auth/login"));
+        load(cores * 4, args.duration, move |_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let res = http
+                    .post(url)
+                    .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                    .send()
+                    .await;
+                matches!(res, Ok(r) if r.status() == 200)
+            }
+        })
+        .await
+    };
+    report("(g) sign-in via HTTPS API (Argon2id + session)", &logins);
+
+    // (h) the same verification alone, one blocking thread per core.
+    let rng = custodian_crypto::random::SystemRandom;
+    let hasher = custodian_crypto::password::PasswordHasher::new(Default::default(), &rng)?;
+    let secret = secrecy::SecretString::from(ADMIN_PASSWORD.to_owned());
+    let phc = hasher.hash(&secret, &rng)?;
+    let hashes = {
+        let (hasher, phc) = (hasher.clone(), Arc::new(phc));
+        load(cores, args.duration, move |_| {
+            let (hasher, phc) = (hasher.clone(), phc.clone());
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let secret = secrecy::SecretString::from(ADMIN_PASSWORD.to_owned());
+                    matches!(
+                        hasher.verify(&secret, &phc),
+                        Ok(custodian_crypto::password::PasswordCheck::Valid { .. })
+                    )
+                })
+                .await
+                .unwrap_or(false)
+            }
+        })
+        .await
+    };
+    report("(h) Argon2id verification alone (baseline)", &hashes);
+
+    // (i) reads by id while wrong-password sign-ins flood in.
+    let reads_during = |flood_clients: Vec<reqwest::Client>, label: &'static str| {
+        let (http, base, auth, ids) = (http.clone(), base.to_owned(), auth.to_owned(), ids.clone());
+        let duration = args.duration;
+        let concurrency = args.concurrency;
+        async move {
+            let refused = Arc::new(AtomicU64::new(0));
+            let flood = {
+                let (clients, url, refused) = (
+                    Arc::new(flood_clients),
+                    format!("{base}/api/v1/auth/login"),
+                    refused.clone(),
+                );
+                tokio::spawn(load(32, duration, move |n| {
+                    let client = clients[(n % clients.len() as u64) as usize].clone();
+                    let (url, refused) = (url.clone(), refused.clone());
+                    async move {
+                        let res = client
+                            .post(url)
+                            .json(&json!({"email": format!("guess{n}@example.com"), "password": "Winter2026!"}))
+                            .send()
+                            .await;
+                        if matches!(&res, Ok(r) if r.status() == 429) {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                        matches!(res, Ok(r) if r.status() == 401 || r.status() == 429)
+                    }
+                }))
+            };
+            let reads = load(concurrency, duration, move |n| {
+                let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+                async move {
+                    let (_, id) = &ids[(mix(n) % ids.len() as u64) as usize];
+                    matches!(http.get(format!("{base}/api/v1/contacts/{id}")).header("authorization", auth).send().await, Ok(r) if r.status() == 200)
+                }
+            })
+            .await;
+            let flood = flood
+                .await
+                .unwrap_or_else(|_| stats(Vec::new(), 0, duration));
+            report(label, &reads);
+            println!(
+                "     the flood: {:.0} wrong sign-ins/s answered, {} of them refused at once (429)",
+                flood.per_second(),
+                refused.load(Ordering::Relaxed)
+            );
+            reads
+        }
+    };
+    let one = vec![http.clone()];
+    let throttled_flood_reads =
+        reads_during(one, "(i1) reads by id during a one-address flood").await;
+    let many = (0..64u8)
+        .map(|i| client_from(cert, std::net::IpAddr::from([127, 0, 1, i + 1])))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hashing_flood_reads =
+        reads_during(many, "(i2) reads by id during a 64-address flood").await;
+    Ok(SignInResults {
+        logins,
+        hashes,
+        throttled_flood_reads,
+        hashing_flood_reads,
+    })
+}
+
 /// A new data directory with the benchmark's administrator; returns an API token for them.
 fn init_data_dir(custodian: &Path, data: &Path) -> anyhow::Result<String> {
     let password = data.with_extension("password");
-    std::fs::write(&password, "load test passphrase 42\n")?;
+    std::fs::write(&password, format!("{ADMIN_PASSWORD}\n"))?;
     run(Command::new(custodian)
         .args([
             "init",
             "--admin-email",
-            "bench@example.com",
+            ADMIN_EMAIL,
             "--admin-password-file",
         ])
         .arg(&password)

@@ -77,6 +77,7 @@ pub struct SessionConfig {
 pub struct LoginConfig {
     pub lockout_threshold: i64,
     pub lockout_secs: i64,
+    pub throttled_delay_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -125,6 +126,7 @@ impl Default for Config {
             login: LoginConfig {
                 lockout_threshold: core.login_lockout_threshold,
                 lockout_secs: core.login_lockout_secs,
+                throttled_delay_ms: core.login_throttled_delay_ms,
             },
             password: PasswordConfig {
                 min_length: core.password_min_length,
@@ -269,6 +271,7 @@ impl Config {
             reauth_window_secs: self.session.reauth_window_secs,
             login_lockout_threshold: self.login.lockout_threshold,
             login_lockout_secs: self.login.lockout_secs,
+            login_throttled_delay_ms: self.login.throttled_delay_ms,
             password_min_length: self.password.min_length,
             password_params: PasswordParams {
                 memory_kib: self.password.argon2_memory_kib,
@@ -403,6 +406,9 @@ reauth_window_secs = 600
 lockout_threshold = 100
 # ...until this many seconds after the last failure, or until an administrator unlocks it.
 lockout_secs = 3600
+# A refused (throttled) attempt is answered this many milliseconds late, which slows guessing
+# tools that wait for answers without costing the server CPU.
+throttled_delay_ms = 1000
 
 [password]
 # NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.

@@ -83,6 +83,9 @@ const AUTH_CACHE_MAX: usize = 10_000;
 /// client costs one database lookup instead of one per request.
 #[derive(Debug, Default)]
 pub(crate) struct AuthCache {
+    /// Off where several server processes share the database (PostgreSQL): there an ended
+    /// session must stop working on the very next request, on every node.
+    enabled: bool,
     entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], CachedAuth>>,
 }
 
@@ -101,7 +104,17 @@ impl AuthCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
     fn get(&self, hash: &[u8; 32], now: i64) -> Option<Actor> {
+        if !self.enabled {
+            return None;
+        }
         let entries = self.lock();
         let hit = entries.get(hash)?;
         let fresh = now >= hit.checked_at
@@ -111,6 +124,9 @@ impl AuthCache {
     }
 
     fn put(&self, hash: [u8; 32], actor: Actor, now: i64, valid_until: i64) {
+        if !self.enabled {
+            return;
+        }
         let mut entries = self.lock();
         if entries.len() >= AUTH_CACHE_MAX {
             entries.clear();

@@ -96,6 +96,8 @@ impl Core {
         keys.check_against(&store, clock.now_millis()).await?;
         let hasher = PasswordHasher::new(settings.password_params, rng.as_ref())?;
         let contact_writer = contacts::ContactWriter::start(store.clone());
+        // One process owns a SQLite file; PostgreSQL may be shared by several.
+        let cache_credentials = store.backend() == custodian_store::Backend::Sqlite;
         let core = Self {
             inner: Arc::new(Inner {
                 store,
@@ -107,7 +109,7 @@ impl Core {
                     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
                 ),
                 settings,
-                auth_cache: auth::AuthCache::default(),
+                auth_cache: auth::AuthCache::new(cache_credentials),
                 contact_writer,
                 transports: notifications::Transports::default(),
             }),

@@ -288,11 +288,13 @@ impl Core {
         })
     }
 
-    /// The enrolment still waiting for its confirming code, to show its key and QR code again.
+    /// The enrolment still waiting for its confirming code, to show its key and QR code again
+    /// (within the step-up window of starting it: the key is a secret).
     pub async fn pending_totp_enrolment(
         &self,
         actor: &Actor,
     ) -> Result<Option<TotpEnrolment>, CoreError> {
+        self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
         let Some(row) = repo::second_factors::totp(self.store().conn(), user.id)
             .await?
@@ -315,6 +317,8 @@ impl Core {
         actor: &Actor,
         code: &str,
     ) -> Result<Option<Vec<SecretString>>, CoreError> {
+        // Confirming adds a factor to the account: the same step-up as starting.
+        self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
         let row = repo::second_factors::totp(self.store().conn(), user.id)
             .await?

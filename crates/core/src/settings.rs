@@ -18,6 +18,8 @@ pub struct CoreSettings {
     pub login_lockout_threshold: i64,
     /// How long a lockout lasts after the last failure (also when counters start over).
     pub login_lockout_secs: i64,
+    /// A throttled sign-in is answered this late (at most until it would be allowed).
+    pub login_throttled_delay_ms: i64,
     pub password_min_length: usize,
     pub password_params: PasswordParams,
     /// How long the first administrator's setup code stays valid.
@@ -37,6 +39,7 @@ impl Default for CoreSettings {
             reauth_window_secs: 10 * 60,
             login_lockout_threshold: 100,
             login_lockout_secs: 60 * 60,
+            login_throttled_delay_ms: 1000,
             password_min_length: 12,
             password_params: PasswordParams::default(),
             setup_code_ttl_secs: 24 * 60 * 60,
@@ -93,6 +96,13 @@ impl CoreSettings {
                 "login.lockout_secs",
                 "out_of_range",
                 "must be between 60 seconds and 7 days (604800)",
+            ));
+        }
+        if !(0..=10_000).contains(&self.login_throttled_delay_ms) {
+            errors.push(FieldError::new(
+                "login.throttled_delay_ms",
+                "out_of_range",
+                "must be between 0 and 10000 milliseconds",
             ));
         }
         if !(8..=64).contains(&self.password_min_length) {

@@ -93,6 +93,12 @@ impl Core {
         }
         let wait_ms = allowed_from - self.now();
         if wait_ms > 0 {
+            // Answer late (a timer, no CPU): a guessing tool that waits for each answer is
+            // slowed to a trickle instead of being refused thousands of times a second.
+            let delay = self.settings().login_throttled_delay_ms.min(wait_ms);
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay.unsigned_abs())).await;
+            }
             return Err(CoreError::Throttled {
                 retry_after_secs: (wait_ms + 999) / 1000,
             });

@@ -113,6 +113,8 @@ pub fn test_config() -> Config {
     config.log.level = "warn".to_owned();
     // Small expected size: a test's handful of rows still get meaningful truncation.
     config.search.expected_rows = 1_000_000;
+    // Throttled sign-ins answer at once in tests (one test checks the real delay).
+    config.login.throttled_delay_ms = 0;
     config
 }
 
@@ -426,6 +428,33 @@ impl TestApp {
             .execute_unprepared(sql)
             .await
             .expect("sql");
+    }
+
+    /// A second server process on the same database and key file (PostgreSQL: what a cluster
+    /// node is), with its own memory and the same clock. Stop it with `shutdown`.
+    pub async fn second_server(&self) -> (String, RunningServer) {
+        let wiring = Wiring {
+            clock: self.clock.clone(),
+            rng: Arc::new(SystemRandom),
+        };
+        let url = self
+            .config
+            .database_url(&self.data_dir)
+            .expect("database url");
+        let prepared = server::prepare(
+            &self.data_dir,
+            &url,
+            &self.config,
+            &wiring,
+            InitPolicy::Never,
+        )
+        .await
+        .expect("prepare second server");
+        let listen = self.config.server.listen.parse().expect("listen");
+        let server = server::start(prepared.core, &self.config, &self.data_dir, listen)
+            .await
+            .expect("start second server");
+        (format!("https://127.0.0.1:{}", server.addr.port()), server)
     }
 
     /// Stops the server (graceful), keeping the data directory and database.

@@ -111,6 +111,23 @@ async fn totp_enrolment_needs_step_up_and_then_guards_sign_in(backend: Backend) 
     let (_, status, _) = password_step(&app).await;
     assert_eq!(status, StatusCode::OK);
 
+    // Confirming adds a factor: it too needs a recent sign-in or step-up.
+    app.clock.advance(time::Duration::minutes(11));
+    let (status, body) = app
+        .post_json(
+            "/api/v1/account/totp/confirm",
+            &json!({ "code": totp_code(&app, &key) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), Some("reauthentication_required"));
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/reauthenticate",
+            &json!({ "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = app
         .post_json("/api/v1/account/totp/confirm", &json!({"code": "000000"}))
         .await;
@@ -434,3 +451,36 @@ on_both_backends!(
     signing_in_beyond_the_limit_ends_the_least_recently_used_session,
     no_second_factor_secret_or_client_detail_at_rest,
 );
+
+/// Two server processes on one PostgreSQL database: a session ended through one is refused by
+/// the other on the very next request (no node trusts a cached credential).
+#[tokio::test]
+async fn an_ended_session_is_refused_at_once_by_another_server_process() {
+    let app = spawn_app(Backend::Postgres).await;
+    let (other_base, other) = app.second_server().await;
+    let (c, status, _) = password_step(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    let on_other = |c: &reqwest::Client| {
+        let url = format!("{other_base}/api/v1/auth/me");
+        let c = c.clone();
+        async move { c.get(url).send().await.unwrap().status() }
+    };
+    // Warm both nodes with the session.
+    assert_eq!(me(&app, &c).await, StatusCode::OK);
+    assert_eq!(on_other(&c).await, StatusCode::OK);
+    let (_, body) = app.get_json("/api/v1/account/sessions").await;
+    let id = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app.delete(&format!("/api/v1/account/sessions/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(on_other(&c).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &c).await, StatusCode::UNAUTHORIZED);
+    other.shutdown().await.unwrap();
+}

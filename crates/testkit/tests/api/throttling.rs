@@ -131,7 +131,27 @@ async fn a_network_guessing_many_accounts_is_slowed_down(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 }
 
+async fn throttled_answers_come_late(backend: Backend) {
+    let mut config = test_config();
+    config.login.throttled_delay_ms = 300;
+    let app = spawn_app_with(backend, config).await;
+    for _ in 0..6 {
+        attempt(&app, "slow.guess@example.com", "wrong password guess").await;
+    }
+    // Real time on purpose: the delay is a timer, not the injected clock.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let (status, _, _) = attempt(&app, "slow.guess@example.com", "wrong password guess").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
+
 on_both_backends!(
+    throttled_answers_come_late,
     failures_back_off_per_account_alike_for_unknown_accounts,
     lockout_at_the_threshold_lifts_by_time_or_administrator,
     a_network_guessing_many_accounts_is_slowed_down,

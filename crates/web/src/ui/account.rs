@@ -280,9 +280,10 @@ pub(crate) async fn begin_totp(
 
 /// Shows the unconfirmed enrolment again (e.g. after a reload).
 pub(crate) async fn totp_form(v: Viewer) -> Result<Response, UiError> {
-    match v.core().pending_totp_enrolment(v.actor()).await.ui(&v)? {
-        Some(enrolment) => totp_page(&v, StatusCode::OK, &enrolment, FormErrors::default()),
-        None => Ok(Redirect::to(SECURITY_PATH).into_response()),
+    match v.core().pending_totp_enrolment(v.actor()).await {
+        Ok(Some(enrolment)) => totp_page(&v, StatusCode::OK, &enrolment, FormErrors::default()),
+        Ok(None) => Ok(Redirect::to(SECURITY_PATH).into_response()),
+        Err(e) => or_reauth(&v, e).await,
     }
 }
 
@@ -340,7 +341,7 @@ pub(crate) async fn confirm_totp(
             errors.add("code", v.t().t("account.totp_wrong_code").to_owned());
             totp_page(&v, StatusCode::UNPROCESSABLE_ENTITY, &enrolment, errors)
         }
-        Err(e) => Err(v.fail(e)),
+        Err(e) => or_reauth(&v, e).await,
     }
 }
 
