@@ -296,6 +296,9 @@ impl Core {
                 status: STATUS_ACTIVE.to_owned(),
                 created_at: now,
                 updated_at: now,
+                team: None,
+                department: None,
+                region: None,
             },
         )
         .await;

@@ -547,14 +547,6 @@ fn unknown_stage(field: &str) -> CoreError {
 }
 
 impl Core {
-    fn require_admin(actor: &Actor) -> Result<(), CoreError> {
-        if actor.is_admin() {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden)
-        }
-    }
-
     pub async fn create_pipeline(
         &self,
         actor: &Actor,

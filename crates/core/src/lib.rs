@@ -145,6 +145,15 @@ impl Core {
         &self.inner.keys
     }
 
+    /// Configuration (pipelines, users, keys) is for administrators only.
+    pub(crate) fn require_admin(actor: &Actor) -> Result<(), CoreError> {
+        if actor.is_admin() {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden)
+        }
+    }
+
     /// Liveness of the database, for the health endpoint.
     pub async fn ping(&self) -> bool {
         self.inner.store.ping().await.is_ok()

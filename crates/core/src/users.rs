@@ -1,10 +1,12 @@
-//! Staff users beyond the first administrator. This is the narrowest seam: an administrator
-//! creates an active staff user with a password. User administration (invitations, roles,
-//! deactivation, MFA) is the identity issue's, which extends this module.
+//! User administration: creating staff users, their team, department and region (attributes
+//! authorization will evaluate), disabling (which ends every session at once) and enabling,
+//! and resetting a user's second factors after a lost phone (with the administrator's own
+//! step-up). Invitations by e-mail arrive with the mail transport.
 
 use crate::auth::ROLE_ADMIN;
 use crate::{Actor, Core, CoreError};
 use custodian_domain::UserId;
+use custodian_store::repo;
 use secrecy::SecretString;
 
 /// The role of an ordinary CRM user.
@@ -42,5 +44,181 @@ impl Core {
             .await?;
         txn.commit().await?;
         Ok(id)
+    }
+}
+
+/// The status of a user who may not sign in.
+pub const STATUS_DISABLED: &str = "disabled";
+
+/// A user as administrators see them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, serde::Serialize)]
+pub struct UserAdminView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: UserId,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub region: Option<String>,
+    /// An authenticator app is set up.
+    pub second_factor: bool,
+    pub created_at: i64,
+}
+crate::redacted_debug!(UserAdminView);
+
+/// The organisational attributes of a user; `None` clears one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserAttributes {
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Core {
+    async fn user_row(
+        &self,
+        id: UserId,
+    ) -> Result<custodian_store::entities::user::Model, CoreError> {
+        repo::users::get(self.store().conn(), id.as_uuid())
+            .await?
+            .ok_or(CoreError::NotFound { entity: "user" })
+    }
+
+    /// Every user with their attributes and second-factor state (administrators).
+    pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserAdminView>, CoreError> {
+        Self::require_admin(actor)?;
+        let conn = self.store().conn();
+        let rows = repo::users::all(conn).await?;
+        let with_totp: std::collections::HashSet<uuid::Uuid> =
+            repo::users::with_totp(conn).await?.into_iter().collect();
+        let org = self.keys().org_key(conn).await?;
+        rows.into_iter()
+            .map(|row| {
+                let email =
+                    self.keys()
+                        .decrypt_string(&org, "users", "email", row.id, &row.email_ct)?;
+                let display_name = row
+                    .display_name_ct
+                    .as_deref()
+                    .map(|ct| {
+                        self.keys()
+                            .decrypt_string(&org, "users", "display_name", row.id, ct)
+                    })
+                    .transpose()?;
+                Ok(UserAdminView {
+                    id: UserId(row.id),
+                    email,
+                    display_name,
+                    second_factor: with_totp.contains(&row.id),
+                    role: row.role,
+                    status: row.status,
+                    team: row.team,
+                    department: row.department,
+                    region: row.region,
+                    created_at: row.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets a user's team, department and region (administrators).
+    pub async fn set_user_attributes(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        attributes: UserAttributes,
+    ) -> Result<(), CoreError> {
+        Self::require_admin(actor)?;
+        let mut v = custodian_domain::error::Validator::new();
+        let label = |v: &mut custodian_domain::error::Validator,
+                     field: &str,
+                     raw: Option<String>| {
+            match raw.filter(|r| !r.trim().is_empty()) {
+                None => Some(None),
+                Some(raw) => v
+                    .check(custodian_domain::values::Team::parse(field, &raw))
+                    .map(|t| Some(t.as_str().to_owned())),
+            }
+        };
+        let team = label(&mut v, "team", attributes.team);
+        let department = label(&mut v, "department", attributes.department);
+        let region = match attributes.region.filter(|r| !r.trim().is_empty()) {
+            None => Some(None),
+            Some(raw) => v
+                .check(custodian_domain::values::Region::parse("region", &raw))
+                .map(|r| Some(r.as_str().to_owned())),
+        };
+        v.finish()?;
+        let (Some(team), Some(department), Some(region)) = (team, department, region) else {
+            return Err(CoreError::Internal("validator accepted missing fields"));
+        };
+        let mut row = self.user_row(id).await?;
+        row.team = team;
+        row.department = department;
+        row.region = region;
+        row.updated_at = self.now();
+        repo::users::update(self.store().writer(), row).await?;
+        self.inner.auth_cache.forget_user(id);
+        Ok(())
+    }
+
+    /// Disables a user (administrators; never oneself): every session ends at once and no
+    /// sign-in or API token works until enabled again. Returns the sessions ended.
+    pub async fn disable_user(&self, actor: &Actor, id: UserId) -> Result<usize, CoreError> {
+        Self::require_admin(actor)?;
+        if id == actor.user_id {
+            return Err(CoreError::Rule {
+                code: "cannot_disable_self",
+                message: "you cannot disable your own account; ask another administrator",
+            });
+        }
+        let now = self.now();
+        let mut row = self.user_row(id).await?;
+        row.status = STATUS_DISABLED.to_owned();
+        row.updated_at = now;
+        let txn = self.store().begin().await?;
+        repo::users::update(&txn, row).await?;
+        let ended =
+            repo::sessions::end_all_of_user(&txn, id.as_uuid(), None, now, "user_disabled").await?;
+        txn.commit().await?;
+        self.forget_sessions(&ended);
+        self.inner.auth_cache.forget_user(id);
+        Ok(ended.len())
+    }
+
+    pub async fn enable_user(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
+        Self::require_admin(actor)?;
+        let mut row = self.user_row(id).await?;
+        row.status = crate::auth::STATUS_ACTIVE.to_owned();
+        row.updated_at = self.now();
+        repo::users::update(self.store().writer(), row).await?;
+        Ok(())
+    }
+
+    /// Removes a user's authenticator and recovery codes (a lost phone) and ends their
+    /// sessions. Administrators only, after their own step-up.
+    pub async fn reset_second_factors(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
+        Self::require_admin(actor)?;
+        self.require_recent_auth(actor)?;
+        self.user_row(id).await?;
+        let now = self.now();
+        let txn = self.store().begin().await?;
+        repo::second_factors::delete_totp(&txn, id.as_uuid()).await?;
+        repo::second_factors::delete_recovery_codes(&txn, id.as_uuid()).await?;
+        let keep = (id == actor.user_id)
+            .then(|| actor.session_id().map(|s| s.as_uuid()))
+            .flatten();
+        let ended =
+            repo::sessions::end_all_of_user(&txn, id.as_uuid(), keep, now, "second_factor_reset")
+                .await?;
+        txn.commit().await?;
+        self.forget_sessions(&ended);
+        Ok(())
     }
 }

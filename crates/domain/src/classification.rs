@@ -171,6 +171,9 @@ pub const USER_FIELDS: &[FieldSpec] = &[
     field("role", Internal),
     field("locale", Internal),
     field("status", Internal),
+    field("team", Internal),
+    field("department", Internal),
+    field("region", Internal),
     field("created_at", Internal),
 ];
 

@@ -15,5 +15,8 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub team: Option<String>,
+    pub department: Option<String>,
+    pub region: Option<String>,
 }
 entity_prelude!();

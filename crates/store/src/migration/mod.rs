@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_compact_index_tables::Migration),
             Box::new(m0012_second_factors::Migration),
             Box::new(m0013_auth_throttles::Migration),
+            Box::new(m0014_user_attributes::Migration),
         ]
     }
 }
@@ -122,3 +123,4 @@ mod m0010_saved_views;
 mod m0011_compact_index_tables;
 mod m0012_second_factors;
 mod m0013_auth_throttles;
+mod m0014_user_attributes;

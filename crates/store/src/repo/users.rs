@@ -42,3 +42,23 @@ pub async fn update<C: ConnectionTrait>(c: &C, row: user::Model) -> Result<()> {
     row.into_active_model().reset_all().update(c).await?;
     Ok(())
 }
+
+/// Every user, oldest first (a staff directory is small: hundreds, not millions).
+pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Users who have a confirmed authenticator.
+pub async fn with_totp<C: ConnectionTrait>(c: &C) -> Result<Vec<Uuid>> {
+    Ok(user_totp::Entity::find()
+        .select_only()
+        .column(user_totp::Column::UserId)
+        .filter(user_totp::Column::ConfirmedAt.is_not_null())
+        .into_tuple()
+        .all(c)
+        .await?)
+}

@@ -34,3 +34,4 @@ mod ui_leads;
 mod ui_orders;
 mod ui_tasks;
 mod ui_transfer;
+mod users;

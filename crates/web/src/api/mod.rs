@@ -18,6 +18,7 @@ mod search;
 mod session;
 mod tasks;
 pub(crate) mod transfer;
+mod users;
 
 pub use openapi::ApiDoc;
 
@@ -58,6 +59,17 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account/sessions/{id}",
             axum::routing::delete(account::end_my_session),
+        )
+        .route("/users", get(users::list))
+        .route(
+            "/users/{id}/attributes",
+            axum::routing::put(users::set_attributes),
+        )
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
+        .route(
+            "/users/{id}/reset-second-factors",
+            post(users::reset_second_factors),
         )
         .route("/users/{id}/sessions", get(account::user_sessions))
         .route("/users/{id}/unlock", post(account::unlock_user))

@@ -5,7 +5,7 @@
 use super::{
     Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
     dashboard, deals, feedback, leads, notifications, orders, products, search, session, tasks,
-    transfer,
+    transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -48,6 +48,7 @@ use custodian_core::surveys::{
     CsatView, NpsView, SurveyInput, SurveyPatch, SurveySummary, SurveyView,
 };
 use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
+use custodian_core::users::{UserAdminView, UserAttributes};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -67,6 +68,8 @@ are JSON `{code, message, details}` with stable codes."
         account::regenerate_recovery_codes, account::my_sessions, account::end_my_session,
         account::end_my_other_sessions, account::user_sessions, account::end_user_sessions,
         account::change_password, account::password_strength, account::unlock_user,
+        users::list, users::set_attributes, users::disable, users::enable,
+        users::reset_second_factors,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -100,7 +103,8 @@ are JSON `{code, message, details}` with stable codes."
         ApiError, Health, UserView, session::SecondFactorDue, session::CodeRequest,
         session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
         account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
-        account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked, ContactInput, ContactPatch, ContactView, ContactSummary,
+        account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked,
+        UserAdminView, UserAttributes, users::UserList, users::Disabled, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
         CustomFieldInput, CustomFieldPatch, CustomFieldView, ChoiceOption, custom_fields::CustomFieldList,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,
@@ -127,6 +131,7 @@ are JSON `{code, message, details}` with stable codes."
     security(("bearer" = []), ("session_cookie" = [])),
     tags(
         (name = "account", description = "Your own security: authenticator app (TOTP) and recovery codes, your sessions; administrators see and end anyone's sessions. Changing second factors needs a recent sign-in or `POST /api/v1/auth/reauthenticate`"),
+        (name = "users", description = "User administration (administrators): directory, team/department/region, disable (ends every session at once) and enable, reset second factors (after your own step-up)"),
         (name = "contacts", description = "People at customers; personal fields encrypted per person"),
         (name = "companies", description = "Customer companies (accounts)"),
         (name = "custom fields", description = "Typed, classified fields administrators add to contacts, companies and deals; personal and sensitive values encrypted like built-in ones"),
