@@ -318,24 +318,13 @@ impl Core {
         password_policy(password, email, self.settings().password_min_length)
     }
 
-    /// Argon2id runs at most once per core at a time: more would only slow each hash down
-    /// and multiply its memory (19 MiB each), and a flood of sign-ins would starve every other
-    /// request of CPU. Waiting sign-ins queue here, off the worker threads.
-    async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, CoreError> {
-        self.inner
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| CoreError::Internal("password hashing is shut down"))
-    }
-
     pub(crate) async fn hash_password(&self, password: SecretString) -> Result<String, CoreError> {
         let hasher = self.inner.hasher.clone();
         let rng = self.inner.rng.clone();
-        let _permit = self.hashing_permit().await?;
-        tokio::task::spawn_blocking(move || hasher.hash(&password, rng.as_ref()))
-            .await
-            .map_err(|_| CoreError::Internal("password hashing task failed"))?
+        self.inner
+            .hashing
+            .run(move || hasher.hash(&password, rng.as_ref()))
+            .await?
             .map_err(CoreError::from)
     }
 
@@ -402,23 +391,23 @@ impl Core {
         };
         let hasher = self.inner.hasher.clone();
         let stored = found.as_ref().and_then(|u| u.password_hash.clone());
-        let permit = self.hashing_permit().await?;
-        let check = tokio::task::spawn_blocking(move || match stored {
-            Some(phc) => hasher.verify(&password, &phc).map(|c| (c, Some(password))),
-            None => Ok((
-                if hasher.verify_dummy(&password) {
-                    PasswordCheck::Valid {
-                        needs_rehash: false,
-                    }
-                } else {
-                    PasswordCheck::Invalid
-                },
-                None,
-            )),
-        })
-        .await
-        .map_err(|_| CoreError::Internal("password verification task failed"))??;
-        drop(permit);
+        let check = self
+            .inner
+            .hashing
+            .run(move || match stored {
+                Some(phc) => hasher.verify(&password, &phc).map(|c| (c, Some(password))),
+                None => Ok((
+                    if hasher.verify_dummy(&password) {
+                        PasswordCheck::Valid {
+                            needs_rehash: false,
+                        }
+                    } else {
+                        PasswordCheck::Invalid
+                    },
+                    None,
+                )),
+            })
+            .await??;
         match (found, check) {
             (Some(user), (PasswordCheck::Valid { needs_rehash }, password))
                 if user.status == STATUS_ACTIVE =>

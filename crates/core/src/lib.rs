@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod deals;
 pub mod error;
 pub mod exports;
+mod hashing;
 pub mod imports;
 pub mod keyring;
 pub mod leads;
@@ -75,8 +76,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn SecureRandom>,
     hasher: PasswordHasher,
-    /// One permit per core for Argon2id (see `auth::hashing_permit`).
-    hashing: tokio::sync::Semaphore,
+    /// Argon2id threads, one per core, below request handling's priority.
+    hashing: hashing::HashingPool,
     settings: CoreSettings,
     auth_cache: auth::AuthCache,
     contact_writer: contacts::ContactWriter,
@@ -105,7 +106,7 @@ impl Core {
                 clock,
                 rng,
                 hasher,
-                hashing: tokio::sync::Semaphore::new(
+                hashing: hashing::HashingPool::start(
                     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
                 ),
                 settings,
