@@ -566,7 +566,105 @@ async fn add_lines_to_an_order(backend: Backend) {
     assert_eq!(order["version"], 2);
 }
 
+/// Set up an authenticator app from the security page (QR code and key rendered by the
+/// server), keep the recovery codes, sign out, and sign in with password plus a code.
+async fn enrol_an_authenticator_and_sign_in_with_it(backend: Backend) {
+    use custodian_domain::Clock;
+    let app = spawn_app(backend).await;
+    let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
+    let code_now = |key: &str| {
+        let secs = u64::try_from(app.clock.now_millis() / 1000).unwrap();
+        custodian_crypto::otp::totp_secret_from_base32(key)
+            .unwrap()
+            .code_at(secs)
+            .unwrap()
+    };
+    let sign_in_with_password = || async {
+        driver.goto(format!("{}/login", app.base_url)).await?;
+        wait_for(&driver, By::Name("email"))
+            .await?
+            .send_keys(ADMIN_EMAIL)
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        driver.find(By::Id("login-submit")).await?.click().await?;
+        WebDriverResult::Ok(())
+    };
+
+    let result = async {
+        sign_in_with_password().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+        driver.find(By::Id("account-link")).await?.click().await?;
+        wait_for(&driver, By::Id("setup-totp"))
+            .await?
+            .click()
+            .await?;
+        let qr = wait_for(&driver, By::Css("#totp-qr svg")).await?;
+        assert!(qr.is_displayed().await?, "the QR code is visible");
+        let key = driver
+            .find(By::Id("totp-key"))
+            .await?
+            .text()
+            .await?
+            .replace(' ', "");
+        driver
+            .find(By::Name("code"))
+            .await?
+            .send_keys(code_now(&key))
+            .await?;
+        driver.find(By::Id("totp-confirm")).await?.click().await?;
+        let codes = wait_for(&driver, By::Id("recovery-codes"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(codes.lines().count(), 10, "{codes}");
+        driver.find(By::Id("recovery-done")).await?.click().await?;
+        wait_for(&driver, By::Id("totp-status")).await?;
+
+        // Sign out; the password alone now leads to the second step.
+        driver
+            .find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("login-submit")).await?;
+        sign_in_with_password().await?;
+        wait_for(&driver, By::Id("verify-submit")).await?;
+        assert!(
+            driver
+                .current_url()
+                .await?
+                .as_str()
+                .ends_with("/login/verify")
+        );
+        app.clock.advance(time::Duration::seconds(30));
+        driver
+            .find(By::Name("code"))
+            .await?
+            .send_keys(code_now(&key))
+            .await?;
+        driver.find(By::Id("verify-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+        WebDriverResult::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let shot =
+            std::env::temp_dir().join(format!("custodian-browser-totp-failure-{backend:?}.png"));
+        let _ = driver.screenshot(&shot).await;
+        eprintln!("screenshot of the failure: {}", shot.display());
+    }
+    driver.quit().await.unwrap();
+    result.unwrap();
+    let (_, status) = app.get_json("/api/v1/account/second-factors").await;
+    assert_eq!(status["totp_enabled"], true);
+}
+
 on_both_backends!(
     set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese,
     add_lines_to_an_order,
+    enrol_an_authenticator_and_sign_in_with_it,
 );

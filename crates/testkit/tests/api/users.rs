@@ -136,7 +136,75 @@ async fn resetting_second_factors_needs_the_administrators_step_up(backend: Back
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+async fn the_users_page_lists_edits_and_disables(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.sign_in_new_user("wang.fang@example.cn").await;
+    let (status, html) = app.html("/settings/users", "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("wang.fang@example.cn") && html.contains("停用"),
+        "{html}"
+    );
+    // Staff may not see it.
+    let res = user
+        .request(reqwest::Method::GET, "/settings/users")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = app
+        .post_form(
+            &format!("/settings/users/{}", user.id),
+            &[
+                ("_csrf", app.csrf.as_str()),
+                ("team", "North"),
+                ("department", "Sales"),
+                ("region", "bad/region"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"f-region-error\"") && html.contains("value=\"North\""));
+    let res = app
+        .post_form(
+            &format!("/settings/users/{}", user.id),
+            &[
+                ("_csrf", app.csrf.as_str()),
+                ("team", "North"),
+                ("department", "Sales"),
+                ("region", "cn-north"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let res = app
+        .post_form(
+            &format!("/settings/users/{}/disable", user.id),
+            &[("_csrf", app.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"users-notice\"") && html.contains("cn-north"),
+        "{html}"
+    );
+    let (status, _) = user.get_json("/api/v1/auth/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = app
+        .post_form(
+            &format!("/settings/users/{}/bogus", user.id),
+            &[("_csrf", app.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
 on_both_backends!(
     administrators_manage_users_and_their_sessions,
     resetting_second_factors_needs_the_administrators_step_up,
+    the_users_page_lists_edits_and_disables,
 );

@@ -158,15 +158,18 @@ async fn reauth_page(
 /// A sensitive action refused for want of a recent sign-in shows the step-up form (which
 /// returns to the security page); anything else is an error page.
 async fn or_reauth(v: &Viewer, e: CoreError) -> Result<Response, UiError> {
+    or_reauth_to(v, e, SECURITY_PATH).await
+}
+
+/// As [`or_reauth`], returning to `return_to` after the step-up.
+pub(crate) async fn or_reauth_to(
+    v: &Viewer,
+    e: CoreError,
+    return_to: &str,
+) -> Result<Response, UiError> {
     match e {
         CoreError::ReauthenticationRequired => {
-            reauth_page(
-                v,
-                StatusCode::FORBIDDEN,
-                SECURITY_PATH,
-                FormErrors::default(),
-            )
-            .await
+            reauth_page(v, StatusCode::FORBIDDEN, return_to, FormErrors::default()).await
         }
         other => Err(v.fail(other)),
     }

@@ -19,6 +19,7 @@ mod session;
 mod support;
 mod tasks;
 mod transfer;
+mod users;
 mod views;
 
 use crate::AppState;
@@ -40,6 +41,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/password/strength", post(session::password_strength))
         .route("/account/security", get(account::security))
+        .route("/settings/users", get(users::list))
+        .route(
+            "/settings/users/{id}",
+            get(users::edit_form).post(users::update),
+        )
+        .route("/settings/users/{id}/{action}", post(users::act))
         .route("/account/password", post(account::change_password))
         .route(
             "/account/reauthenticate",

@@ -1,0 +1,208 @@
+//! User administration pages (administrators): the directory with each user's team,
+//! department, region, status and second factor; disable/enable, reset second factors (after
+//! the administrator's own step-up), lift a sign-in lockout, end all sessions; and a page to
+//! edit a user's attributes.
+
+use super::account::or_reauth_to;
+use super::session::{CsrfOnly, csrf_checked_id};
+use super::support::{
+    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, parse_id, render,
+};
+use crate::i18n::Tr;
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use custodian_core::CoreError;
+use custodian_core::users::{UserAdminView, UserAttributes};
+use custodian_domain::UserId;
+use serde::Deserialize;
+
+const NAV: &str = "users";
+const USERS_PATH: &str = "/settings/users";
+
+struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    team: String,
+    department: String,
+    region: String,
+    active: bool,
+    second_factor: bool,
+    created: String,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+struct ListPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    users: Vec<UserRow>,
+    notice: Option<&'static str>,
+}
+
+fn row(v: &Viewer, u: UserAdminView) -> UserRow {
+    UserRow {
+        id: u.id.to_string(),
+        is_self: u.id == v.actor().user_id,
+        email: u.email,
+        name: u.display_name.unwrap_or_default(),
+        role: u.role,
+        team: u.team.unwrap_or_default(),
+        department: u.department.unwrap_or_default(),
+        region: u.region.unwrap_or_default(),
+        active: u.status == "active",
+        second_factor: u.second_factor,
+        created: time::OffsetDateTime::from_unix_timestamp(u.created_at / 1000)
+            .map(format_time)
+            .unwrap_or_default(),
+    }
+}
+
+async fn list_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
+    let users = v.core().list_users(v.actor()).await.ui(v)?;
+    let page = ListPage {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        users: users.into_iter().map(|u| row(v, u)).collect(),
+        notice,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub(crate) async fn list(v: Viewer) -> Result<Response, UiError> {
+    list_page(&v, None).await
+}
+
+/// The actions of the list: each a CSRF-only POST on `/settings/users/{id}/{action}`.
+pub(crate) async fn act(
+    v: Viewer,
+    Path((id, action)): Path<(String, String)>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = UserId(csrf_checked_id(&v, &id, form)?);
+    let core = v.core();
+    let outcome = match action.as_str() {
+        "disable" => core
+            .disable_user(v.actor(), id)
+            .await
+            .map(|_| "users.disabled"),
+        "enable" => core
+            .enable_user(v.actor(), id)
+            .await
+            .map(|()| "users.enabled"),
+        "unlock" => core
+            .unlock_user(v.actor(), id)
+            .await
+            .map(|_| "users.unlocked"),
+        "end-sessions" => core
+            .end_user_sessions(v.actor(), id)
+            .await
+            .map(|_| "users.sessions_ended"),
+        "reset-second-factors" => core
+            .reset_second_factors(v.actor(), id)
+            .await
+            .map(|()| "users.second_factors_reset"),
+        _ => return Err(v.fail(crate::error::ApiError::not_found())),
+    };
+    match outcome {
+        Ok(notice) => list_page(&v, Some(notice)).await,
+        Err(e) => or_reauth_to(&v, e, USERS_PATH).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "users/edit.html")]
+struct EditPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    user: UserRow,
+    errors: FormErrors,
+}
+
+async fn edit_page(
+    v: &Viewer,
+    id: UserId,
+    status: StatusCode,
+    attributes: Option<UserAttributes>,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
+    let found = v
+        .core()
+        .list_users(v.actor())
+        .await
+        .ui(v)?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| v.fail(CoreError::NotFound { entity: "user" }))?;
+    let mut user = row(v, found);
+    if let Some(a) = attributes {
+        user.team = a.team.unwrap_or_default();
+        user.department = a.department.unwrap_or_default();
+        user.region = a.region.unwrap_or_default();
+    }
+    let page = EditPage {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        user,
+        errors,
+    };
+    Ok(render(status, &page))
+}
+
+pub(crate) async fn edit_form(v: Viewer, Path(id): Path<String>) -> Result<Response, UiError> {
+    let id = UserId(parse_id(&id).ui(&v)?);
+    edit_page(&v, id, StatusCode::OK, None, FormErrors::default()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AttributesForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    team: String,
+    department: String,
+    region: String,
+}
+
+pub(crate) async fn update(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<AttributesForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let id = UserId(parse_id(&id).ui(&v)?);
+    let attributes = UserAttributes {
+        team: Some(form.team),
+        department: Some(form.department),
+        region: Some(form.region),
+    };
+    match v
+        .core()
+        .set_user_attributes(v.actor(), id, attributes.clone())
+        .await
+    {
+        Ok(()) => Ok(Redirect::to(USERS_PATH).into_response()),
+        Err(CoreError::Validation(field_errors)) => {
+            let errors =
+                FormErrors::from_fields(&v.t(), &field_errors, &["team", "department", "region"]);
+            edit_page(
+                &v,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(attributes),
+                errors,
+            )
+            .await
+        }
+        Err(e) => Err(v.fail(e)),
+    }
+}
