@@ -20,6 +20,9 @@ pub struct Actor {
     /// When the user last proved themselves on this session (sign-in or step-up); `None` for
     /// API tokens and the command line.
     pub reauthenticated_at: Option<i64>,
+    /// The MFA policy covers this user and they have no second factor yet: the session may
+    /// only set one up.
+    pub enrolment_required: bool,
 }
 
 impl Actor {

@@ -26,6 +26,8 @@ pub const STATUS_ACTIVE: &str = "active";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStage {
     SecondFactor,
+    /// Signed in, but the MFA policy requires setting up a second factor before anything else.
+    Enrolment,
     Active,
 }
 
@@ -33,6 +35,7 @@ impl SessionStage {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SecondFactor => "second_factor",
+            Self::Enrolment => "second_factor_enrolment",
             Self::Active => "active",
         }
     }
@@ -350,12 +353,14 @@ impl Core {
         let second_factor = repo::second_factors::totp(self.store().conn(), user.id)
             .await?
             .is_some_and(|t| t.confirmed_at.is_some());
-        let txn = self.store().begin().await?;
         let stage = if second_factor {
             SessionStage::SecondFactor
+        } else if self.mfa_required_for(&user).await? {
+            SessionStage::Enrolment
         } else {
             SessionStage::Active
         };
+        let txn = self.store().begin().await?;
         let grant = self
             .new_session(&txn, UserId(user.id), stage, "password", client, now)
             .await?;
@@ -489,10 +494,11 @@ impl Core {
         let settings = self.settings();
         let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
         let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
+        let enrolment_required = row.stage == SessionStage::Enrolment.as_str();
         if row.revoked_at.is_some()
             || idle_expired
             || absolute_expired
-            || row.stage != SessionStage::Active.as_str()
+            || !(row.stage == SessionStage::Active.as_str() || enrolment_required)
         {
             return Err(CoreError::Unauthenticated);
         }
@@ -504,6 +510,7 @@ impl Core {
             locale: user.locale,
             method: AuthMethod::Session(SessionId(row.id)),
             reauthenticated_at: Some(row.reauthenticated_at),
+            enrolment_required,
         };
         let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
             .min(row.created_at + settings.session_absolute_secs * 1000);
@@ -537,6 +544,7 @@ impl Core {
             locale: user.locale,
             method: AuthMethod::ApiToken(ApiTokenId(row.id)),
             reauthenticated_at: None,
+            enrolment_required: false,
         };
         let valid_until = row.expires_at.unwrap_or(i64::MAX);
         self.inner
@@ -660,6 +668,7 @@ impl Core {
             locale: user.locale,
             method: AuthMethod::Cli,
             reauthenticated_at: None,
+            enrolment_required: false,
         })
     }
 

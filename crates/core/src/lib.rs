@@ -19,6 +19,7 @@ pub mod imports;
 pub mod keyring;
 pub mod leads;
 pub mod links;
+pub mod mfa_policy;
 pub mod notifications;
 pub mod orders;
 pub mod patch;

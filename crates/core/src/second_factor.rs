@@ -47,6 +47,15 @@ pub struct TotpEnrolment {
 }
 crate::redacted_debug!(TotpEnrolment);
 
+/// The outcome of confirming an authenticator.
+pub struct TotpConfirmed {
+    /// The first recovery codes, when the user had none (shown once).
+    pub recovery_codes: Option<Vec<SecretString>>,
+    /// The full session replacing an enrolment-only one.
+    pub new_session: Option<crate::auth::SessionGrant>,
+}
+crate::redacted_debug!(TotpConfirmed);
+
 /// Which factor a code proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Factor {
@@ -311,12 +320,14 @@ impl Core {
     }
 
     /// Confirms the enrolment with a current code; from now on sign-in asks for one. Returns a
-    /// first set of recovery codes when the user has none left (shown once).
+    /// first set of recovery codes when the user has none left (shown once), and, when the
+    /// session was restricted to enrolment by the MFA policy, the full session that replaces
+    /// it (a new token: the privilege changed).
     pub async fn confirm_totp(
         &self,
         actor: &Actor,
         code: &str,
-    ) -> Result<Option<Vec<SecretString>>, CoreError> {
+    ) -> Result<TotpConfirmed, CoreError> {
         // Confirming adds a factor to the account: the same step-up as starting.
         self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
@@ -337,18 +348,54 @@ impl Core {
         if !repo::second_factors::use_totp_step(&txn, user.id, step, Some(now)).await? {
             return Err(CoreError::InvalidCode);
         }
-        let codes = if repo::second_factors::unused_recovery_codes(&txn, user.id).await? == 0 {
-            Some(self.store_new_recovery_codes(&txn, user.id, now).await?)
-        } else {
-            None
+        let recovery_codes =
+            if repo::second_factors::unused_recovery_codes(&txn, user.id).await? == 0 {
+                Some(self.store_new_recovery_codes(&txn, user.id, now).await?)
+            } else {
+                None
+            };
+        let new_session = match actor.session_id() {
+            Some(session) if actor.enrolment_required => {
+                repo::sessions::end(&txn, session.as_uuid(), now, "second_factor_enrolled").await?;
+                let client = self.session_client(session).await?;
+                Some(
+                    self.new_session(
+                        &txn,
+                        UserId(user.id),
+                        SessionStage::Active,
+                        "password+totp",
+                        &client,
+                        now,
+                    )
+                    .await?,
+                )
+            }
+            _ => None,
         };
         txn.commit().await?;
-        Ok(codes)
+        if let Some(session) = actor.session_id() {
+            self.forget_sessions(&[session.as_uuid()]);
+        }
+        if let Some(grant) = &new_session {
+            self.forget_sessions(&grant.ended);
+        }
+        Ok(TotpConfirmed {
+            recovery_codes,
+            new_session,
+        })
     }
 
-    /// Removes the authenticator app and the recovery codes (step-up required).
+    /// Removes the authenticator app and the recovery codes (step-up required; refused while
+    /// the MFA policy covers the user).
     pub async fn remove_totp(&self, actor: &Actor) -> Result<(), CoreError> {
         self.require_recent_auth(actor)?;
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        if self.mfa_required_for(&user).await? {
+            return Err(CoreError::Rule {
+                code: "second_factor_required",
+                message: "your organisation requires two-step verification; set up a new authenticator before removing this one, or ask an administrator to reset it",
+            });
+        }
         let user_id = actor.user_id.as_uuid();
         let txn = self.store().begin().await?;
         if !repo::second_factors::delete_totp(&txn, user_id).await? {

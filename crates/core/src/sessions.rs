@@ -84,6 +84,14 @@ impl Core {
         )?))
     }
 
+    /// The client a session came from (carried over when a session is replaced).
+    pub(crate) async fn session_client(&self, id: SessionId) -> Result<ClientInfo, CoreError> {
+        match repo::sessions::get(self.store().conn(), id.as_uuid()).await? {
+            Some(row) => self.open_client(&row).await,
+            None => Ok(ClientInfo::default()),
+        }
+    }
+
     async fn open_client(&self, row: &session::Model) -> Result<ClientInfo, CoreError> {
         let Some(ct) = &row.client_ct else {
             return Ok(ClientInfo::default());

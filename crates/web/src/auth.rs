@@ -22,6 +22,24 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// five minutes.
 pub const SIGN_IN_COOKIE: &str = "__Host-custodian_signin";
 
+/// All a session restricted by the MFA policy may reach: setting up the authenticator, the
+/// step-up it needs, who am I, and signing out.
+const ENROLMENT_PATHS: &[&str] = &[
+    "/account/security",
+    "/account/totp",
+    "/account/totp/confirm",
+    "/account/reauthenticate",
+    "/logout",
+    "/settings/language",
+    "/password/strength",
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/reauthenticate",
+    "/api/v1/account/second-factors",
+    "/api/v1/account/totp",
+    "/api/v1/account/totp/confirm",
+];
+
 #[derive(Debug)]
 pub struct Authenticated {
     pub actor: Actor,
@@ -83,6 +101,9 @@ impl FromRequestParts<AppState> for Authenticated {
             .extensions
             .get::<axum::extract::OriginalUri>()
             .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
+        if actor.enrolment_required && !ENROLMENT_PATHS.contains(&path.as_str()) {
+            return Err(ApiError::enrolment_required());
+        }
         if path.starts_with("/api/") && !is_safe(&parts.method) {
             let presented = parts
                 .headers

@@ -48,6 +48,14 @@ impl ApiError {
         )
     }
 
+    pub fn enrolment_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "second_factor_enrolment_required",
+            "Your organisation requires two-step verification. Set up an authenticator app first: POST /api/v1/account/totp, then confirm a code at /api/v1/account/totp/confirm.",
+        )
+    }
+
     pub fn csrf() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -26,6 +26,7 @@ pub mod deal;
 pub mod deal_stage_change;
 pub mod key_version;
 pub mod lead;
+pub mod mfa_requirement;
 pub mod notification;
 pub mod notification_delivery;
 pub mod order;

@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_second_factors::Migration),
             Box::new(m0013_auth_throttles::Migration),
             Box::new(m0014_user_attributes::Migration),
+            Box::new(m0015_mfa_requirements::Migration),
         ]
     }
 }
@@ -124,3 +125,4 @@ mod m0011_compact_index_tables;
 mod m0012_second_factors;
 mod m0013_auth_throttles;
 mod m0014_user_attributes;
+mod m0015_mfa_requirements;

@@ -361,6 +361,7 @@ pub mod api_tokens;
 pub mod auth_throttles;
 pub mod data_keys;
 pub mod key_versions;
+pub mod mfa_requirements;
 pub mod search_tokens;
 pub mod second_factors;
 pub mod sessions;

@@ -15,6 +15,7 @@ mod deals;
 mod encryption;
 mod feedback;
 mod leads;
+mod mfa_policy;
 mod orders;
 mod passwords;
 mod search;

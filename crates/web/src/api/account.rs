@@ -8,6 +8,7 @@ use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum_extra::extract::CookieJar;
 use custodian_core::second_factor::SecondFactorStatus;
 use custodian_core::secrets::{ExposeSecret, SecretString};
 use custodian_core::sessions::SessionView;
@@ -94,6 +95,10 @@ impl std::fmt::Debug for ConfirmTotp {
 pub struct RecoveryCodes {
     #[serde(skip_serializing_if = "Option::is_none")]
     recovery_codes: Option<Vec<String>>,
+    /// Present when confirming replaced a session restricted by the MFA policy: the response
+    /// sets the new session cookie; send this token as `X-CSRF-Token` from now on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
 }
 
 impl std::fmt::Debug for RecoveryCodes {
@@ -113,15 +118,29 @@ fn exposed(codes: Vec<SecretString>) -> Vec<String> {
 pub async fn confirm_totp(
     State(state): State<AppState>,
     auth: Authenticated,
+    jar: CookieJar,
     ApiJson(body): ApiJson<ConfirmTotp>,
-) -> ApiResult<Json<RecoveryCodes>> {
-    let codes = state
+) -> ApiResult<(CookieJar, Json<RecoveryCodes>)> {
+    let confirmed = state
         .core
         .confirm_totp(&auth.actor, body.code.expose_secret())
         .await?;
-    Ok(Json(RecoveryCodes {
-        recovery_codes: codes.map(exposed),
-    }))
+    let (jar, csrf_token) = match &confirmed.new_session {
+        Some(grant) => (
+            jar.add(crate::auth::session_cookie(&grant.token)),
+            Some(custodian_core::auth::csrf_token(
+                grant.token.expose_secret(),
+            )),
+        ),
+        None => (jar, None),
+    };
+    Ok((
+        jar,
+        Json(RecoveryCodes {
+            recovery_codes: confirmed.recovery_codes.map(exposed),
+            csrf_token,
+        }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/account/totp", tag = "account",
@@ -146,6 +165,7 @@ pub async fn regenerate_recovery_codes(
     let codes = state.core.regenerate_recovery_codes(&auth.actor).await?;
     Ok(Json(RecoveryCodes {
         recovery_codes: Some(exposed(codes)),
+        csrf_token: None,
     }))
 }
 

@@ -62,6 +62,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::list))
         .route(
+            "/mfa-policy",
+            get(users::mfa_policy).post(users::add_mfa_requirement),
+        )
+        .route(
+            "/mfa-policy/{id}",
+            axum::routing::delete(users::remove_mfa_requirement),
+        )
+        .route(
             "/users/{id}/attributes",
             axum::routing::put(users::set_attributes),
         )

@@ -31,6 +31,7 @@ use custodian_core::leads::{
     ConversionDeal, ConversionRefs, ConvertLead, DisqualifyLead, LeadInput, LeadPatch, LeadView,
     QualifyLead,
 };
+use custodian_core::mfa_policy::{MfaRequirement, MfaRequirementInput};
 use custodian_core::notifications::NotificationView;
 use custodian_core::orders::{
     LineInput, LineView, OrderInput, OrderPatch, OrderView, PurchaseSummary, PurchaseTotal,
@@ -69,7 +70,8 @@ are JSON `{code, message, details}` with stable codes."
         account::end_my_other_sessions, account::user_sessions, account::end_user_sessions,
         account::change_password, account::password_strength, account::unlock_user,
         users::list, users::set_attributes, users::disable, users::enable,
-        users::reset_second_factors,
+        users::reset_second_factors, users::mfa_policy, users::add_mfa_requirement,
+        users::remove_mfa_requirement,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -104,7 +106,8 @@ are JSON `{code, message, details}` with stable codes."
         session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
         account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
         account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked,
-        UserAdminView, UserAttributes, users::UserList, users::Disabled, ContactInput, ContactPatch, ContactView, ContactSummary,
+        UserAdminView, UserAttributes, users::UserList, users::Disabled, users::MfaPolicy,
+        MfaRequirement, MfaRequirementInput, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,
         CustomFieldInput, CustomFieldPatch, CustomFieldView, ChoiceOption, custom_fields::CustomFieldList,
         PipelineInput, PipelinePatch, PipelineView, StageInput, StageView, deals::PipelineList,

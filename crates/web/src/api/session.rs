@@ -32,6 +32,9 @@ impl std::fmt::Debug for LoginRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionBody {
     user: UserView,
+    /// The MFA policy requires an authenticator first: until it is set up, only
+    /// `/api/v1/account/totp*`, `/api/v1/auth/*` and `/api/v1/account/second-factors` answer.
+    second_factor_enrolment_required: bool,
     /// Send back as `X-CSRF-Token` on state-changing calls made with the session cookie.
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<String>,
@@ -76,7 +79,7 @@ pub async fn login(
     }
 }
 
-async fn signed_in(
+pub(crate) async fn signed_in(
     state: &AppState,
     jar: CookieJar,
     grant: &SessionGrant,
@@ -91,6 +94,7 @@ async fn signed_in(
         jar.add(session_cookie(&grant.token)),
         Json(SessionBody {
             user,
+            second_factor_enrolment_required: actor.enrolment_required,
             csrf_token: Some(csrf),
         }),
     ))
@@ -183,6 +187,7 @@ pub async fn me(
     let user = state.core.current_user(&auth.actor).await?;
     Ok(Json(SessionBody {
         user,
+        second_factor_enrolment_required: auth.actor.enrolment_required,
         csrf_token: auth.csrf_token(),
     }))
 }

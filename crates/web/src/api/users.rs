@@ -8,6 +8,7 @@ use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use custodian_core::mfa_policy::{MfaRequirement, MfaRequirementInput};
 use custodian_core::users::{UserAdminView, UserAttributes};
 use custodian_domain::UserId;
 use serde::Serialize;
@@ -91,5 +92,48 @@ pub async fn reset_second_factors(
         .core
         .reset_second_factors(&auth.actor, UserId(id))
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MfaPolicy {
+    /// Who must use a second factor.
+    rules: Vec<MfaRequirement>,
+}
+
+#[utoipa::path(get, path = "/api/v1/mfa-policy", tag = "users",
+    responses((status = 200, body = MfaPolicy), (status = 403, body = crate::error::ApiError)))]
+pub async fn mfa_policy(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<MfaPolicy>> {
+    Ok(Json(MfaPolicy {
+        rules: state.core.mfa_policy(&auth.actor).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/mfa-policy", tag = "users", request_body = MfaRequirementInput,
+    responses((status = 201, description = "Covered users without an authenticator must set one up at their next sign-in", body = MfaRequirement),
+        (status = 403, description = "`forbidden` or `reauthentication_required`", body = crate::error::ApiError),
+        (status = 409, body = crate::error::ApiError), (status = 422, body = crate::error::ApiError)))]
+pub async fn add_mfa_requirement(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<MfaRequirementInput>,
+) -> ApiResult<(StatusCode, Json<MfaRequirement>)> {
+    let rule = state.core.add_mfa_requirement(&auth.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/mfa-policy/{id}", tag = "users",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ApiError),
+        (status = 404, body = crate::error::ApiError)))]
+pub async fn remove_mfa_requirement(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.core.remove_mfa_requirement(&auth.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

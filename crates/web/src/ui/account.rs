@@ -7,6 +7,7 @@ use super::support::{
     Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, render,
     safe_return_to,
 };
+use crate::auth::session_cookie;
 use crate::i18n::Tr;
 use askama::Template;
 use axum::Form;
@@ -14,6 +15,7 @@ use axum::extract::Path;
 use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
 use custodian_core::second_factor::{SecondFactorStatus, TotpEnrolment};
 use custodian_core::secrets::{ExposeSecret, SecretString};
@@ -101,6 +103,10 @@ async fn security_page_with(
     let password_help = t
         .t("setup.password_help")
         .replace("{n}", &v.core().settings().password_min_length.to_string());
+    let notice = match notice {
+        None if v.actor().enrolment_required => Some("account.enrolment_required"),
+        other => other,
+    };
     let page = SecurityPage {
         t,
         chrome: v.chrome(NAV),
@@ -323,6 +329,7 @@ fn recovery_codes_page(v: &Viewer, codes: &[SecretString]) -> Response {
 
 pub(crate) async fn confirm_totp(
     v: Viewer,
+    jar: CookieJar,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, UiError> {
     let Ok(Form(form)) = form else {
@@ -333,8 +340,17 @@ pub(crate) async fn confirm_totp(
         .code
         .unwrap_or_else(|| SecretString::from(String::new()));
     match v.core().confirm_totp(v.actor(), code.expose_secret()).await {
-        Ok(Some(codes)) => Ok(recovery_codes_page(&v, &codes)),
-        Ok(None) => security_page(&v, Some("account.totp_enabled")).await,
+        Ok(confirmed) => {
+            let page = match &confirmed.recovery_codes {
+                Some(codes) => recovery_codes_page(&v, codes),
+                None => security_page(&v, Some("account.totp_enabled")).await?,
+            };
+            // An enrolment-only session was replaced by a full one with a new token.
+            Ok(match &confirmed.new_session {
+                Some(grant) => (jar.add(session_cookie(&grant.token)), page).into_response(),
+                None => page,
+            })
+        }
         Err(CoreError::InvalidCode) => {
             let enrolment = v.core().pending_totp_enrolment(v.actor()).await.ui(&v)?;
             let Some(enrolment) = enrolment else {

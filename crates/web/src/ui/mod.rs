@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/password/strength", post(session::password_strength))
         .route("/account/security", get(account::security))
         .route("/settings/users", get(users::list))
+        .route("/settings/mfa-policy", post(users::add_rule))
+        .route("/settings/mfa-policy/{id}/remove", post(users::remove_rule))
         .route(
             "/settings/users/{id}",
             get(users::edit_form).post(users::update),

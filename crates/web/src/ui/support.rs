@@ -414,6 +414,9 @@ impl FromRequestParts<AppState> for Viewer {
         let auth = match Authenticated::from_request_parts(parts, state).await {
             Ok(auth) => auth,
             Err(e) if e.code == "unauthenticated" => return Err(login_redirect(&parts.headers)),
+            Err(e) if e.code == "second_factor_enrolment_required" => {
+                return Err(Redirect::to("/account/security").into_response());
+            }
             Err(e) => return Err(public_error(e)),
         };
         let user = match state.core.current_user(&auth.actor).await {

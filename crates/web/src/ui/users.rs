@@ -44,6 +44,14 @@ struct ListPage<'a> {
     chrome: Chrome,
     users: Vec<UserRow>,
     notice: Option<&'static str>,
+    rules: Vec<RuleRow>,
+    errors: FormErrors,
+}
+
+/// One rule of the MFA policy as shown.
+struct RuleRow {
+    id: String,
+    text: String,
 }
 
 fn row(v: &Viewer, u: UserAdminView) -> UserRow {
@@ -65,14 +73,88 @@ fn row(v: &Viewer, u: UserAdminView) -> UserRow {
 }
 
 async fn list_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
+    list_page_with(v, StatusCode::OK, notice, FormErrors::default()).await
+}
+
+async fn list_page_with(
+    v: &Viewer,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    errors: FormErrors,
+) -> Result<Response, UiError> {
     let users = v.core().list_users(v.actor()).await.ui(v)?;
+    let t = v.t();
+    let rules = v
+        .core()
+        .mfa_policy(v.actor())
+        .await
+        .ui(v)?
+        .into_iter()
+        .map(|r| RuleRow {
+            id: r.id.to_string(),
+            text: match r.scope.as_str() {
+                custodian_core::mfa_policy::SCOPE_EVERYONE => t.t("users.mfa_everyone").to_owned(),
+                scope => format!(
+                    "{}{}{}",
+                    t.t(&format!("users.mfa_scope_{scope}")),
+                    t.t("common.label_sep"),
+                    r.value
+                ),
+            },
+        })
+        .collect();
     let page = ListPage {
-        t: v.t(),
+        t,
         chrome: v.chrome(NAV),
         users: users.into_iter().map(|u| row(v, u)).collect(),
         notice,
+        rules,
+        errors,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RuleForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    scope: String,
+    value: String,
+}
+
+pub(crate) async fn add_rule(
+    v: Viewer,
+    form: Result<Form<RuleForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let input = custodian_core::mfa_policy::MfaRequirementInput {
+        scope: form.scope,
+        value: form.value,
+    };
+    match v.core().add_mfa_requirement(v.actor(), input).await {
+        Ok(_) => list_page(&v, Some("users.mfa_rule_added")).await,
+        Err(CoreError::Validation(field_errors)) => {
+            let errors = FormErrors::from_fields(&v.t(), &field_errors, &["scope", "value"]);
+            list_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e) => or_reauth_to(&v, e, USERS_PATH).await,
+    }
+}
+
+pub(crate) async fn remove_rule(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &id, form)?;
+    match v.core().remove_mfa_requirement(v.actor(), id).await {
+        Ok(()) => list_page(&v, Some("users.mfa_rule_removed")).await,
+        Err(e) => or_reauth_to(&v, e, USERS_PATH).await,
+    }
 }
 
 pub(crate) async fn list(v: Viewer) -> Result<Response, UiError> {
