@@ -419,6 +419,17 @@ impl TestApp {
         }
     }
 
+    /// Step-up of the administrator's session with the password ("confirm it is you").
+    pub async fn reauthenticate(&self) {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/reauthenticate",
+                &serde_json::json!({ "password": ADMIN_PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "step-up: {body}");
+    }
+
     /// Runs raw SQL against the test database (to simulate tampering or inspect storage).
     pub async fn sql(&self, sql: &str) {
         use custodian_store::ConnectionTrait;

@@ -87,6 +87,19 @@ async fn wait_for_text(driver: &WebDriver, by: By, needle: &str) -> bool {
     false
 }
 
+/// Ends a browser test: on failure a screenshot (its path printed), then the browser closes and
+/// the failure, if any, is raised.
+async fn finish(driver: WebDriver, result: WebDriverResult<()>, name: &str, backend: Backend) {
+    if result.is_err() {
+        let shot =
+            std::env::temp_dir().join(format!("custodian-browser-{name}-failure-{backend:?}.png"));
+        let _ = driver.screenshot(&shot).await;
+        eprintln!("screenshot of the failure: {}", shot.display());
+    }
+    driver.quit().await.unwrap();
+    result.unwrap();
+}
+
 /// Headless Chromium through a fresh chromedriver, trusting exactly the server's certificate,
 /// with a throwaway profile (kept alive by the returned directory).
 async fn start_browser(cert_pem: &[u8]) -> (ChromeDriver, WebDriver, tempfile::TempDir) {
@@ -384,13 +397,7 @@ async fn set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese(backend: B
         WebDriverResult::Ok(())
     }
     .await;
-    if result.is_err() {
-        let shot = std::env::temp_dir().join(format!("custodian-browser-failure-{backend:?}.png"));
-        let _ = driver.screenshot(&shot).await;
-        eprintln!("screenshot of the failure: {}", shot.display());
-    }
-    driver.quit().await.unwrap();
-    result.unwrap();
+    finish(driver, result, "main", backend).await;
 }
 
 /// Adding lines to a draft order in the browser: the "Add a line" button (app.js) appends an
@@ -547,14 +554,7 @@ async fn add_lines_to_an_order(backend: Backend) {
         WebDriverResult::Ok(())
     }
     .await;
-    if result.is_err() {
-        let shot =
-            std::env::temp_dir().join(format!("custodian-browser-order-failure-{backend:?}.png"));
-        let _ = driver.screenshot(&shot).await;
-        eprintln!("screenshot of the failure: {}", shot.display());
-    }
-    driver.quit().await.unwrap();
-    result.unwrap();
+    finish(driver, result, "order", backend).await;
 
     let (_, order) = app.get_json(&format!("/api/v1/orders/{order_id}")).await;
     let lines = order["lines"].as_array().unwrap();
@@ -651,14 +651,7 @@ async fn enrol_an_authenticator_and_sign_in_with_it(backend: Backend) {
         WebDriverResult::Ok(())
     }
     .await;
-    if result.is_err() {
-        let shot =
-            std::env::temp_dir().join(format!("custodian-browser-totp-failure-{backend:?}.png"));
-        let _ = driver.screenshot(&shot).await;
-        eprintln!("screenshot of the failure: {}", shot.display());
-    }
-    driver.quit().await.unwrap();
-    result.unwrap();
+    finish(driver, result, "totp", backend).await;
     let (_, status) = app.get_json("/api/v1/account/second-factors").await;
     assert_eq!(status["totp_enabled"], true);
 }

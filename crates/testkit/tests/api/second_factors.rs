@@ -19,6 +19,15 @@ fn totp_code(app: &TestApp, key: &str) -> String {
     totp_secret_from_base32(key).unwrap().code_at(secs).unwrap()
 }
 
+fn recovery_codes(body: &Value) -> Vec<String> {
+    body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A fresh browser-like client that has entered the admin's password.
 async fn password_step(app: &TestApp) -> (reqwest::Client, StatusCode, Value) {
     let c = client(&app.cert_pem, true);
@@ -64,12 +73,7 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
         .post_json("/api/v1/account/totp/confirm", &json!({ "code": code }))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let codes = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let codes = recovery_codes(&body);
     (key, codes)
 }
 
@@ -88,13 +92,7 @@ async fn totp_enrolment_needs_step_up_and_then_guards_sign_in(backend: Backend) 
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), Some("invalid_credentials"));
-    let (status, _) = app
-        .post_json(
-            "/api/v1/auth/reauthenticate",
-            &json!({ "password": ADMIN_PASSWORD }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.reauthenticate().await;
 
     let (status, enrolment) = app.post_json("/api/v1/account/totp", &json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
@@ -121,13 +119,7 @@ async fn totp_enrolment_needs_step_up_and_then_guards_sign_in(backend: Backend) 
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(error_code(&body), Some("reauthentication_required"));
-    let (status, _) = app
-        .post_json(
-            "/api/v1/auth/reauthenticate",
-            &json!({ "password": ADMIN_PASSWORD }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.reauthenticate().await;
     let (status, body) = app
         .post_json("/api/v1/account/totp/confirm", &json!({"code": "000000"}))
         .await;
@@ -141,12 +133,7 @@ async fn totp_enrolment_needs_step_up_and_then_guards_sign_in(backend: Backend) 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let recovery: Vec<String> = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let recovery = recovery_codes(&body);
     assert_eq!(recovery.len(), 10);
     let (_, status_body) = app.get_json("/api/v1/account/second-factors").await;
     assert_eq!(status_body["totp_enabled"], true);
@@ -281,12 +268,7 @@ async fn recovery_codes_regenerate_and_totp_removal_need_step_up(backend: Backen
         .post_json("/api/v1/account/recovery-codes", &json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let new_codes: Vec<String> = body["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let new_codes = recovery_codes(&body);
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
 

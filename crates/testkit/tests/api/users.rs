@@ -106,13 +106,7 @@ async fn resetting_second_factors_needs_the_administrators_step_up(backend: Back
     let (status, body) = app.post_json(&path, &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(error_code(&body), Some("reauthentication_required"));
-    let (status, _) = app
-        .post_json(
-            "/api/v1/auth/reauthenticate",
-            &json!({ "password": ADMIN_PASSWORD }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.reauthenticate().await;
     let (status, _) = app.post_json(&path, &json!({})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, list) = app.get_json("/api/v1/users").await;
