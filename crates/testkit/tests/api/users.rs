@@ -139,6 +139,7 @@ async fn the_users_page_lists_edits_and_disables(backend: Backend) {
         html.contains("wang.fang@example.cn") && html.contains("停用"),
         "{html}"
     );
+    assert!(html.contains("<title>用户 · Custodian</title>"), "{html}");
     // Staff may not see it.
     let res = user
         .request(reqwest::Method::GET, "/settings/users")
