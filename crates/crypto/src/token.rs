@@ -168,4 +168,18 @@ mod tests {
         assert_ne!(*a, [0u8; 24]);
         assert_ne!(*a, *b);
     }
+
+    #[test]
+    fn ten_thousand_session_tokens_are_unique_and_hash_uniquely() {
+        let rng = SystemRandom;
+        let mut tokens = std::collections::HashSet::new();
+        let mut hashes = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let token = generate_token("cus_s_", &rng).unwrap();
+            hashes.insert(hash_token(token.expose_secret()));
+            tokens.insert(token.expose_secret().to_owned());
+        }
+        assert_eq!(tokens.len(), 10_000);
+        assert_eq!(hashes.len(), 10_000);
+    }
 }
