@@ -89,9 +89,16 @@ pub enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long)]
         name: String,
-        /// Expire after this many days (default: never).
-        #[arg(long)]
+        /// What it may do, space- or comma-separated: `contacts:read`, `deals:write`,
+        /// `*:read`, `*:write`, `admin` (`write` includes `read`).
+        #[arg(long, default_value = "*:read *:write")]
+        scope: String,
+        /// Expire after this many days (default 90; at most `api_tokens.max_days`).
+        #[arg(long = "expires", visible_alias = "expires-in-days")]
         expires_in_days: Option<u32>,
+        /// Networks it may be used from (CIDRs, comma-separated); default anywhere.
+        #[arg(long, default_value = "")]
+        network: String,
     },
 }
 
@@ -223,13 +230,21 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
                     location,
                     user,
                     name,
+                    scope,
                     expires_in_days,
+                    network,
                 },
         } => {
             let prepared = open_existing(&location, &wiring).await?;
+            let request = custodian_core::tokens::ApiTokenRequest {
+                name,
+                scopes: scope,
+                expires_in_days,
+                networks: network,
+            };
             let token = prepared
                 .core
-                .create_api_token(&user, &name, expires_in_days)
+                .create_api_token(&user, request)
                 .await
                 .context("cannot create the token")?;
             say(token.expose_secret());

@@ -18,6 +18,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub session: SessionConfig,
     pub login: LoginConfig,
+    pub api_tokens: ApiTokensConfig,
     pub password: PasswordConfig,
     pub search: SearchConfig,
     pub crypto: CryptoConfig,
@@ -82,6 +83,12 @@ pub struct LoginConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct ApiTokensConfig {
+    pub max_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct PasswordConfig {
     pub min_length: usize,
     pub argon2_memory_kib: u32,
@@ -128,6 +135,9 @@ impl Default for Config {
                 lockout_secs: core.login_lockout_secs,
                 throttled_delay_ms: core.login_throttled_delay_ms,
             },
+            api_tokens: ApiTokensConfig {
+                max_days: core.api_token_max_days,
+            },
             password: PasswordConfig {
                 min_length: core.password_min_length,
                 argon2_memory_kib: core.password_params.memory_kib,
@@ -162,6 +172,11 @@ impl Default for SessionConfig {
 impl Default for LoginConfig {
     fn default() -> Self {
         Config::default().login
+    }
+}
+impl Default for ApiTokensConfig {
+    fn default() -> Self {
+        Config::default().api_tokens
     }
 }
 impl Default for PasswordConfig {
@@ -272,6 +287,7 @@ impl Config {
             login_lockout_threshold: self.login.lockout_threshold,
             login_lockout_secs: self.login.lockout_secs,
             login_throttled_delay_ms: self.login.throttled_delay_ms,
+            api_token_max_days: self.api_tokens.max_days,
             password_min_length: self.password.min_length,
             password_params: PasswordParams {
                 memory_kib: self.password.argon2_memory_kib,
@@ -409,6 +425,10 @@ lockout_secs = 3600
 # A refused (throttled) attempt is answered this many milliseconds late, which slows guessing
 # tools that wait for answers without costing the server CPU.
 throttled_delay_ms = 1000
+
+[api_tokens]
+# The longest life a new API token may be given, in days (tokens default to 90).
+max_days = 365
 
 [password]
 # NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.

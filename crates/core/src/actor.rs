@@ -23,6 +23,23 @@ pub struct Actor {
     /// The MFA policy covers this user and they have no second factor yet: the session may
     /// only set one up.
     pub enrolment_required: bool,
+    /// What an API token may do and from where (`None` for sessions and the command line).
+    pub token_limits: Option<std::sync::Arc<TokenLimits>>,
+}
+
+/// The scopes and networks of the API token an actor authenticated with.
+#[derive(Debug)]
+pub struct TokenLimits {
+    pub scopes: custodian_domain::token_scope::TokenScopes,
+    /// Empty: usable from anywhere.
+    pub networks: Vec<custodian_domain::token_scope::Network>,
+}
+
+impl TokenLimits {
+    pub fn allows_client(&self, ip: Option<std::net::IpAddr>) -> bool {
+        self.networks.is_empty()
+            || ip.is_some_and(|ip| self.networks.iter().any(|n| n.contains(ip)))
+    }
 }
 
 impl Actor {

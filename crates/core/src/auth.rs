@@ -2,12 +2,15 @@
 //! CSRF tokens. Passwords are hashed off the async runtime; unknown accounts cost the same time
 //! as known ones.
 
+use crate::TokenLimits;
 use crate::sessions::ClientInfo;
 use crate::settings::PASSWORD_MAX_LENGTH;
+use crate::tokens::{ApiTokenRequest, DEFAULT_TOKEN_DAYS};
 use crate::{Actor, AuthMethod, Core, CoreError};
 use custodian_crypto::password::PasswordCheck;
 use custodian_crypto::token::{constant_time_eq, generate_token, hash_token};
 use custodian_domain::password_policy::{PasswordPolicy, PasswordStrength};
+use custodian_domain::token_scope::{TokenScopes, parse_networks};
 use custodian_domain::values::{Email, PersonName};
 use custodian_domain::{ApiTokenId, FieldError, SessionId, UserId};
 use custodian_store::entities::{api_token, session, setup_code, user};
@@ -41,7 +44,7 @@ impl SessionStage {
     }
 }
 const SESSION_TOKEN_PREFIX: &str = "cus_s_";
-const API_TOKEN_PREFIX: &str = "cus_t_";
+pub(crate) const API_TOKEN_PREFIX: &str = "cus_t_";
 const SETUP_CODE_PREFIX: &str = "cus_setup_";
 /// Session and token activity is written at most this often, so reads stay reads.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
@@ -142,6 +145,11 @@ impl AuthCache {
                 valid_until,
             },
         );
+    }
+
+    pub(crate) fn forget_token(&self, id: ApiTokenId) {
+        self.lock()
+            .retain(|_, c| c.actor.method != AuthMethod::ApiToken(id));
     }
 
     pub(crate) fn forget_session(&self, id: SessionId) {
@@ -511,6 +519,7 @@ impl Core {
             method: AuthMethod::Session(SessionId(row.id)),
             reauthenticated_at: Some(row.reauthenticated_at),
             enrolment_required,
+            token_limits: None,
         };
         let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
             .min(row.created_at + settings.session_absolute_secs * 1000);
@@ -545,6 +554,19 @@ impl Core {
             method: AuthMethod::ApiToken(ApiTokenId(row.id)),
             reauthenticated_at: None,
             enrolment_required: false,
+            token_limits: Some(std::sync::Arc::new(TokenLimits {
+                scopes: TokenScopes::from_stored(&row.scopes),
+                networks: row
+                    .networks
+                    .as_deref()
+                    .map(|n| parse_networks("networks", n))
+                    .transpose()
+                    .map_err(|_| CoreError::DataIntegrity {
+                        table: "api_tokens",
+                        column: "networks",
+                    })?
+                    .unwrap_or_default(),
+            })),
         };
         let valid_until = row.expires_at.unwrap_or(i64::MAX);
         self.inner
@@ -626,33 +648,73 @@ impl Core {
     pub async fn create_api_token(
         &self,
         email: &str,
-        name: &str,
-        expires_in_days: Option<u32>,
+        request: ApiTokenRequest,
     ) -> Result<SecretString, CoreError> {
         let email = Email::parse("user", email)?;
-        let name = custodian_domain::values::bounded_text("name", name, 100, false)?;
         let lookup = self.keys().lookup("users", "email", email.as_str())?;
         let user = repo::users::by_email_lookup(self.store().conn(), &lookup)
             .await?
             .filter(|u| u.status == STATUS_ACTIVE)
             .ok_or(CoreError::NotFound { entity: "user" })?;
+        Ok(self.insert_api_token(user.id, request).await?.1)
+    }
+
+    /// Validates and stores a token; returns its id and its secret (shown once).
+    pub(crate) async fn insert_api_token(
+        &self,
+        user_id: uuid::Uuid,
+        request: ApiTokenRequest,
+    ) -> Result<(ApiTokenId, SecretString), CoreError> {
+        let mut v = custodian_domain::error::Validator::new();
+        let name = v.check(custodian_domain::values::bounded_text(
+            "name",
+            &request.name,
+            100,
+            false,
+        ));
+        let scopes = v.check(TokenScopes::parse("scopes", &request.scopes));
+        let networks = v.check(parse_networks("networks", &request.networks));
+        let max_days = self.settings().api_token_max_days;
+        let days = request
+            .expires_in_days
+            .unwrap_or(DEFAULT_TOKEN_DAYS.min(max_days));
+        if days == 0 || days > max_days {
+            v.push(FieldError::new(
+                "expires_in_days",
+                "out_of_range",
+                format!("must be between 1 and {max_days} days"),
+            ));
+        }
+        v.finish()?;
+        let (Some(name), Some(scopes), Some(networks)) = (name, scopes, networks) else {
+            return Err(CoreError::Internal("validator accepted missing fields"));
+        };
         let now = self.now();
         let token = generate_token(API_TOKEN_PREFIX, self.rng())?;
+        let id = ApiTokenId::new_at(now);
         repo::api_tokens::insert(
             self.store().writer(),
             api_token::Model {
-                id: ApiTokenId::new_at(now).as_uuid(),
+                id: id.as_uuid(),
                 token_hash: hash_token(token.expose_secret()).to_vec(),
-                user_id: user.id,
+                user_id,
                 name,
                 created_at: now,
-                expires_at: expires_in_days.map(|d| now + i64::from(d) * 86_400_000),
+                expires_at: Some(now + i64::from(days) * 86_400_000),
                 last_used_at: None,
                 revoked_at: None,
+                scopes: scopes.to_stored(),
+                networks: (!networks.is_empty()).then(|| {
+                    networks
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }),
             },
         )
         .await?;
-        Ok(token)
+        Ok((id, token))
     }
 
     /// The oldest active administrator, acting from the command line (demo data, imports).
@@ -669,6 +731,7 @@ impl Core {
             method: AuthMethod::Cli,
             reauthenticated_at: None,
             enrolment_required: false,
+            token_limits: None,
         })
     }
 

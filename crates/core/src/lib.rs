@@ -34,6 +34,7 @@ pub mod surveys;
 pub mod tabular;
 pub mod tasks;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use custodian_crypto::password::PasswordHasher;
@@ -42,7 +43,7 @@ use custodian_domain::Clock;
 use custodian_store::Store;
 use std::sync::Arc;
 
-pub use actor::{Actor, AuthMethod};
+pub use actor::{Actor, AuthMethod, TokenLimits};
 
 /// `Debug` for types holding personal data: the type name only, never the values.
 macro_rules! redacted_debug {

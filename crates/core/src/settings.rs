@@ -20,6 +20,8 @@ pub struct CoreSettings {
     pub login_lockout_secs: i64,
     /// A throttled sign-in is answered this late (at most until it would be allowed).
     pub login_throttled_delay_ms: i64,
+    /// The longest life an API token may be given (days).
+    pub api_token_max_days: u32,
     pub password_min_length: usize,
     pub password_params: PasswordParams,
     /// How long the first administrator's setup code stays valid.
@@ -40,6 +42,7 @@ impl Default for CoreSettings {
             login_lockout_threshold: 100,
             login_lockout_secs: 60 * 60,
             login_throttled_delay_ms: 1000,
+            api_token_max_days: 365,
             password_min_length: 12,
             password_params: PasswordParams::default(),
             setup_code_ttl_secs: 24 * 60 * 60,
@@ -103,6 +106,13 @@ impl CoreSettings {
                 "login.throttled_delay_ms",
                 "out_of_range",
                 "must be between 0 and 10000 milliseconds",
+            ));
+        }
+        if !(1..=3650).contains(&self.api_token_max_days) {
+            errors.push(FieldError::new(
+                "api_tokens.max_days",
+                "out_of_range",
+                "must be between 1 and 3650 days",
             ));
         }
         if !(8..=64).contains(&self.password_min_length) {

@@ -11,6 +11,7 @@ pub mod money;
 pub mod password_policy;
 pub mod purchases;
 pub mod search;
+pub mod token_scope;
 pub mod values;
 
 pub use classification::{Classification, FieldSpec};

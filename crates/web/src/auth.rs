@@ -9,10 +9,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use custodian_core::Actor;
 use custodian_core::auth::{csrf_token, verify_csrf};
 use custodian_core::secrets::{ExposeSecret, SecretString};
 use custodian_core::sessions::ClientInfo;
+use custodian_core::{Actor, TokenLimits};
 
 /// `__Host-` prefix: the browser only accepts it over HTTPS, for path `/`, without a Domain, so
 /// no sibling host can plant or read it.
@@ -75,6 +75,50 @@ pub fn session_from_jar(jar: &CookieJar) -> Option<SecretString> {
         .map(|c| SecretString::from(c.value().to_owned()))
 }
 
+/// An API token works only for the resources its scopes name and from its networks. The
+/// resource is the first path segment under `/api/v1`; reads are GET/HEAD (and the search
+/// POST, which carries its query in the body).
+fn check_token_limits(
+    limits: &TokenLimits,
+    path: &str,
+    method: &Method,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    if !limits.allows_client(ip) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "token_network",
+            "This API token may not be used from this network; use it from one of the networks it was created for, or create a token for this one.",
+        ));
+    }
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "token_scope",
+            "API tokens work only for /api/v1; sign in to use the web pages.",
+        ));
+    };
+    let resource = rest.split('/').next().unwrap_or_default();
+    // Who the token acts for is always readable.
+    if resource == "auth" && rest == "auth/me" {
+        return Ok(());
+    }
+    let write = !(is_safe(method) || (resource == "search" && rest == "search"));
+    if limits.scopes.allows(resource, write) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "token_scope",
+            format!(
+                "This API token's scopes do not cover {} on {resource}; create a token with the scope {resource}:{}.",
+                if write { "changes" } else { "reading" },
+                if write { "write" } else { "read" }
+            ),
+        ))
+    }
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -83,8 +127,20 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Nested routers see a stripped path; the original one tells API calls from forms.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
         if let Some(token) = bearer_token(&parts.headers) {
             let actor = state.core.authenticate_bearer(token).await?;
+            if let Some(limits) = &actor.token_limits {
+                let ip = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip());
+                check_token_limits(limits, &path, &parts.method, ip)?;
+            }
             return Ok(Self {
                 actor,
                 session_token: None,
@@ -96,11 +152,6 @@ impl FromRequestParts<AppState> for Authenticated {
             .core
             .authenticate_session(token.expose_secret())
             .await?;
-        // Nested routers see a stripped path; the original one tells API calls from forms.
-        let path = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
         if actor.enrolment_required && !ENROLMENT_PATHS.contains(&path.as_str()) {
             return Err(ApiError::enrolment_required());
         }

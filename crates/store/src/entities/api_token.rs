@@ -13,5 +13,9 @@ pub struct Model {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Space-separated scopes; `*` is the full access of tokens made before scopes.
+    pub scopes: String,
+    /// Comma-separated CIDRs the token may be used from; `None`: anywhere.
+    pub networks: Option<String>,
 }
 entity_prelude!();

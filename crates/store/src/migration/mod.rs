@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_auth_throttles::Migration),
             Box::new(m0014_user_attributes::Migration),
             Box::new(m0015_mfa_requirements::Migration),
+            Box::new(m0016_token_scopes::Migration),
         ]
     }
 }
@@ -126,3 +127,4 @@ mod m0012_second_factors;
 mod m0013_auth_throttles;
 mod m0014_user_attributes;
 mod m0015_mfa_requirements;
+mod m0016_token_scopes;

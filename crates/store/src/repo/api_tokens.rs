@@ -33,3 +33,25 @@ pub async fn touch<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// A user's tokens that have not been revoked, newest first.
+pub async fn of_user<C: ConnectionTrait>(c: &C, user_id: Uuid) -> Result<Vec<api_token::Model>> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .order_by_desc(api_token::Column::CreatedAt)
+        .all(c)
+        .await?)
+}
+
+/// Revokes one of a user's tokens; false if there is no such live token.
+pub async fn revoke<C: ConnectionTrait>(c: &C, user_id: Uuid, id: Uuid, now: i64) -> Result<bool> {
+    let res = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+        .filter(api_token::Column::Id.eq(id))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(c)
+        .await?;
+    Ok(res.rows_affected > 0)
+}

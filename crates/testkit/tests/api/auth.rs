@@ -204,7 +204,15 @@ async fn api_tokens_authenticate_without_csrf(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app
         .core
-        .create_api_token(ADMIN_EMAIL, "integration", Some(1))
+        .create_api_token(
+            ADMIN_EMAIL,
+            custodian_core::tokens::ApiTokenRequest {
+                name: "integration".to_owned(),
+                scopes: "*:write".to_owned(),
+                expires_in_days: Some(1),
+                networks: String::new(),
+            },
+        )
         .await
         .unwrap();
     use custodian_core::secrets::ExposeSecret;

@@ -23,6 +23,7 @@ mod second_factors;
 mod startup;
 mod tasks;
 mod throttling;
+mod tokens;
 mod transfer;
 mod ui;
 mod ui_account;

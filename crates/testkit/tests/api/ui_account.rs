@@ -114,4 +114,65 @@ async fn authenticator_set_up_in_the_ui_guards_the_sign_in_form(backend: Backend
     assert!(html.contains("password + authenticator app"), "{html}");
 }
 
-on_both_backends!(authenticator_set_up_in_the_ui_guards_the_sign_in_form);
+async fn api_tokens_are_created_shown_once_and_revoked_in_the_ui(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app
+        .post_form(
+            "/account/tokens",
+            &[
+                ("_csrf", app.csrf.as_str()),
+                ("name", "Nightly export"),
+                ("scopes", "contacts:erase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"f-scopes-error\""));
+    let res = app
+        .post_form(
+            "/account/tokens",
+            &[
+                ("_csrf", app.csrf.as_str()),
+                ("name", "Nightly export"),
+                ("scopes", "contacts:read exports:read"),
+                ("expires_in_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let token = between(&html, "id=\"new-token\">", "</code>").to_owned();
+    assert!(token.starts_with("cus_t_"));
+    let res = app
+        .anon
+        .get(app.url("/api/v1/contacts"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Shown once: the page afterwards lists the token without its secret.
+    let (_, html) = app.html("/account/security", "en").await;
+    assert!(html.contains("Nightly export") && !html.contains(&token));
+    let id = between(&html, "action=\"/account/tokens/", "/revoke\"").to_owned();
+    let res = app
+        .post_form(
+            &format!("/account/tokens/{id}/revoke"),
+            &[("_csrf", app.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .anon
+        .get(app.url("/api/v1/contacts"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+on_both_backends!(
+    authenticator_set_up_in_the_ui_guards_the_sign_in_form,
+    api_tokens_are_created_shown_once_and_revoked_in_the_ui,
+);

@@ -12,6 +12,7 @@ use axum_extra::extract::CookieJar;
 use custodian_core::second_factor::SecondFactorStatus;
 use custodian_core::secrets::{ExposeSecret, SecretString};
 use custodian_core::sessions::SessionView;
+use custodian_core::tokens::{ApiTokenRequest, ApiTokenView};
 use custodian_domain::{SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -333,4 +334,70 @@ pub async fn unlock_user(
 ) -> ApiResult<Json<Unlocked>> {
     let unlocked = state.core.unlock_user(&auth.actor, UserId(id)).await?;
     Ok(Json(Unlocked { unlocked }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenList {
+    items: Vec<ApiTokenView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/account/tokens", tag = "account",
+    responses((status = 200, description = "Your live API tokens (never their secrets)", body = TokenList)))]
+pub async fn my_tokens(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<TokenList>> {
+    Ok(Json(TokenList {
+        items: state.core.list_my_api_tokens(&auth.actor).await?,
+    }))
+}
+
+/// A new token: the secret is shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedTokenBody {
+    #[schema(value_type = String, format = Uuid)]
+    id: custodian_domain::ApiTokenId,
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+}
+
+impl std::fmt::Debug for CreatedTokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CreatedTokenBody { .. }")
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/tokens", tag = "account", request_body = ApiTokenRequest,
+    responses((status = 201, body = CreatedTokenBody),
+        (status = 403, description = "`reauthentication_required`", body = crate::error::ApiError),
+        (status = 422, description = "`invalid_scope`, `invalid_network`, `out_of_range`", body = crate::error::ApiError)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<ApiTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedTokenBody>)> {
+    let created = state.core.create_my_api_token(&auth.actor, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTokenBody {
+            id: created.id,
+            token: created.token.expose_secret().to_owned(),
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/account/tokens/{id}", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Revoked: it stops working on its next request"),
+        (status = 404, body = crate::error::ApiError)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .core
+        .revoke_my_api_token(&auth.actor, custodian_domain::ApiTokenId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

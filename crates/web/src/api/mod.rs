@@ -53,6 +53,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/sessions", get(account::my_sessions))
         .route(
+            "/account/tokens",
+            get(account::my_tokens).post(account::create_token),
+        )
+        .route(
+            "/account/tokens/{id}",
+            axum::routing::delete(account::revoke_token),
+        )
+        .route(
             "/account/sessions/end-others",
             post(account::end_my_other_sessions),
         )

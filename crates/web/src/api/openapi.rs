@@ -49,6 +49,7 @@ use custodian_core::surveys::{
     CsatView, NpsView, SurveyInput, SurveyPatch, SurveySummary, SurveyView,
 };
 use custodian_core::tasks::{TaskAction, TaskInput, TaskPatch, TaskView};
+use custodian_core::tokens::{ApiTokenRequest, ApiTokenView};
 use custodian_core::users::{UserAdminView, UserAttributes};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -69,6 +70,7 @@ are JSON `{code, message, details}` with stable codes."
         account::regenerate_recovery_codes, account::my_sessions, account::end_my_session,
         account::end_my_other_sessions, account::user_sessions, account::end_user_sessions,
         account::change_password, account::password_strength, account::unlock_user,
+        account::my_tokens, account::create_token, account::revoke_token,
         users::list, users::set_attributes, users::disable, users::enable,
         users::reset_second_factors, users::mfa_policy, users::add_mfa_requirement,
         users::remove_mfa_requirement,
@@ -106,6 +108,7 @@ are JSON `{code, message, details}` with stable codes."
         session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
         account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
         account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked,
+        account::TokenList, account::CreatedTokenBody, ApiTokenRequest, ApiTokenView,
         UserAdminView, UserAttributes, users::UserList, users::Disabled, users::MfaPolicy,
         MfaRequirement, MfaRequirementInput, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,

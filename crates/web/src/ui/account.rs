@@ -45,9 +45,24 @@ struct SecurityPage<'a> {
     status: SecondFactorStatus,
     sessions: Vec<SessionRow>,
     notice: Option<&'static str>,
-    /// Of the change-password form.
+    /// Of the change-password and new-token forms.
     errors: FormErrors,
     password_help: String,
+    tokens: Vec<TokenRow>,
+    /// A token just created: its secret, shown this once.
+    new_token: Option<String>,
+    /// The session may only set up a second factor (MFA policy).
+    restricted: bool,
+}
+
+/// One API token as listed (never its secret).
+struct TokenRow {
+    id: String,
+    name: String,
+    scopes: String,
+    networks: String,
+    expires: String,
+    last_used: String,
 }
 
 fn when(millis: i64) -> String {
@@ -80,6 +95,16 @@ async fn security_page_with(
     notice: Option<&'static str>,
     errors: FormErrors,
 ) -> Result<Response, UiError> {
+    security_page_full(v, code, notice, errors, None).await
+}
+
+async fn security_page_full(
+    v: &Viewer,
+    code: StatusCode,
+    notice: Option<&'static str>,
+    errors: FormErrors,
+    new_token: Option<String>,
+) -> Result<Response, UiError> {
     let status = v.core().second_factor_status(v.actor()).await.ui(v)?;
     let t = v.t();
     let sessions = v
@@ -103,6 +128,24 @@ async fn security_page_with(
     let password_help = t
         .t("setup.password_help")
         .replace("{n}", &v.core().settings().password_min_length.to_string());
+    let tokens = if v.actor().enrolment_required {
+        Vec::new()
+    } else {
+        v.core()
+            .list_my_api_tokens(v.actor())
+            .await
+            .ui(v)?
+            .into_iter()
+            .map(|tk| TokenRow {
+                id: tk.id.to_string(),
+                name: tk.name,
+                scopes: tk.scopes.join(" "),
+                networks: tk.networks.join(", "),
+                expires: tk.expires_at.map(when).unwrap_or_default(),
+                last_used: tk.last_used_at.map(when).unwrap_or_default(),
+            })
+            .collect()
+    };
     let notice = match notice {
         None if v.actor().enrolment_required => Some("account.enrolment_required"),
         other => other,
@@ -115,6 +158,9 @@ async fn security_page_with(
         notice,
         errors,
         password_help,
+        tokens,
+        new_token,
+        restricted: v.actor().enrolment_required,
     };
     Ok(render(code, &page))
 }
@@ -477,4 +523,85 @@ pub(crate) async fn change_password(
         Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
         Err(e) => Err(v.fail(e)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// API tokens
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct TokenForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    scopes: String,
+    expires_in_days: String,
+    networks: String,
+}
+
+pub(crate) async fn create_token(
+    v: Viewer,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let mut errors = FormErrors::default();
+    let expires_in_days = match form.expires_in_days.trim() {
+        "" => None,
+        days => match days.parse::<u32>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.add(
+                    "expires_in_days",
+                    v.t().t("field_error.out_of_range").to_owned(),
+                );
+                return security_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors)
+                    .await;
+            }
+        },
+    };
+    let request = custodian_core::tokens::ApiTokenRequest {
+        name: form.name,
+        scopes: form.scopes,
+        expires_in_days,
+        networks: form.networks,
+    };
+    match v.core().create_my_api_token(v.actor(), request).await {
+        Ok(created) => {
+            let secret = created.token.expose_secret().to_owned();
+            security_page_full(
+                &v,
+                StatusCode::OK,
+                Some("account.token_created"),
+                FormErrors::default(),
+                Some(secret),
+            )
+            .await
+        }
+        Err(CoreError::Validation(field_errors)) => {
+            let errors = FormErrors::from_fields(
+                &v.t(),
+                &field_errors,
+                &["name", "scopes", "expires_in_days", "networks"],
+            );
+            security_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
+pub(crate) async fn revoke_token(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &id, form)?;
+    v.core()
+        .revoke_my_api_token(v.actor(), custodian_domain::ApiTokenId(id))
+        .await
+        .ui(&v)?;
+    security_page(&v, Some("account.token_revoked")).await
 }

@@ -65,6 +65,8 @@ pub fn routes() -> Router<AppState> {
             post(account::regenerate_recovery_codes),
         )
         .route("/account/sessions/{id}/end", post(account::end_session))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route(
             "/account/sessions/end-others",
             post(account::end_other_sessions),
