@@ -24,6 +24,9 @@ pub const SETUP_PURPOSE: &str = "first_admin";
 const PRODUCT_NAME: &str = "custodian";
 pub const ROLE_ADMIN: &str = "administrator";
 pub const STATUS_ACTIVE: &str = "active";
+const SESSION_TOKEN_PREFIX: &str = "cus_s_";
+const API_TOKEN_PREFIX: &str = "cus_t_";
+const SETUP_CODE_PREFIX: &str = "cus_setup_";
 
 /// Where a session is: waiting for the second factor, or signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +46,7 @@ impl SessionStage {
         }
     }
 }
-const SESSION_TOKEN_PREFIX: &str = "cus_s_";
-pub(crate) const API_TOKEN_PREFIX: &str = "cus_t_";
-const SETUP_CODE_PREFIX: &str = "cus_setup_";
+
 /// Session and token activity is written at most this often, so reads stay reads.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
@@ -358,9 +359,7 @@ impl Core {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let second_factor = repo::second_factors::totp(self.store().conn(), user.id)
-            .await?
-            .is_some_and(|t| t.confirmed_at.is_some());
+        let second_factor = self.totp_enabled(user.id).await?;
         let stage = if second_factor {
             SessionStage::SecondFactor
         } else if self.mfa_required_for(&user).await? {
@@ -438,6 +437,26 @@ impl Core {
             }
             _ => Err(CoreError::InvalidCredentials),
         }
+    }
+
+    /// Whether `password` is `user`'s own (step-up, password change): checked against the
+    /// stored hash directly, with no look-up by e-mail.
+    pub(crate) async fn verify_own_password(
+        &self,
+        user: &user::Model,
+        password: SecretString,
+    ) -> Result<bool, CoreError> {
+        let Some(phc) = user.password_hash.clone() else {
+            return Ok(false);
+        };
+        let password = SecretString::from(password.expose_secret().nfkc().collect::<String>());
+        let hasher = self.inner.hasher.clone();
+        let check = self
+            .inner
+            .hashing
+            .run(move || hasher.verify(&password, &phc))
+            .await??;
+        Ok(matches!(check, PasswordCheck::Valid { .. }))
     }
 
     /// Opens a session. An active one beyond the user's limit ends the least recently used
@@ -604,13 +623,7 @@ impl Core {
             return Err(CoreError::Forbidden);
         };
         let user = self.active_user(actor.user_id.as_uuid()).await?;
-        let email = self.user_email(&user).await?;
-        let current_ok = match self.verify_password_login(&email, current).await {
-            Ok(found) => found.id == user.id,
-            Err(CoreError::InvalidCredentials) => false,
-            Err(e) => return Err(e),
-        };
-        if !current_ok {
+        if !self.verify_own_password(&user, current).await? {
             return Err(match self.wrong_code(session_id.as_uuid()).await? {
                 CoreError::InvalidCode => CoreError::Validation(vec![FieldError::new(
                     "current_password",
@@ -620,7 +633,7 @@ impl Core {
                 other => other,
             });
         }
-        let email = Email::parse("email", &email)?;
+        let email = Email::parse("email", &self.user_email(&user).await?)?;
         let new = self.check_password_policy(new, &email)?;
         let hash = self.hash_password(new).await?;
         let now = self.now();
@@ -738,17 +751,7 @@ impl Core {
     pub async fn current_user(&self, actor: &Actor) -> Result<UserView, CoreError> {
         let row = self.active_user(actor.user_id.as_uuid()).await?;
         let org = self.keys().org_key(self.store().conn()).await?;
-        let email = self
-            .keys()
-            .decrypt_string(&org, "users", "email", row.id, &row.email_ct)?;
-        let display_name = row
-            .display_name_ct
-            .as_deref()
-            .map(|ct| {
-                self.keys()
-                    .decrypt_string(&org, "users", "display_name", row.id, ct)
-            })
-            .transpose()?;
+        let (email, display_name) = self.open_identity(&org, &row)?;
         Ok(UserView {
             id: UserId(row.id),
             email,

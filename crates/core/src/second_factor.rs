@@ -11,7 +11,6 @@ use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::otp::{
     RECOVERY_CODE_COUNT, TotpSecret, generate_recovery_code, hash_recovery_code,
-    looks_like_recovery_code,
 };
 use custodian_crypto::token::hash_token;
 use custodian_domain::UserId;
@@ -95,10 +94,7 @@ impl Core {
         code: &str,
     ) -> Result<Option<Factor>, CoreError> {
         let code = code.trim();
-        if looks_like_recovery_code(code) {
-            let Some(hash) = hash_recovery_code(code) else {
-                return Ok(None);
-            };
+        if let Some(hash) = hash_recovery_code(code) {
             let used = repo::second_factors::use_recovery_code(
                 self.store().writer(),
                 user_id.as_uuid(),
@@ -202,8 +198,8 @@ impl Core {
             return Err(CoreError::Forbidden);
         };
         let user = self.active_user(actor.user_id.as_uuid()).await?;
-        let status = self.second_factor_status(actor).await?;
-        let proved = if status.totp_enabled {
+        let totp_enabled = self.totp_enabled(user.id).await?;
+        let proved = if totp_enabled {
             match code {
                 Some(code) => self
                     .verify_second_factor(actor.user_id, code)
@@ -213,20 +209,13 @@ impl Core {
             }
         } else {
             match password {
-                Some(password) => {
-                    let email = self.user_email(&user).await?;
-                    match self.verify_password_login(&email, password).await {
-                        Ok(found) => found.id == user.id,
-                        Err(CoreError::InvalidCredentials) => false,
-                        Err(e) => return Err(e),
-                    }
-                }
+                Some(password) => self.verify_own_password(&user, password).await?,
                 None => false,
             }
         };
         if !proved {
             return Err(match self.wrong_code(session_id.as_uuid()).await? {
-                CoreError::InvalidCode if !status.totp_enabled => CoreError::InvalidCredentials,
+                CoreError::InvalidCode if !totp_enabled => CoreError::InvalidCredentials,
                 other => other,
             });
         }
@@ -238,6 +227,13 @@ impl Core {
         .await?;
         self.forget_sessions(&[session_id.as_uuid()]);
         Ok(())
+    }
+
+    /// The user has a confirmed authenticator (sign-in asks for a code).
+    pub(crate) async fn totp_enabled(&self, user_id: uuid::Uuid) -> Result<bool, CoreError> {
+        Ok(repo::second_factors::totp(self.store().conn(), user_id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some()))
     }
 
     pub async fn second_factor_status(
@@ -415,7 +411,7 @@ impl Core {
         actor: &Actor,
     ) -> Result<Vec<SecretString>, CoreError> {
         self.require_recent_auth(actor)?;
-        if !self.second_factor_status(actor).await?.totp_enabled {
+        if !self.totp_enabled(actor.user_id.as_uuid()).await? {
             return Err(CoreError::Rule {
                 code: "totp_not_enabled",
                 message: "recovery codes stand in for an authenticator app; set one up first",

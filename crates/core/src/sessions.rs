@@ -211,10 +211,8 @@ impl Core {
         actor: &Actor,
         user_id: UserId,
     ) -> Result<Vec<SessionView>, CoreError> {
-        if !actor.is_admin() {
-            return Err(CoreError::Forbidden);
-        }
-        self.active_user_or_any(user_id).await?;
+        Self::require_admin(actor)?;
+        self.user_row(user_id).await?;
         self.session_views(actor, user_id).await
     }
 
@@ -224,10 +222,8 @@ impl Core {
         actor: &Actor,
         user_id: UserId,
     ) -> Result<usize, CoreError> {
-        if !actor.is_admin() {
-            return Err(CoreError::Forbidden);
-        }
-        self.active_user_or_any(user_id).await?;
+        Self::require_admin(actor)?;
+        self.user_row(user_id).await?;
         let ended = repo::sessions::end_all_of_user(
             self.store().writer(),
             user_id.as_uuid(),
@@ -238,13 +234,6 @@ impl Core {
         .await?;
         self.forget_sessions(&ended);
         Ok(ended.len())
-    }
-
-    async fn active_user_or_any(&self, user_id: UserId) -> Result<(), CoreError> {
-        repo::users::get(self.store().conn(), user_id.as_uuid())
-            .await?
-            .map(|_| ())
-            .ok_or(CoreError::NotFound { entity: "user" })
     }
 
     /// The step-up check of sensitive actions: the actor signed in or re-authenticated within

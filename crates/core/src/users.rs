@@ -5,7 +5,9 @@
 
 use crate::auth::ROLE_ADMIN;
 use crate::{Actor, Core, CoreError};
+use custodian_crypto::envelope::DataKey;
 use custodian_domain::UserId;
+use custodian_store::entities::user;
 use custodian_store::repo;
 use secrecy::SecretString;
 
@@ -81,13 +83,52 @@ pub struct UserAttributes {
 }
 
 impl Core {
-    async fn user_row(
-        &self,
-        id: UserId,
-    ) -> Result<custodian_store::entities::user::Model, CoreError> {
+    /// Any user (active or not), or 404.
+    pub(crate) async fn user_row(&self, id: UserId) -> Result<user::Model, CoreError> {
         repo::users::get(self.store().conn(), id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "user" })
+    }
+
+    /// A user's e-mail address and display name, decrypted.
+    pub(crate) fn open_identity(
+        &self,
+        org: &DataKey,
+        row: &user::Model,
+    ) -> Result<(String, Option<String>), CoreError> {
+        let email = self
+            .keys()
+            .decrypt_string(org, "users", "email", row.id, &row.email_ct)?;
+        let display_name = row
+            .display_name_ct
+            .as_deref()
+            .map(|ct| {
+                self.keys()
+                    .decrypt_string(org, "users", "display_name", row.id, ct)
+            })
+            .transpose()?;
+        Ok((email, display_name))
+    }
+
+    fn admin_view(
+        &self,
+        org: &DataKey,
+        row: user::Model,
+        second_factor: bool,
+    ) -> Result<UserAdminView, CoreError> {
+        let (email, display_name) = self.open_identity(org, &row)?;
+        Ok(UserAdminView {
+            id: UserId(row.id),
+            email,
+            display_name,
+            second_factor,
+            role: row.role,
+            status: row.status,
+            team: row.team,
+            department: row.department,
+            region: row.region,
+            created_at: row.created_at,
+        })
     }
 
     /// Every user with their attributes and second-factor state (administrators).
@@ -96,35 +137,30 @@ impl Core {
         let conn = self.store().conn();
         let rows = repo::users::all(conn).await?;
         let with_totp: std::collections::HashSet<uuid::Uuid> =
-            repo::users::with_totp(conn).await?.into_iter().collect();
+            repo::second_factors::users_with_totp(conn)
+                .await?
+                .into_iter()
+                .collect();
         let org = self.keys().org_key(conn).await?;
         rows.into_iter()
             .map(|row| {
-                let email =
-                    self.keys()
-                        .decrypt_string(&org, "users", "email", row.id, &row.email_ct)?;
-                let display_name = row
-                    .display_name_ct
-                    .as_deref()
-                    .map(|ct| {
-                        self.keys()
-                            .decrypt_string(&org, "users", "display_name", row.id, ct)
-                    })
-                    .transpose()?;
-                Ok(UserAdminView {
-                    id: UserId(row.id),
-                    email,
-                    display_name,
-                    second_factor: with_totp.contains(&row.id),
-                    role: row.role,
-                    status: row.status,
-                    team: row.team,
-                    department: row.department,
-                    region: row.region,
-                    created_at: row.created_at,
-                })
+                let second_factor = with_totp.contains(&row.id);
+                self.admin_view(&org, row, second_factor)
             })
             .collect()
+    }
+
+    /// One user as administrators see them.
+    pub async fn user_for_admin(
+        &self,
+        actor: &Actor,
+        id: UserId,
+    ) -> Result<UserAdminView, CoreError> {
+        Self::require_admin(actor)?;
+        let row = self.user_row(id).await?;
+        let second_factor = self.totp_enabled(row.id).await?;
+        let org = self.keys().org_key(self.store().conn()).await?;
+        self.admin_view(&org, row, second_factor)
     }
 
     /// Sets a user's team, department and region (administrators).

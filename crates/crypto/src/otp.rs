@@ -172,13 +172,6 @@ pub fn generate_recovery_code(rng: &dyn SecureRandom) -> Result<SecretString, Cr
     Ok(SecretString::from(grouped))
 }
 
-/// Whether `input` has the shape of a recovery code (separators and case ignored), so a
-/// six-digit TOTP code and a recovery code can share one input field.
-#[must_use]
-pub fn looks_like_recovery_code(input: &str) -> bool {
-    normalize_recovery_code(input).is_some()
-}
-
 fn normalize_recovery_code(input: &str) -> Option<Zeroizing<String>> {
     let normalized: Zeroizing<String> = Zeroizing::new(
         input
@@ -191,8 +184,9 @@ fn normalize_recovery_code(input: &str) -> Option<Zeroizing<String>> {
         .then_some(normalized)
 }
 
-/// The value stored for a recovery code, or `None` if `input` is not one. Separators and case
-/// do not matter, so a code typed as printed or pasted without dashes both work.
+/// The value stored for a recovery code, or `None` if `input` does not have a recovery code's
+/// shape (so a six-digit TOTP code and a recovery code can share one input field). Separators
+/// and case do not matter, so a code typed as printed or pasted without dashes both work.
 #[must_use]
 pub fn hash_recovery_code(input: &str) -> Option<[u8; 32]> {
     let normalized = normalize_recovery_code(input)?;
@@ -273,8 +267,8 @@ mod tests {
         assert_eq!(code.len(), 29, "six groups of four and five dashes: {code}");
         let typed = code.replace('-', " ").to_ascii_uppercase();
         assert_eq!(hash_recovery_code(&typed), hash_recovery_code(code));
-        assert!(looks_like_recovery_code(code));
-        assert!(!looks_like_recovery_code("123456"));
+        assert!(hash_recovery_code(code).is_some());
+        assert!(hash_recovery_code("123456").is_none());
         assert!(hash_recovery_code(&code[..20]).is_none());
         assert!(hash_recovery_code(&code.replace(&code[..1], "1")).is_none());
     }

@@ -135,11 +135,7 @@ impl FromRequestParts<AppState> for Authenticated {
         if let Some(token) = bearer_token(&parts.headers) {
             let actor = state.core.authenticate_bearer(token).await?;
             if let Some(limits) = &actor.token_limits {
-                let ip = parts
-                    .extensions
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip());
-                check_token_limits(limits, &path, &parts.method, ip)?;
+                check_token_limits(limits, &path, &parts.method, peer_ip(parts))?;
             }
             return Ok(Self {
                 actor,
@@ -208,6 +204,14 @@ pub fn sign_in_from_jar(jar: &CookieJar) -> Option<SecretString> {
         .map(|c| SecretString::from(c.value().to_owned()))
 }
 
+/// The TCP peer's address (IPv4-mapped IPv6 shown as IPv4).
+fn peer_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
 /// The client of a request (peer address and user agent), recorded on the sessions it opens.
 /// Behind a reverse proxy the peer is the proxy; trusted forwarding headers come with the
 /// deployment settings.
@@ -218,10 +222,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_canonical());
+        let ip = peer_ip(parts);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -97,3 +97,14 @@ pub async fn unused_recovery_codes<C: ConnectionTrait>(c: &C, user_id: Uuid) -> 
         .count(c)
         .await?)
 }
+
+/// Users who have a confirmed authenticator.
+pub async fn users_with_totp<C: ConnectionTrait>(c: &C) -> Result<Vec<Uuid>> {
+    Ok(user_totp::Entity::find()
+        .select_only()
+        .column(user_totp::Column::UserId)
+        .filter(user_totp::Column::ConfirmedAt.is_not_null())
+        .into_tuple()
+        .all(c)
+        .await?)
+}

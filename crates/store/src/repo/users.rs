@@ -51,14 +51,3 @@ pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<user::Model>> {
         .all(c)
         .await?)
 }
-
-/// Users who have a confirmed authenticator.
-pub async fn with_totp<C: ConnectionTrait>(c: &C) -> Result<Vec<Uuid>> {
-    Ok(user_totp::Entity::find()
-        .select_only()
-        .column(user_totp::Column::UserId)
-        .filter(user_totp::Column::ConfirmedAt.is_not_null())
-        .into_tuple()
-        .all(c)
-        .await?)
-}

@@ -4,7 +4,7 @@
 
 use super::session::{CsrfOnly, csrf_checked, csrf_checked_id};
 use super::support::{
-    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, render,
+    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_millis, render,
     safe_return_to,
 };
 use crate::auth::session_cookie;
@@ -65,12 +65,6 @@ struct TokenRow {
     last_used: String,
 }
 
-fn when(millis: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
-        .map(format_time)
-        .unwrap_or_default()
-}
-
 fn methods_text(t: &Tr<'_>, methods: &str) -> String {
     methods
         .split('+')
@@ -120,8 +114,8 @@ async fn security_page_full(
                 .user_agent
                 .unwrap_or_else(|| t.t("account.unknown_device").to_owned()),
             ip: s.ip.map(|ip| ip.to_string()).unwrap_or_default(),
-            created: when(s.created_at),
-            last_seen: when(s.last_seen_at),
+            created: format_millis(s.created_at),
+            last_seen: format_millis(s.last_seen_at),
             methods: methods_text(&t, &s.auth_methods),
         })
         .collect();
@@ -141,8 +135,8 @@ async fn security_page_full(
                 name: tk.name,
                 scopes: tk.scopes.join(" "),
                 networks: tk.networks.join(", "),
-                expires: tk.expires_at.map(when).unwrap_or_default(),
-                last_used: tk.last_used_at.map(when).unwrap_or_default(),
+                expires: tk.expires_at.map(format_millis).unwrap_or_default(),
+                last_used: tk.last_used_at.map(format_millis).unwrap_or_default(),
             })
             .collect()
     };

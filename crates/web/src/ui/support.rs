@@ -101,6 +101,11 @@ pub(crate) fn format_time(t: OffsetDateTime) -> String {
     )
 }
 
+/// A stored Unix-milliseconds time as `YYYY-MM-DD HH:MM UTC`.
+pub(crate) fn format_millis(millis: i64) -> String {
+    format_time(custodian_domain::clock::from_millis(millis))
+}
+
 /// The form field a validation error belongs to: `emails[2]` → `emails`.
 pub(crate) fn base_field(field: &str) -> &str {
     field.split('[').next().unwrap_or(field)

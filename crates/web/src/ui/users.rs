@@ -6,7 +6,7 @@
 use super::account::or_reauth_to;
 use super::session::{CsrfOnly, csrf_checked_id};
 use super::support::{
-    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_time, parse_id, render,
+    Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_millis, parse_id, render,
 };
 use crate::i18n::Tr;
 use askama::Template;
@@ -66,9 +66,7 @@ fn row(v: &Viewer, u: UserAdminView) -> UserRow {
         region: u.region.unwrap_or_default(),
         active: u.status == "active",
         second_factor: u.second_factor,
-        created: time::OffsetDateTime::from_unix_timestamp(u.created_at / 1000)
-            .map(format_time)
-            .unwrap_or_default(),
+        created: format_millis(u.created_at),
     }
 }
 
@@ -214,14 +212,7 @@ async fn edit_page(
     attributes: Option<UserAttributes>,
     errors: FormErrors,
 ) -> Result<Response, UiError> {
-    let found = v
-        .core()
-        .list_users(v.actor())
-        .await
-        .ui(v)?
-        .into_iter()
-        .find(|u| u.id == id)
-        .ok_or_else(|| v.fail(CoreError::NotFound { entity: "user" }))?;
+    let found = v.core().user_for_admin(v.actor(), id).await.ui(v)?;
     let mut user = row(v, found);
     if let Some(a) = attributes {
         user.team = a.team.unwrap_or_default();
