@@ -22,6 +22,9 @@ pub struct Config {
     pub password: PasswordConfig,
     pub search: SearchConfig,
     pub crypto: CryptoConfig,
+    pub users: UsersConfig,
+    pub mail: MailConfig,
+    pub sms: SmsConfig,
     pub log: LogConfig,
 }
 
@@ -89,8 +92,88 @@ pub struct ApiTokensConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    pub invitation_ttl_hours: i64,
+}
+
+/// Outgoing e-mail (codes, invitations, password resets, task notifications). No host: off.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (required, never optional) or `tls` (implicit TLS, port 465).
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    /// A PEM CA certificate to trust besides the system's (a private relay).
+    pub ca_file: String,
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("security", &self.security)
+            .field("password", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Outgoing text messages (codes). `none` (default), `webhook` or `file` (development).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: String,
+    pub webhook_url: String,
+    pub webhook_token: String,
+    /// For `file`: where messages are appended. Empty: `sms-outbox.jsonl` in the data directory.
+    pub file_path: String,
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("webhook_token", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            security: "starttls".to_owned(),
+            username: String::new(),
+            password: String::new(),
+            from: "Custodian <no-reply@localhost>".to_owned(),
+            ca_file: String::new(),
+            timeout_secs: 15,
+        }
+    }
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: "none".to_owned(),
+            webhook_url: String::new(),
+            webhook_token: String::new(),
+            file_path: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct PasswordConfig {
     pub min_length: usize,
+    pub reset_link_minutes: i64,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -138,8 +221,14 @@ impl Default for Config {
             api_tokens: ApiTokensConfig {
                 max_days: core.api_token_max_days,
             },
+            users: UsersConfig {
+                invitation_ttl_hours: core.invitation_ttl_secs / 3600,
+            },
+            mail: MailConfig::default(),
+            sms: SmsConfig::default(),
             password: PasswordConfig {
                 min_length: core.password_min_length,
+                reset_link_minutes: core.password_reset_ttl_secs / 60,
                 argon2_memory_kib: core.password_params.memory_kib,
                 argon2_iterations: core.password_params.iterations,
                 argon2_parallelism: core.password_params.parallelism,
@@ -182,6 +271,11 @@ impl Default for ApiTokensConfig {
 impl Default for PasswordConfig {
     fn default() -> Self {
         Config::default().password
+    }
+}
+impl Default for UsersConfig {
+    fn default() -> Self {
+        Config::default().users
     }
 }
 impl Default for SearchConfig {
@@ -294,6 +388,8 @@ impl Config {
                 iterations: self.password.argon2_iterations,
                 parallelism: self.password.argon2_parallelism,
             },
+            invitation_ttl_secs: self.users.invitation_ttl_hours.saturating_mul(3600),
+            password_reset_ttl_secs: self.password.reset_link_minutes.saturating_mul(60),
             setup_code_ttl_secs: CoreSettings::default().setup_code_ttl_secs,
             search_expected_rows: self.search.expected_rows,
             data_key_cache_size: self.crypto.data_key_cache_size,
@@ -347,6 +443,7 @@ impl Config {
                 self.log.level
             ));
         }
+        out.extend(self.outbound_problems());
         if let Err(custodian_core::CoreError::Config(errors)) = self.core_settings().validate() {
             for e in errors {
                 out.push(format!("{}: {}", e.field, e.message));
@@ -366,6 +463,101 @@ impl Config {
         }
     }
 
+    fn outbound_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.mail.smtp_host.is_empty() {
+            if !matches!(self.mail.security.as_str(), "starttls" | "tls") {
+                out.push(
+                    "mail.security: must be `starttls` or `tls` (there is no plaintext option)"
+                        .to_owned(),
+                );
+            }
+            if self.mail.username.is_empty() != self.mail.password.is_empty() {
+                out.push("mail.username and mail.password: set both or neither".to_owned());
+            }
+            if !self.mail.ca_file.is_empty() && !Path::new(&self.mail.ca_file).is_file() {
+                out.push(format!(
+                    "mail.ca_file: {} does not exist or is not a file",
+                    self.mail.ca_file
+                ));
+            }
+            if !(1..=300).contains(&self.mail.timeout_secs) {
+                out.push("mail.timeout_secs: must be between 1 and 300".to_owned());
+            }
+        }
+        match self.sms.provider.as_str() {
+            "none" | "file" => {}
+            "webhook" if self.sms.webhook_url.is_empty() => {
+                out.push("sms.webhook_url: required when sms.provider = \"webhook\"".to_owned());
+            }
+            "webhook" => {}
+            _ => out.push("sms.provider: must be `none`, `webhook` or `file`".to_owned()),
+        }
+        out
+    }
+
+    /// The e-mail transport, if configured.
+    pub fn mailer(&self) -> anyhow::Result<Option<custodian_core::outbound::SmtpMailer>> {
+        use custodian_core::outbound::{SmtpMailer, SmtpSecurity, SmtpSettings};
+        if self.mail.smtp_host.is_empty() {
+            return Ok(None);
+        }
+        let extra_root_pem = if self.mail.ca_file.is_empty() {
+            None
+        } else {
+            Some(
+                std::fs::read(&self.mail.ca_file)
+                    .with_context(|| format!("mail.ca_file: cannot read {}", self.mail.ca_file))?,
+            )
+        };
+        let mailer = SmtpMailer::new(SmtpSettings {
+            host: self.mail.smtp_host.clone(),
+            port: self.mail.smtp_port,
+            security: if self.mail.security == "tls" {
+                SmtpSecurity::ImplicitTls
+            } else {
+                SmtpSecurity::StartTls
+            },
+            username: (!self.mail.username.is_empty()).then(|| self.mail.username.clone()),
+            password: (!self.mail.password.is_empty())
+                .then(|| custodian_core::secrets::SecretString::from(self.mail.password.clone())),
+            from: self.mail.from.clone(),
+            extra_root_pem,
+            timeout: std::time::Duration::from_secs(self.mail.timeout_secs),
+        })
+        .map_err(|e| anyhow::anyhow!("mail: {}", describe_core(&e)))?;
+        Ok(Some(mailer))
+    }
+
+    /// The SMS gateway, if configured.
+    pub fn sms_gateway(
+        &self,
+        data_dir: &Path,
+    ) -> anyhow::Result<Option<std::sync::Arc<dyn custodian_core::outbound::SmsGateway>>> {
+        use custodian_core::outbound::{FileSms, WebhookSms};
+        Ok(match self.sms.provider.as_str() {
+            "webhook" => {
+                let token = (!self.sms.webhook_token.is_empty()).then(|| {
+                    custodian_core::secrets::SecretString::from(self.sms.webhook_token.clone())
+                });
+                Some(std::sync::Arc::new(
+                    WebhookSms::new(&self.sms.webhook_url, token)
+                        .map_err(|e| anyhow::anyhow!("sms: {}", describe_core(&e)))?,
+                ))
+            }
+            "file" => {
+                let path = if self.sms.file_path.is_empty() {
+                    data_dir.join("sms-outbox.jsonl")
+                } else {
+                    PathBuf::from(&self.sms.file_path)
+                };
+                tracing::warn!(path = %path.display(), "sms.provider = \"file\": sign-in codes are written to a file; use this for development only");
+                Some(std::sync::Arc::new(FileSms::new(path)))
+            }
+            _ => None,
+        })
+    }
+
     pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
         (!self.tls.cert_file.is_empty() && !self.tls.key_file.is_empty()).then(|| {
             (
@@ -373,6 +565,17 @@ impl Config {
                 PathBuf::from(&self.tls.key_file),
             )
         })
+    }
+}
+
+fn describe_core(e: &custodian_core::CoreError) -> String {
+    match e {
+        custodian_core::CoreError::Config(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 
@@ -433,11 +636,44 @@ max_days = 365
 [password]
 # NIST SP 800-63B: at least 8; 15 recommended for single-factor accounts.
 min_length = 12
+# A "forgot password" link works once, for this many minutes (5 to 1440).
+reset_link_minutes = 30
 # Argon2id cost; may only be raised above the OWASP minimum (19456 KiB, 2 passes, 1 lane).
 # Raising it upgrades each user's hash at their next sign-in.
 argon2_memory_kib = 19456
 argon2_iterations = 2
 argon2_parallelism = 1
+
+[users]
+# An invitation link works once, for this many hours (1 to 720).
+invitation_ttl_hours = 72
+
+[mail]
+# Outgoing e-mail: one-time codes, invitations, password resets, task notifications.
+# Empty host: e-mail is off (invitations and e-mail codes are unavailable).
+smtp_host = ""
+smtp_port = 587
+# starttls (port 587; STARTTLS is required, never optional) or tls (implicit TLS, port 465).
+# Certificates are always verified; there is no plaintext option.
+security = "starttls"
+# Both or neither. Put the password in a secret file: CUSTODIAN_MAIL__PASSWORD_FILE=/run/secrets/smtp.
+username = ""
+password = ""
+from = "Custodian <no-reply@localhost>"
+# A PEM CA certificate to trust besides the system's (for a relay with a private CA).
+ca_file = ""
+timeout_secs = 15
+
+[sms]
+# Text messages for one-time codes: none, webhook (POSTs {"to": "+86…", "message": "…"} as JSON
+# to webhook_url with "Authorization: Bearer <webhook_token>"; https, or http to loopback only),
+# or file (appends each message to file_path; development only — the codes are live).
+provider = "none"
+webhook_url = ""
+# Put it in a secret file: CUSTODIAN_SMS__WEBHOOK_TOKEN_FILE=/run/secrets/sms-token.
+webhook_token = ""
+# Empty: sms-outbox.jsonl in the data directory.
+file_path = ""
 
 [search]
 # Rows you expect per table; sets how far blind indexes are truncated (more rows, more bits).

@@ -213,6 +213,13 @@ pub async fn start(
         .with_context(|| format!("cannot listen on {listen}"))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    core.set_public_url(&base_url(&config.server.public_url, addr));
+    if let Some(mailer) = config.mailer()? {
+        core.set_mailer(Arc::new(mailer));
+    }
+    if let Some(gateway) = config.sms_gateway(data_dir)? {
+        core.set_sms_gateway(gateway);
+    }
     let core_for_jobs = core.clone();
     let state = custodian_web::AppState::new(core)?;
     let app = custodian_web::router(state);

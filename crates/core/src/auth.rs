@@ -164,6 +164,16 @@ impl AuthCache {
     }
 }
 
+/// A user about to be stored.
+pub(crate) struct NewUser<'a> {
+    pub email: &'a Email,
+    pub display_name: Option<&'a PersonName>,
+    /// `None` for an invited user who has not chosen a password yet.
+    pub password_hash: Option<String>,
+    pub role: &'a str,
+    pub status: &'a str,
+}
+
 /// Locales the UI ships catalogs for.
 pub const SUPPORTED_LOCALES: &[&str] = &["en", "zh-CN"];
 
@@ -230,7 +240,17 @@ impl Core {
             return Err(CoreError::InvalidSetupCode);
         }
         let user_id = self
-            .insert_user(&txn, &email, display_name.as_ref(), hash, ROLE_ADMIN, now)
+            .insert_user(
+                &txn,
+                crate::auth::NewUser {
+                    email: &email,
+                    display_name: display_name.as_ref(),
+                    password_hash: Some(hash),
+                    role: ROLE_ADMIN,
+                    status: STATUS_ACTIVE,
+                },
+                now,
+            )
             .await?;
         let grant = self
             .new_session(&txn, user_id, SessionStage::Active, "password", client, now)
@@ -257,7 +277,17 @@ impl Core {
             ));
         }
         let user_id = self
-            .insert_user(&txn, &email, None, hash, ROLE_ADMIN, now)
+            .insert_user(
+                &txn,
+                crate::auth::NewUser {
+                    email: &email,
+                    display_name: None,
+                    password_hash: Some(hash),
+                    role: ROLE_ADMIN,
+                    status: STATUS_ACTIVE,
+                },
+                now,
+            )
             .await?;
         repo::setup_codes::invalidate_purpose(&txn, SETUP_PURPOSE, now).await?;
         txn.commit().await?;
@@ -267,12 +297,16 @@ impl Core {
     pub(crate) async fn insert_user<C: custodian_store::ConnectionTrait>(
         &self,
         conn: &C,
-        email: &Email,
-        display_name: Option<&PersonName>,
-        password_hash: String,
-        role: &str,
+        new: NewUser<'_>,
         now: i64,
     ) -> Result<UserId, CoreError> {
+        let NewUser {
+            email,
+            display_name,
+            password_hash,
+            role,
+            status,
+        } = new;
         let id = UserId::new_at(now);
         let org = self.keys().org_key(conn).await?;
         let email_ct = self.keys().encrypt(
@@ -302,15 +336,21 @@ impl Core {
                 email_lookup: self.keys().lookup("users", "email", email.as_str())?,
                 email_ct,
                 display_name_ct,
-                password_hash: Some(password_hash),
+                password_hash,
                 role: role.to_owned(),
                 locale: None,
-                status: STATUS_ACTIVE.to_owned(),
+                status: status.to_owned(),
                 created_at: now,
                 updated_at: now,
                 team: None,
                 department: None,
                 region: None,
+                email_verified_at: None,
+                phone_ct: None,
+                phone_verified_at: None,
+                email_codes_at: None,
+                sms_codes_at: None,
+                deleted_at: None,
             },
         )
         .await;
@@ -359,7 +399,7 @@ impl Core {
             Err(e) => return Err(e),
         };
         let now = self.now();
-        let second_factor = self.totp_enabled(user.id).await?;
+        let second_factor = self.has_second_factor(&user).await?;
         let stage = if second_factor {
             SessionStage::SecondFactor
         } else if self.mfa_required_for(&user).await? {

@@ -498,7 +498,7 @@ impl Core {
         data: &CompanyData,
     ) -> Result<(), CoreError> {
         if let Some(owner) = data.owner_id
-            && repo::users::get(conn, owner).await?.is_none()
+            && repo::users::get_live(conn, owner).await?.is_none()
         {
             return Err(
                 FieldError::new("owner_id", "unknown_user", "no user with this id exists").into(),

@@ -1049,7 +1049,7 @@ async fn check_references<C: ConnectionTrait>(
     }
     if let Some(owner) = data.owner_id
         && owner != actor
-        && repo::users::get(conn, owner).await?.is_none()
+        && repo::users::get_live(conn, owner).await?.is_none()
     {
         v.push(FieldError::new(
             "owner_id",

@@ -1327,7 +1327,7 @@ async fn check_deal_references<C: ConnectionTrait>(
 ) -> Result<(), CoreError> {
     let mut v = Validator::new();
     if let Some(owner) = data.owner_id
-        && repo::users::get(conn, owner).await?.is_none()
+        && repo::users::get_live(conn, owner).await?.is_none()
     {
         v.push(FieldError::new(
             "owner_id",

@@ -41,6 +41,18 @@ pub enum CoreError {
     /// Too many failed sign-in attempts for this account or network: wait, then try again.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: i64 },
+    /// Too many codes were sent to this user lately: wait, or use another factor.
+    #[error("too many codes sent; try again in {retry_after_secs} seconds")]
+    TooManyCodes { retry_after_secs: i64 },
+    /// No transport for this channel is configured on this server.
+    #[error("sending by {} is not set up on this server", .0.as_str())]
+    ChannelUnavailable(crate::outbound::Channel),
+    /// The transport refused or could not be reached; the details are in the server log.
+    #[error("the message could not be sent by {}", .0.as_str())]
+    DeliveryFailed(crate::outbound::Channel),
+    /// An invitation or password-reset link that is unknown, used or expired.
+    #[error("the link is invalid, already used or expired")]
+    InvalidLink,
     /// A sensitive action on a session whose last sign-in or step-up is too old.
     #[error("confirm it is you before doing this")]
     ReauthenticationRequired,

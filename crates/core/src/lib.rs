@@ -2,6 +2,7 @@
 //! authentication step), encrypts and decrypts fields with the data subject's key, and decides
 //! transaction boundaries. No HTTP types live here.
 
+pub mod account_links;
 pub mod activities;
 pub mod actor;
 pub mod auth;
@@ -19,15 +20,18 @@ pub mod imports;
 pub mod keyring;
 pub mod leads;
 pub mod links;
+pub(crate) mod messages;
 pub mod mfa_policy;
 pub mod notifications;
 pub mod orders;
+pub mod outbound;
 pub mod patch;
 pub mod preferences;
 pub mod products;
 pub mod saved_views;
 pub mod search;
 pub mod second_factor;
+pub mod sent_codes;
 pub mod sessions;
 pub mod settings;
 pub mod surveys;
@@ -84,6 +88,7 @@ struct Inner {
     auth_cache: auth::AuthCache,
     contact_writer: contacts::ContactWriter,
     transports: notifications::Transports,
+    outbound: outbound::Outbound,
 }
 
 impl Core {
@@ -115,6 +120,7 @@ impl Core {
                 auth_cache: auth::AuthCache::new(cache_credentials),
                 contact_writer,
                 transports: notifications::Transports::default(),
+                outbound: outbound::Outbound::default(),
             }),
         };
         core.inner
@@ -203,7 +209,7 @@ pub(crate) async fn check_user<C: custodian_store::ConnectionTrait>(
     user: Option<uuid::Uuid>,
 ) -> Result<(), CoreError> {
     if let Some(user) = user
-        && custodian_store::repo::users::get(conn, user)
+        && custodian_store::repo::users::get_live(conn, user)
             .await?
             .is_none()
     {

@@ -168,6 +168,12 @@ mod tests {
             team: team.map(str::to_owned),
             department: None,
             region: None,
+            email_verified_at: None,
+            phone_ct: None,
+            phone_verified_at: None,
+            email_codes_at: None,
+            sms_codes_at: None,
+            deleted_at: None,
         }
     }
 

@@ -475,3 +475,43 @@ impl Core {
         }))
     }
 }
+
+/// Task notifications by e-mail, through the configured mailer.
+#[derive(Debug)]
+pub(crate) struct EmailNotifications {
+    mailer: Arc<dyn crate::outbound::Mailer>,
+    public_url: String,
+}
+
+impl EmailNotifications {
+    pub(crate) fn new(mailer: Arc<dyn crate::outbound::Mailer>, public_url: String) -> Self {
+        Self { mailer, public_url }
+    }
+}
+
+impl NotificationTransport for EmailNotifications {
+    fn channel(&self) -> &'static str {
+        "email"
+    }
+
+    fn deliver<'a>(&'a self, message: &'a OutboundNotification) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let link = match message.task_id {
+                Some(task) => format!("{}/tasks/{}", self.public_url, task.as_uuid()),
+                None => format!("{}/notifications", self.public_url),
+            };
+            let due = message.task_due_at.and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+            let mail = crate::messages::task_mail(
+                message.recipient_email.clone(),
+                &message.kind,
+                due.as_deref(),
+                &link,
+                crate::outbound::is_chinese(message.recipient_locale.as_deref()),
+            );
+            self.mailer.send(&mail).await
+        })
+    }
+}

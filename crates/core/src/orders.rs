@@ -1044,7 +1044,7 @@ async fn check_owner<C: ConnectionTrait>(
     owner_id: Option<Uuid>,
 ) -> Result<(), CoreError> {
     if let Some(owner) = owner_id
-        && repo::users::get(conn, owner).await?.is_none()
+        && repo::users::get_live(conn, owner).await?.is_none()
     {
         v.push(FieldError::new(
             "owner_id",

@@ -7,6 +7,8 @@
 //! be used to guess codes.
 
 use crate::auth::SessionStage;
+use crate::outbound::Channel;
+use crate::sent_codes::CodePurpose;
 use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::otp::{
@@ -14,7 +16,7 @@ use custodian_crypto::otp::{
 };
 use custodian_crypto::token::hash_token;
 use custodian_domain::UserId;
-use custodian_store::entities::{recovery_code, session, user_totp};
+use custodian_store::entities::{recovery_code, session, user, user_totp};
 use custodian_store::repo;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -35,6 +37,18 @@ pub struct SecondFactorStatus {
     /// An enrolment was started but not confirmed with a code.
     pub totp_pending: bool,
     pub recovery_codes_left: u64,
+    /// The account's e-mail address was proven (an invitation, a reset link or a code).
+    pub email_verified: bool,
+    /// Sign-in and step-up accept a code sent by e-mail.
+    pub email_codes_enabled: bool,
+    /// The last two digits of the phone number on file, if any.
+    pub phone_hint: Option<String>,
+    pub phone_verified: bool,
+    /// Sign-in and step-up accept a code sent by SMS.
+    pub sms_codes_enabled: bool,
+    /// This server can send e-mail / SMS (an administrator configured a transport).
+    pub email_available: bool,
+    pub sms_available: bool,
 }
 
 /// A started TOTP enrolment: shown once, on the page that confirms it.
@@ -46,20 +60,22 @@ pub struct TotpEnrolment {
 }
 crate::redacted_debug!(TotpEnrolment);
 
-/// The outcome of confirming an authenticator.
-pub struct TotpConfirmed {
+/// The outcome of adding a second factor (an authenticator, e-mail or SMS codes).
+pub struct FactorAdded {
     /// The first recovery codes, when the user had none (shown once).
     pub recovery_codes: Option<Vec<SecretString>>,
     /// The full session replacing an enrolment-only one.
     pub new_session: Option<crate::auth::SessionGrant>,
 }
-crate::redacted_debug!(TotpConfirmed);
+crate::redacted_debug!(FactorAdded);
 
 /// Which factor a code proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Factor {
     Totp,
     RecoveryCode,
+    EmailCode,
+    SmsCode,
 }
 
 impl Factor {
@@ -67,6 +83,8 @@ impl Factor {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::EmailCode => "email_code",
+            Self::SmsCode => "sms_code",
         }
     }
 }
@@ -87,11 +105,13 @@ impl Core {
         })
     }
 
-    /// Checks `code` as a TOTP code or a recovery code of the user and uses it up.
+    /// Checks `code` as a recovery code, a TOTP code, or a code sent by e-mail or SMS for
+    /// `purpose`, and uses it up.
     async fn verify_second_factor(
         &self,
         user_id: UserId,
         code: &str,
+        purpose: CodePurpose,
     ) -> Result<Option<Factor>, CoreError> {
         let code = code.trim();
         if let Some(hash) = hash_recovery_code(code) {
@@ -104,25 +124,41 @@ impl Core {
             .await?;
             return Ok(used.then_some(Factor::RecoveryCode));
         }
+        if self.verify_totp(user_id, code).await? {
+            return Ok(Some(Factor::Totp));
+        }
+        Ok(
+            match self
+                .verify_sent_code(user_id.as_uuid(), purpose, code)
+                .await?
+            {
+                Some(Channel::Email) => Some(Factor::EmailCode),
+                Some(Channel::Sms) => Some(Factor::SmsCode),
+                None => None,
+            },
+        )
+    }
+
+    /// Checks `code` against the user's confirmed authenticator and uses its time step up.
+    async fn verify_totp(&self, user_id: UserId, code: &str) -> Result<bool, CoreError> {
         let Some(row) = repo::second_factors::totp(self.store().conn(), user_id.as_uuid())
             .await?
             .filter(|t| t.confirmed_at.is_some())
         else {
-            return Ok(None);
+            return Ok(false);
         };
         let secret = self.totp_secret(&row).await?;
         let Some(step) = secret.verify(code, self.unix_secs()) else {
-            return Ok(None);
+            return Ok(false);
         };
         let step = i64::try_from(step).map_err(|_| CoreError::Internal("TOTP step overflow"))?;
-        let fresh = repo::second_factors::use_totp_step(
+        Ok(repo::second_factors::use_totp_step(
             self.store().writer(),
             user_id.as_uuid(),
             step,
             None,
         )
-        .await?;
-        Ok(fresh.then_some(Factor::Totp))
+        .await?)
     }
 
     /// Counts a wrong code against a session and ends it at the limit.
@@ -143,7 +179,7 @@ impl Core {
         Ok(CoreError::InvalidCode)
     }
 
-    async fn pending_sign_in(&self, token: &str) -> Result<session::Model, CoreError> {
+    pub(crate) async fn pending_sign_in(&self, token: &str) -> Result<session::Model, CoreError> {
         let row = repo::sessions::by_token_hash(self.store().conn(), &hash_token(token))
             .await?
             .ok_or(CoreError::SignInExpired)?;
@@ -167,7 +203,10 @@ impl Core {
         let user_id = UserId(user.id);
         let throttle = self.throttle_keys(&self.user_email(&user).await?, client.ip)?;
         self.check_throttle(&throttle).await?;
-        let Some(factor) = self.verify_second_factor(user_id, code).await? else {
+        let Some(factor) = self
+            .verify_second_factor(user_id, code, CodePurpose::SignIn)
+            .await?
+        else {
             self.record_failure(&throttle, true).await?;
             return Err(self.wrong_code(pending.id).await?);
         };
@@ -186,8 +225,8 @@ impl Core {
         Ok(grant)
     }
 
-    /// Step-up: proves the user is present again. With an authenticator enrolled it takes a
-    /// TOTP or recovery code (the stronger factor); otherwise the password.
+    /// Step-up: proves the user is present again. With a second factor it takes a code (TOTP,
+    /// recovery, or one sent by e-mail or SMS); otherwise the password.
     pub async fn reauthenticate(
         &self,
         actor: &Actor,
@@ -198,11 +237,11 @@ impl Core {
             return Err(CoreError::Forbidden);
         };
         let user = self.active_user(actor.user_id.as_uuid()).await?;
-        let totp_enabled = self.totp_enabled(user.id).await?;
-        let proved = if totp_enabled {
+        let has_factor = self.has_second_factor(&user).await?;
+        let proved = if has_factor {
             match code {
                 Some(code) => self
-                    .verify_second_factor(actor.user_id, code)
+                    .verify_second_factor(actor.user_id, code, CodePurpose::StepUp)
                     .await?
                     .is_some(),
                 None => false,
@@ -215,7 +254,7 @@ impl Core {
         };
         if !proved {
             return Err(match self.wrong_code(session_id.as_uuid()).await? {
-                CoreError::InvalidCode if !totp_enabled => CoreError::InvalidCredentials,
+                CoreError::InvalidCode if !has_factor => CoreError::InvalidCredentials,
                 other => other,
             });
         }
@@ -236,13 +275,32 @@ impl Core {
             .is_some_and(|t| t.confirmed_at.is_some()))
     }
 
+    /// The user has some second factor: sign-in and step-up ask for a code.
+    pub(crate) async fn has_second_factor(&self, user: &user::Model) -> Result<bool, CoreError> {
+        Ok(user.email_codes_at.is_some()
+            || user.sms_codes_at.is_some()
+            || self.totp_enabled(user.id).await?)
+    }
+
     pub async fn second_factor_status(
         &self,
         actor: &Actor,
     ) -> Result<SecondFactorStatus, CoreError> {
         let conn = self.store().conn();
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
         let totp = repo::second_factors::totp(conn, actor.user_id.as_uuid()).await?;
+        let phone_hint = self.user_phone(&user).await?.map(|p| {
+            let digits: Vec<char> = p.chars().collect();
+            digits[digits.len().saturating_sub(2)..].iter().collect()
+        });
         Ok(SecondFactorStatus {
+            email_verified: user.email_verified_at.is_some(),
+            email_codes_enabled: user.email_codes_at.is_some(),
+            phone_hint,
+            phone_verified: user.phone_verified_at.is_some(),
+            sms_codes_enabled: user.sms_codes_at.is_some(),
+            email_available: self.mail_configured(),
+            sms_available: self.sms_configured(),
             totp_enabled: totp.as_ref().is_some_and(|t| t.confirmed_at.is_some()),
             totp_pending: totp.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
             recovery_codes_left: repo::second_factors::unused_recovery_codes(
@@ -319,11 +377,7 @@ impl Core {
     /// first set of recovery codes when the user has none left (shown once), and, when the
     /// session was restricted to enrolment by the MFA policy, the full session that replaces
     /// it (a new token: the privilege changed).
-    pub async fn confirm_totp(
-        &self,
-        actor: &Actor,
-        code: &str,
-    ) -> Result<TotpConfirmed, CoreError> {
+    pub async fn confirm_totp(&self, actor: &Actor, code: &str) -> Result<FactorAdded, CoreError> {
         // Confirming adds a factor to the account: the same step-up as starting.
         self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
@@ -344,22 +398,41 @@ impl Core {
         if !repo::second_factors::use_totp_step(&txn, user.id, step, Some(now)).await? {
             return Err(CoreError::InvalidCode);
         }
+        let added = self
+            .finish_factor_enrolment(&txn, actor, user.id, "password+totp", now)
+            .await?;
+        txn.commit().await?;
+        self.after_factor_enrolment(actor, &added);
+        Ok(added)
+    }
+
+    /// Inside the transaction adding a factor: first recovery codes when the user has none,
+    /// and — when the session was restricted to enrolment by the MFA policy — the full session
+    /// replacing it (a new token: the privilege changed).
+    pub(crate) async fn finish_factor_enrolment<C: custodian_store::ConnectionTrait>(
+        &self,
+        txn: &C,
+        actor: &Actor,
+        user_id: uuid::Uuid,
+        methods: &str,
+        now: i64,
+    ) -> Result<FactorAdded, CoreError> {
         let recovery_codes =
-            if repo::second_factors::unused_recovery_codes(&txn, user.id).await? == 0 {
-                Some(self.store_new_recovery_codes(&txn, user.id, now).await?)
+            if repo::second_factors::unused_recovery_codes(txn, user_id).await? == 0 {
+                Some(self.store_new_recovery_codes(txn, user_id, now).await?)
             } else {
                 None
             };
         let new_session = match actor.session_id() {
             Some(session) if actor.enrolment_required => {
-                repo::sessions::end(&txn, session.as_uuid(), now, "second_factor_enrolled").await?;
+                repo::sessions::end(txn, session.as_uuid(), now, "second_factor_enrolled").await?;
                 let client = self.session_client(session).await?;
                 Some(
                     self.new_session(
-                        &txn,
-                        UserId(user.id),
+                        txn,
+                        UserId(user_id),
                         SessionStage::Active,
-                        "password+totp",
+                        methods,
                         &client,
                         now,
                     )
@@ -368,25 +441,30 @@ impl Core {
             }
             _ => None,
         };
-        txn.commit().await?;
-        if let Some(session) = actor.session_id() {
-            self.forget_sessions(&[session.as_uuid()]);
-        }
-        if let Some(grant) = &new_session {
-            self.forget_sessions(&grant.ended);
-        }
-        Ok(TotpConfirmed {
+        Ok(FactorAdded {
             recovery_codes,
             new_session,
         })
     }
 
-    /// Removes the authenticator app and the recovery codes (step-up required; refused while
-    /// the MFA policy covers the user).
+    /// After the commit: cached credentials of replaced sessions go.
+    pub(crate) fn after_factor_enrolment(&self, actor: &Actor, added: &FactorAdded) {
+        if let Some(session) = actor.session_id() {
+            self.forget_sessions(&[session.as_uuid()]);
+        }
+        if let Some(grant) = &added.new_session {
+            self.forget_sessions(&grant.ended);
+        }
+    }
+
+    /// Removes the authenticator app, and the recovery codes when no other second factor is
+    /// left (step-up required; refused while the MFA policy covers the user and it is their
+    /// only second factor).
     pub async fn remove_totp(&self, actor: &Actor) -> Result<(), CoreError> {
         self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
-        if self.mfa_required_for(&user).await? {
+        let other_factor = user.email_codes_at.is_some() || user.sms_codes_at.is_some();
+        if !other_factor && self.mfa_required_for(&user).await? {
             return Err(CoreError::Rule {
                 code: "second_factor_required",
                 message: "your organisation requires two-step verification; set up a new authenticator before removing this one, or ask an administrator to reset it",
@@ -399,7 +477,9 @@ impl Core {
                 entity: "authenticator",
             });
         }
-        repo::second_factors::delete_recovery_codes(&txn, user_id).await?;
+        if !other_factor {
+            repo::second_factors::delete_recovery_codes(&txn, user_id).await?;
+        }
         txn.commit().await?;
         Ok(())
     }
@@ -411,10 +491,11 @@ impl Core {
         actor: &Actor,
     ) -> Result<Vec<SecretString>, CoreError> {
         self.require_recent_auth(actor)?;
-        if !self.totp_enabled(actor.user_id.as_uuid()).await? {
+        let user = self.active_user(actor.user_id.as_uuid()).await?;
+        if !self.has_second_factor(&user).await? {
             return Err(CoreError::Rule {
                 code: "totp_not_enabled",
-                message: "recovery codes stand in for an authenticator app; set one up first",
+                message: "recovery codes stand in for a second factor; set one up first",
             });
         }
         let txn = self.store().begin().await?;

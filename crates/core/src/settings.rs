@@ -24,6 +24,10 @@ pub struct CoreSettings {
     pub api_token_max_days: u32,
     pub password_min_length: usize,
     pub password_params: PasswordParams,
+    /// How long an invitation link works.
+    pub invitation_ttl_secs: i64,
+    /// How long a password-reset link works.
+    pub password_reset_ttl_secs: i64,
     /// How long the first administrator's setup code stays valid.
     pub setup_code_ttl_secs: i64,
     /// Rows expected per searchable table; sets blind-index truncation (CipherSweet's rule).
@@ -45,6 +49,8 @@ impl Default for CoreSettings {
             api_token_max_days: 365,
             password_min_length: 12,
             password_params: PasswordParams::default(),
+            invitation_ttl_secs: 3 * 24 * 60 * 60,
+            password_reset_ttl_secs: 30 * 60,
             setup_code_ttl_secs: 24 * 60 * 60,
             search_expected_rows: 1_000_000,
             data_key_cache_size: 10_000,
@@ -127,6 +133,20 @@ impl CoreSettings {
                 "password.argon2",
                 "too_weak",
                 e.to_string(),
+            ));
+        }
+        if !(60 * 60..=30 * 24 * 60 * 60).contains(&self.invitation_ttl_secs) {
+            errors.push(FieldError::new(
+                "users.invitation_ttl_hours",
+                "out_of_range",
+                "must be between 1 hour and 30 days (720 hours)",
+            ));
+        }
+        if !(5 * 60..=24 * 60 * 60).contains(&self.password_reset_ttl_secs) {
+            errors.push(FieldError::new(
+                "password.reset_link_minutes",
+                "out_of_range",
+                "must be between 5 minutes and one day (1440)",
             ));
         }
         if self.data_key_cache_size == 0 {

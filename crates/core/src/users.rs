@@ -42,7 +42,17 @@ impl Core {
         let now = self.now();
         let txn = self.store().begin().await?;
         let id = self
-            .insert_user(&txn, &email, display_name.as_ref(), hash, role, now)
+            .insert_user(
+                &txn,
+                crate::auth::NewUser {
+                    email: &email,
+                    display_name: display_name.as_ref(),
+                    password_hash: Some(hash),
+                    role,
+                    status: crate::auth::STATUS_ACTIVE,
+                },
+                now,
+            )
             .await?;
         txn.commit().await?;
         Ok(id)
@@ -61,7 +71,7 @@ pub struct UserAdminView {
     pub email: String,
     pub display_name: Option<String>,
     pub role: String,
-    /// `active` or `disabled`.
+    /// `active`, `invited` (has not chosen a password yet) or `disabled`.
     pub status: String,
     pub team: Option<String>,
     pub department: Option<String>,
@@ -83,9 +93,9 @@ pub struct UserAttributes {
 }
 
 impl Core {
-    /// Any user (active or not), or 404.
+    /// Any user not deleted (active, invited or disabled), or 404.
     pub(crate) async fn user_row(&self, id: UserId) -> Result<user::Model, CoreError> {
-        repo::users::get(self.store().conn(), id.as_uuid())
+        repo::users::get_live(self.store().conn(), id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "user" })
     }
@@ -135,7 +145,11 @@ impl Core {
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserAdminView>, CoreError> {
         Self::require_admin(actor)?;
         let conn = self.store().conn();
-        let rows = repo::users::all(conn).await?;
+        let rows: Vec<_> = repo::users::all(conn)
+            .await?
+            .into_iter()
+            .filter(|u| u.deleted_at.is_none())
+            .collect();
         let with_totp: std::collections::HashSet<uuid::Uuid> =
             repo::second_factors::users_with_totp(conn)
                 .await?
@@ -144,7 +158,9 @@ impl Core {
         let org = self.keys().org_key(conn).await?;
         rows.into_iter()
             .map(|row| {
-                let second_factor = with_totp.contains(&row.id);
+                let second_factor = with_totp.contains(&row.id)
+                    || row.email_codes_at.is_some()
+                    || row.sms_codes_at.is_some();
                 self.admin_view(&org, row, second_factor)
             })
             .collect()
@@ -158,7 +174,7 @@ impl Core {
     ) -> Result<UserAdminView, CoreError> {
         Self::require_admin(actor)?;
         let row = self.user_row(id).await?;
-        let second_factor = self.totp_enabled(row.id).await?;
+        let second_factor = self.has_second_factor(&row).await?;
         let org = self.keys().org_key(self.store().conn()).await?;
         self.admin_view(&org, row, second_factor)
     }
@@ -237,8 +253,8 @@ impl Core {
         Ok(())
     }
 
-    /// Removes a user's authenticator and recovery codes (a lost phone) and ends their
-    /// sessions. Administrators only, after their own step-up.
+    /// Removes a user's second factors — authenticator, recovery codes, e-mail and SMS codes
+    /// (a lost phone) — and ends their sessions. Administrators only, after their own step-up.
     pub async fn reset_second_factors(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
         Self::require_admin(actor)?;
         self.require_recent_auth(actor)?;
@@ -247,6 +263,11 @@ impl Core {
         let txn = self.store().begin().await?;
         repo::second_factors::delete_totp(&txn, id.as_uuid()).await?;
         repo::second_factors::delete_recovery_codes(&txn, id.as_uuid()).await?;
+        let mut row = self.user_row(id).await?;
+        row.email_codes_at = None;
+        row.sms_codes_at = None;
+        row.updated_at = now;
+        repo::users::update(&txn, row).await?;
         let keep = (id == actor.user_id)
             .then(|| actor.session_id().map(|s| s.as_uuid()))
             .flatten();
@@ -257,4 +278,90 @@ impl Core {
         self.forget_sessions(&ended);
         Ok(())
     }
+
+    /// Deletes a user (administrators, after their own step-up; never oneself, never the last
+    /// active administrator). What they owned or were assigned moves to `reassign_to`; their
+    /// sign-in (sessions, tokens, factors, links), saved views and notifications go; the user
+    /// row stays as a tombstone without personal data — the e-mail address is free again and
+    /// history keeps a valid reference. Returns how many records moved.
+    pub async fn delete_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        reassign_to: UserId,
+    ) -> Result<u64, CoreError> {
+        Self::require_admin(actor)?;
+        self.require_recent_auth(actor)?;
+        if id == actor.user_id {
+            return Err(CoreError::Rule {
+                code: "cannot_delete_self",
+                message: "you cannot delete your own account; ask another administrator",
+            });
+        }
+        if id == reassign_to {
+            return Err(custodian_domain::FieldError::new(
+                "reassign_to",
+                "same_user",
+                "choose another user to take over this user's records",
+            )
+            .into());
+        }
+        let mut row = self.user_row(id).await?;
+        let heir = self.user_row(reassign_to).await.map_err(|_| {
+            CoreError::from(custodian_domain::FieldError::new(
+                "reassign_to",
+                "unknown_user",
+                "no user with this id exists",
+            ))
+        })?;
+        if heir.status != crate::auth::STATUS_ACTIVE {
+            return Err(custodian_domain::FieldError::new(
+                "reassign_to",
+                "inactive_user",
+                "records can only move to an active user",
+            )
+            .into());
+        }
+        let now = self.now();
+        let org = self.keys().org_key(self.store().conn()).await?;
+        let txn = self.store().begin().await?;
+        if row.role == ROLE_ADMIN
+            && row.status == crate::auth::STATUS_ACTIVE
+            && repo::users::count_active_with_role(&txn, ROLE_ADMIN).await? <= 1
+        {
+            return Err(CoreError::Rule {
+                code: "last_administrator",
+                message: "this is the last active administrator; make someone else an administrator first",
+            });
+        }
+        let ended =
+            repo::sessions::end_all_of_user(&txn, id.as_uuid(), None, now, "user_deleted").await?;
+        let moved =
+            repo::users::reassign_records(&txn, id.as_uuid(), reassign_to.as_uuid()).await?;
+        repo::users::delete_credentials(&txn, id.as_uuid()).await?;
+        row.email_lookup =
+            custodian_crypto::token::hash_token(&format!("deleted-user:{}", row.id)).to_vec();
+        row.email_ct = self
+            .keys()
+            .encrypt(&org, "users", "email", row.id, b"", self.rng())?;
+        row.display_name_ct = None;
+        row.phone_ct = None;
+        row.phone_verified_at = None;
+        row.email_verified_at = None;
+        row.email_codes_at = None;
+        row.sms_codes_at = None;
+        row.password_hash = None;
+        row.locale = None;
+        row.status = STATUS_DELETED.to_owned();
+        row.deleted_at = Some(now);
+        row.updated_at = now;
+        repo::users::update(&txn, row).await?;
+        txn.commit().await?;
+        self.forget_sessions(&ended);
+        self.inner.auth_cache.forget_user(id);
+        Ok(moved)
+    }
 }
+
+/// The status of a deleted user's tombstone.
+pub const STATUS_DELETED: &str = "deleted";

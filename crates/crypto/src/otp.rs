@@ -196,6 +196,40 @@ pub fn hash_recovery_code(input: &str) -> Option<[u8; 32]> {
     Some(hasher.finalize().into())
 }
 
+/// Digits in a code sent by e-mail or SMS (NIST SP 800-63B: at least six).
+pub const SENT_CODE_DIGITS: usize = 6;
+
+/// A uniformly random numeric code of [`SENT_CODE_DIGITS`] digits, leading zeros kept.
+///
+/// # Errors
+/// [`CryptoError::Random`] if the generator fails.
+pub fn generate_sent_code(rng: &dyn SecureRandom) -> Result<SecretString, CryptoError> {
+    const SPAN: u32 = 1_000_000;
+    // Rejection sampling: values at or above the largest multiple of SPAN would make low
+    // codes slightly more likely.
+    let limit = u32::MAX - (u32::MAX % SPAN);
+    loop {
+        let bytes = crate::token::random_bytes::<4>(rng)?;
+        let value = u32::from_le_bytes(*bytes);
+        if value < limit {
+            return Ok(SecretString::from(format!(
+                "{:0width$}",
+                value % SPAN,
+                width = SENT_CODE_DIGITS
+            )));
+        }
+    }
+}
+
+/// A sent code as typed (spaces and dashes ignored), or `None` when it is not six digits.
+#[must_use]
+pub fn normalize_sent_code(input: &str) -> Option<Zeroizing<String>> {
+    let digits: Zeroizing<String> =
+        Zeroizing::new(input.chars().filter(|c| !matches!(c, ' ' | '-')).collect());
+    (digits.len() == SENT_CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -278,5 +312,30 @@ mod tests {
         assert_eq!(base32(b""), "");
         assert_eq!(base32(b"f"), "my");
         assert_eq!(base32(b"foobar"), "mzxw6ytboi");
+    }
+
+    #[test]
+    fn sent_codes_are_six_uniform_digits() {
+        let rng = crate::random::DeterministicRandom::new(7);
+        let mut first_digits = [0u32; 10];
+        for _ in 0..5000 {
+            let code = generate_sent_code(&rng).unwrap();
+            let code = code.expose_secret();
+            assert_eq!(code.len(), 6);
+            assert!(code.bytes().all(|b| b.is_ascii_digit()));
+            first_digits[usize::from(code.as_bytes()[0] - b'0')] += 1;
+        }
+        // Leading zeros are kept and every leading digit appears about equally often.
+        for count in first_digits {
+            assert!((350..650).contains(&count), "skewed: {first_digits:?}");
+        }
+    }
+
+    #[test]
+    fn sent_codes_are_normalized_or_refused() {
+        assert_eq!(normalize_sent_code(" 123-456 ").unwrap().as_str(), "123456");
+        assert!(normalize_sent_code("12345").is_none());
+        assert!(normalize_sent_code("1234567").is_none());
+        assert!(normalize_sent_code("12345a").is_none());
     }
 }

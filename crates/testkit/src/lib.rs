@@ -8,6 +8,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod outbound;
+
 use custodian::config::Config;
 use custodian::server::{self, InitPolicy, RunningServer, Wiring};
 use custodian_core::Core;

@@ -38,6 +38,14 @@ const ENROLMENT_PATHS: &[&str] = &[
     "/api/v1/account/second-factors",
     "/api/v1/account/totp",
     "/api/v1/account/totp/confirm",
+    "/api/v1/auth/reauthenticate/send-code",
+    "/api/v1/account/email/send-code",
+    "/api/v1/account/email/confirm",
+    "/api/v1/account/phone",
+    "/api/v1/account/phone/send-code",
+    "/api/v1/account/phone/confirm",
+    "/api/v1/account/sent-codes/email",
+    "/api/v1/account/sent-codes/sms",
 ];
 
 #[derive(Debug)]

@@ -134,6 +134,36 @@ impl From<CoreError> for ApiError {
                 ),
             )
             .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs })),
+            CoreError::TooManyCodes { retry_after_secs } => Self::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_codes",
+                format!(
+                    "Too many codes were sent to this account. Wait {} and ask again, or use another way to confirm (an authenticator app or a recovery code).",
+                    human_wait(retry_after_secs)
+                ),
+            )
+            .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs })),
+            CoreError::ChannelUnavailable(channel) => Self::new(
+                S::SERVICE_UNAVAILABLE,
+                "channel_unavailable",
+                match channel {
+                    custodian_core::outbound::Channel::Email => "This server cannot send e-mail yet. Ask an administrator to configure SMTP ([mail] in custodian.toml).",
+                    custodian_core::outbound::Channel::Sms => "This server cannot send text messages yet. Ask an administrator to configure an SMS provider ([sms] in custodian.toml).",
+                },
+            ),
+            CoreError::DeliveryFailed(channel) => Self::new(
+                S::BAD_GATEWAY,
+                "delivery_failed",
+                match channel {
+                    custodian_core::outbound::Channel::Email => "The e-mail could not be sent; nothing was changed. Try again in a minute; if it keeps failing, an administrator can see why in the server log.",
+                    custodian_core::outbound::Channel::Sms => "The text message could not be sent. Try again in a minute, or use another way to confirm.",
+                },
+            ),
+            CoreError::InvalidLink => Self::new(
+                S::BAD_REQUEST,
+                "invalid_link",
+                "This link is invalid, already used or expired. Ask for a new one: an administrator can resend an invitation, and \"Forgot password?\" on the sign-in page sends a new reset link.",
+            ),
             CoreError::ReauthenticationRequired => Self::new(
                 S::FORBIDDEN,
                 "reauthentication_required",

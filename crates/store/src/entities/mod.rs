@@ -11,6 +11,7 @@ macro_rules! entity_prelude {
     };
 }
 
+pub mod account_link;
 pub mod activity;
 pub mod api_token;
 pub mod auth_throttle;
@@ -29,6 +30,7 @@ pub mod lead;
 pub mod mfa_requirement;
 pub mod notification;
 pub mod notification_delivery;
+pub mod one_time_code;
 pub mod order;
 pub mod order_counter;
 pub mod order_line;

@@ -18,5 +18,11 @@ pub struct Model {
     pub team: Option<String>,
     pub department: Option<String>,
     pub region: Option<String>,
+    pub email_verified_at: Option<i64>,
+    pub phone_ct: Option<Vec<u8>>,
+    pub phone_verified_at: Option<i64>,
+    pub email_codes_at: Option<i64>,
+    pub sms_codes_at: Option<i64>,
+    pub deleted_at: Option<i64>,
 }
 entity_prelude!();

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_user_attributes::Migration),
             Box::new(m0015_mfa_requirements::Migration),
             Box::new(m0016_token_scopes::Migration),
+            Box::new(m0017_verified_channels::Migration),
         ]
     }
 }
@@ -128,3 +129,4 @@ mod m0013_auth_throttles;
 mod m0014_user_attributes;
 mod m0015_mfa_requirements;
 mod m0016_token_scopes;
+mod m0017_verified_channels;

@@ -357,11 +357,13 @@ fn deleted_filter<E: EntityTrait>(
     }
 }
 
+pub mod account_links;
 pub mod api_tokens;
 pub mod auth_throttles;
 pub mod data_keys;
 pub mod key_versions;
 pub mod mfa_requirements;
+pub mod one_time_codes;
 pub mod search_tokens;
 pub mod second_factors;
 pub mod sessions;

@@ -51,3 +51,87 @@ pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<user::Model>> {
         .all(c)
         .await?)
 }
+
+/// Hands every record `from` owns or is assigned to over to `to` (bumping each record's
+/// version, so an editor holding the old one is told). Returns how many records moved.
+pub async fn reassign_records<C: ConnectionTrait>(c: &C, from: Uuid, to: Uuid) -> Result<u64> {
+    macro_rules! reassign {
+        ($($module:ident :: $column:ident),+ $(,)?) => {{
+            let mut moved = 0;
+            $(
+                moved += $module::Entity::update_many()
+                    .col_expr($module::Column::$column, Expr::value(to))
+                    .col_expr(
+                        $module::Column::Version,
+                        Expr::col($module::Column::Version).add(1),
+                    )
+                    .filter($module::Column::$column.eq(from))
+                    .exec(c)
+                    .await?
+                    .rows_affected;
+            )+
+            moved
+        }};
+    }
+    Ok(reassign!(
+        company::OwnerId,
+        contact::OwnerId,
+        lead::OwnerId,
+        deal::OwnerId,
+        order::OwnerId,
+        activity::OwnerId,
+        task::AssigneeId,
+        complaint::AssigneeId,
+    ))
+}
+
+/// Removes what belongs only to the user's sign-in: sessions, API tokens, second factors,
+/// sent codes, account links, saved views and notifications. Their records stay.
+pub async fn delete_credentials<C: ConnectionTrait>(c: &C, user_id: Uuid) -> Result<()> {
+    macro_rules! delete_for_user {
+        ($($module:ident),+ $(,)?) => {$(
+            $module::Entity::delete_many()
+                .filter($module::Column::UserId.eq(user_id))
+                .exec(c)
+                .await?;
+        )+};
+    }
+    delete_for_user!(
+        session,
+        api_token,
+        user_totp,
+        recovery_code,
+        one_time_code,
+        account_link,
+        saved_view,
+        notification,
+    );
+    Ok(())
+}
+
+/// Removes a user who never accepted their invitation (their links go with them).
+pub async fn delete_invited<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<()> {
+    user::Entity::delete_many()
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::Status.eq("invited"))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// A user who has not been deleted.
+pub async fn get_live<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id)
+        .filter(user::Column::DeletedAt.is_null())
+        .one(c)
+        .await?)
+}
+
+pub async fn count_active_with_role<C: ConnectionTrait>(c: &C, role: &str) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(role))
+        .filter(user::Column::Status.eq("active"))
+        .count(c)
+        .await?)
+}

@@ -14,6 +14,7 @@ mod dashboard;
 mod deals;
 mod encryption;
 mod feedback;
+mod identity;
 mod leads;
 mod mfa_policy;
 mod orders;

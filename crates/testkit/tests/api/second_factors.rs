@@ -64,7 +64,7 @@ async fn me(app: &TestApp, c: &reqwest::Client) -> StatusCode {
 
 /// Enrols an authenticator for the admin (signed in moments ago, so no step-up is due) and
 /// returns its key and the first recovery codes.
-async fn enrol(app: &TestApp) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     let (status, enrolment) = app.post_json("/api/v1/account/totp", &json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     let key = enrolment["key"].as_str().unwrap().to_owned();

@@ -126,7 +126,16 @@ pub async fn confirm_totp(
         .core
         .confirm_totp(&auth.actor, body.code.expose_secret())
         .await?;
-    let (jar, csrf_token) = match &confirmed.new_session {
+    Ok(factor_added(jar, confirmed))
+}
+
+/// The answer to adding a second factor: first recovery codes, and the replacement session's
+/// cookie and CSRF token when an enrolment-only session was upgraded.
+pub(crate) fn factor_added(
+    jar: CookieJar,
+    added: custodian_core::second_factor::FactorAdded,
+) -> (CookieJar, Json<RecoveryCodes>) {
+    let (jar, csrf_token) = match &added.new_session {
         Some(grant) => (
             jar.add(crate::auth::session_cookie(&grant.token)),
             Some(custodian_core::auth::csrf_token(
@@ -135,13 +144,13 @@ pub async fn confirm_totp(
         ),
         None => (jar, None),
     };
-    Ok((
+    (
         jar,
         Json(RecoveryCodes {
-            recovery_codes: confirmed.recovery_codes.map(exposed),
+            recovery_codes: added.recovery_codes.map(exposed),
             csrf_token,
         }),
-    ))
+    )
 }
 
 #[utoipa::path(delete, path = "/api/v1/account/totp", tag = "account",

@@ -9,6 +9,7 @@ mod custom_fields;
 mod dashboard;
 mod deals;
 mod feedback;
+mod identity;
 mod leads;
 mod notifications;
 mod openapi;
@@ -39,6 +40,39 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/me", get(session::me))
         .route("/auth/second-factor", post(session::second_factor))
         .route("/auth/reauthenticate", post(session::reauthenticate))
+        .route(
+            "/auth/reauthenticate/send-code",
+            post(identity::send_step_up_code),
+        )
+        .route(
+            "/auth/second-factor/send-code",
+            post(identity::send_sign_in_code),
+        )
+        .route(
+            "/auth/second-factor/options",
+            get(identity::sign_in_options),
+        )
+        .route("/auth/invitation/accept", post(identity::accept_invitation))
+        .route("/auth/password/forgot", post(identity::forgot_password))
+        .route("/auth/password/reset", post(identity::reset_password))
+        .route("/account/email/send-code", post(identity::send_email_code))
+        .route("/account/email/confirm", post(identity::confirm_email))
+        .route(
+            "/account/phone",
+            axum::routing::put(identity::set_phone).delete(identity::remove_phone),
+        )
+        .route(
+            "/account/phone/send-code",
+            post(identity::resend_phone_code),
+        )
+        .route("/account/phone/confirm", post(identity::confirm_phone))
+        .route(
+            "/account/sent-codes/{channel}",
+            post(identity::enable_sent_codes).delete(identity::disable_sent_codes),
+        )
+        .route("/users/invitations", post(identity::invite))
+        .route("/users/{id}/invitation", post(identity::resend_invitation))
+        .route("/users/{id}", axum::routing::delete(identity::delete_user))
         .route("/auth/password-strength", post(account::password_strength))
         .route("/account/password", post(account::change_password))
         .route("/account/second-factors", get(account::status))

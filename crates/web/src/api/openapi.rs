@@ -4,8 +4,8 @@
 
 use super::{
     Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
-    dashboard, deals, feedback, leads, notifications, orders, products, search, session, tasks,
-    transfer, users,
+    dashboard, deals, feedback, identity, leads, notifications, orders, products, search, session,
+    tasks, transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -74,6 +74,12 @@ are JSON `{code, message, details}` with stable codes."
         users::list, users::set_attributes, users::disable, users::enable,
         users::reset_second_factors, users::mfa_policy, users::add_mfa_requirement,
         users::remove_mfa_requirement,
+        identity::send_sign_in_code, identity::sign_in_options, identity::send_step_up_code,
+        identity::send_email_code, identity::confirm_email, identity::set_phone,
+        identity::remove_phone, identity::resend_phone_code, identity::confirm_phone,
+        identity::enable_sent_codes, identity::disable_sent_codes, identity::invite,
+        identity::resend_invitation, identity::delete_user, identity::accept_invitation,
+        identity::forgot_password, identity::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -109,6 +115,10 @@ are JSON `{code, message, details}` with stable codes."
         account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
         account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked,
         account::TokenList, account::CreatedTokenBody, ApiTokenRequest, ApiTokenView,
+        identity::ChannelName, identity::SendCodeRequest, identity::CodeBody, identity::PhoneBody,
+        identity::InviteRequest, identity::UserDeleted, identity::LinkPassword,
+        identity::ForgotRequest, custodian_core::account_links::InvitationSent,
+        custodian_core::sent_codes::SignInOptions,
         UserAdminView, UserAttributes, users::UserList, users::Disabled, users::MfaPolicy,
         MfaRequirement, MfaRequirementInput, ContactInput, ContactPatch, ContactView, ContactSummary,
         CompanyInput, CompanyPatch, CompanyView, PageBody<ContactSummary>, PageBody<CompanyView>,

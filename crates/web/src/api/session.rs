@@ -46,7 +46,8 @@ pub struct SessionBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecondFactorDue {
     second_factor_required: bool,
-    /// What the code may be: `totp` (six digits from the authenticator app) or
+    /// What the code may be: `totp` (six digits from the authenticator app), `email` or `sms`
+    /// (ask for a code at `POST /api/v1/auth/second-factor/send-code` first), or
     /// `recovery_code`.
     methods: Vec<&'static str>,
 }
@@ -67,15 +68,27 @@ pub async fn login(
         .await?
     {
         LoginOutcome::SignedIn(grant) => Ok(signed_in(&state, jar, &grant).await?.into_response()),
-        LoginOutcome::SecondFactorDue(pending) => Ok((
-            StatusCode::ACCEPTED,
-            jar.add(sign_in_cookie(&pending.token)),
-            Json(SecondFactorDue {
-                second_factor_required: true,
-                methods: vec!["totp", "recovery_code"],
-            }),
-        )
-            .into_response()),
+        LoginOutcome::SecondFactorDue(pending) => {
+            let options = state.core.sign_in_options(&pending.token).await?;
+            let methods = [
+                (options.totp, "totp"),
+                (options.email, "email"),
+                (options.sms, "sms"),
+                (true, "recovery_code"),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            Ok((
+                StatusCode::ACCEPTED,
+                jar.add(sign_in_cookie(&pending.token)),
+                Json(SecondFactorDue {
+                    second_factor_required: true,
+                    methods,
+                }),
+            )
+                .into_response())
+        }
     }
 }
 
