@@ -2,29 +2,32 @@
 (function () {
   "use strict";
 
-  // The setup link printed by the server carries the one-time code in the URL fragment
-  // (#code=...), which browsers never send to the server. Copy it into the form, then remove
-  // it from the address bar and history.
-  function fillSetupCode() {
-    var form = document.getElementById("setup-form");
+  // One-time links (the setup link printed by the server, e-mailed invitations and password
+  // resets) carry their secret in the URL fragment (#code=... or #token=...), which browsers
+  // never send to the server. Copy it into the form, then remove it from the address bar and
+  // history.
+  function fillFromFragment(formId, fieldName) {
+    var form = document.getElementById(formId);
     var hash = window.location.hash;
-    if (!hash || hash.length < 2) {
+    if (!form || !hash || hash.length < 2) {
       return;
     }
-    var params = new URLSearchParams(hash.slice(1));
-    var code = params.get("code");
-    if (code === null) {
+    var value = new URLSearchParams(hash.slice(1)).get(fieldName);
+    if (value === null) {
       return;
     }
-    if (form) {
-      var field = form.querySelector('input[name="code"]');
-      if (field && !field.value) {
-        field.value = code.trim();
-      }
+    var field = form.querySelector('input[name="' + fieldName + '"]');
+    if (field && !field.value) {
+      field.value = value.trim();
     }
     if (window.history && window.history.replaceState) {
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
     }
+  }
+
+  function fillSetupCode() {
+    fillFromFragment("setup-form", "code");
+    fillFromFragment("link-form", "token");
   }
 
   // On the setup page, switching language reloads the page: keep an entered code by passing

@@ -33,6 +33,7 @@ mod ui_custom_fields;
 mod ui_dashboard;
 mod ui_deals;
 mod ui_feedback;
+mod ui_identity;
 mod ui_leads;
 mod ui_orders;
 mod ui_tasks;

@@ -173,6 +173,11 @@ struct ReauthPage<'a> {
     t: Tr<'a>,
     chrome: Chrome,
     uses_code: bool,
+    /// Codes can be sent by e-mail / SMS instead of read from an app.
+    email_codes: bool,
+    sms_codes: bool,
+    /// A code was sent, or why not.
+    notice: Option<String>,
     return_to: String,
     errors: FormErrors,
 }
@@ -183,16 +188,24 @@ async fn reauth_page(
     return_to: &str,
     errors: FormErrors,
 ) -> Result<Response, UiError> {
-    let uses_code = v
-        .core()
-        .second_factor_status(v.actor())
-        .await
-        .ui(v)?
-        .totp_enabled;
+    reauth_page_with(v, status, return_to, errors, None).await
+}
+
+async fn reauth_page_with(
+    v: &Viewer,
+    status: StatusCode,
+    return_to: &str,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> Result<Response, UiError> {
+    let factors = v.core().second_factor_status(v.actor()).await.ui(v)?;
     let page = ReauthPage {
         t: v.t(),
         chrome: v.chrome(NAV),
-        uses_code,
+        uses_code: factors.totp_enabled || factors.email_codes_enabled || factors.sms_codes_enabled,
+        email_codes: factors.email_codes_enabled && factors.email_available,
+        sms_codes: factors.sms_codes_enabled && factors.sms_available,
+        notice,
         return_to: safe_return_to(return_to)
             .unwrap_or(SECURITY_PATH)
             .to_owned(),
@@ -229,6 +242,8 @@ pub(crate) struct ReauthForm {
     password: Option<SecretString>,
     code: Option<SecretString>,
     return_to: String,
+    /// `email` or `sms`: send a code instead of checking one.
+    send: String,
 }
 
 impl fmt::Debug for ReauthForm {
@@ -249,6 +264,23 @@ pub(crate) async fn reauthenticate(
         return Err(v.fail(bad_request()));
     };
     v.check_csrf(&form.csrf)?;
+    if let Some(channel) = custodian_core::outbound::Channel::parse(&form.send) {
+        let outcome = v.core().send_step_up_code(v.actor(), channel).await;
+        let notice = super::session::sent_code_text(&v.t(), &outcome, channel);
+        if notice.is_none()
+            && let Err(e) = outcome
+        {
+            return Err(v.fail(e));
+        }
+        return reauth_page_with(
+            &v,
+            StatusCode::OK,
+            &form.return_to,
+            FormErrors::default(),
+            notice,
+        )
+        .await;
+    }
     let code = form.code.as_ref().map(|c| c.expose_secret().to_owned());
     match v
         .core()
@@ -598,4 +630,130 @@ pub(crate) async fn revoke_token(
         .await
         .ui(&v)?;
     security_page(&v, Some("account.token_revoked")).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codes by e-mail and SMS
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SentCodesForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    email_code: Option<SecretString>,
+    phone_code: Option<SecretString>,
+    phone: String,
+}
+
+impl fmt::Debug for SentCodesForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SentCodesForm { .. }")
+    }
+}
+
+/// The actions of the "codes by e-mail and SMS" section: `email-send`, `email-confirm`,
+/// `email-on`, `email-off`, `phone-set`, `phone-resend`, `phone-confirm`, `phone-remove`,
+/// `sms-on`, `sms-off`.
+pub(crate) async fn sent_codes(
+    v: Viewer,
+    jar: CookieJar,
+    Path(action): Path<String>,
+    form: Result<Form<SentCodesForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    use custodian_core::outbound::Channel;
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let core = v.core();
+    let actor = v.actor();
+    let code = form
+        .email_code
+        .as_ref()
+        .or(form.phone_code.as_ref())
+        .map(|c| c.expose_secret().to_owned())
+        .unwrap_or_default();
+    let (outcome, done, field): (Result<(), CoreError>, &'static str, &'static str) =
+        match action.as_str() {
+            "email-send" => (
+                core.start_email_verification(actor).await,
+                "codes.sent_email",
+                "email_code",
+            ),
+            "email-confirm" => (
+                core.confirm_email(actor, &code).await,
+                "account.email_confirmed",
+                "email_code",
+            ),
+            "phone-set" => (
+                core.set_phone(actor, &form.phone).await,
+                "codes.sent_sms",
+                "phone",
+            ),
+            "phone-resend" => (
+                core.resend_phone_code(actor).await,
+                "codes.sent_sms",
+                "phone_code",
+            ),
+            "phone-confirm" => (
+                core.confirm_phone(actor, &code).await,
+                "account.phone_confirmed",
+                "phone_code",
+            ),
+            "phone-remove" => (
+                core.remove_phone(actor).await,
+                "account.phone_removed",
+                "phone",
+            ),
+            "email-on" | "sms-on" => {
+                let channel = if action == "email-on" {
+                    Channel::Email
+                } else {
+                    Channel::Sms
+                };
+                match core.enable_sent_codes(actor, channel).await {
+                    Ok(added) => {
+                        let page = match &added.recovery_codes {
+                            Some(codes) => recovery_codes_page(&v, codes),
+                            None => security_page(&v, Some("account.codes_enabled")).await?,
+                        };
+                        return Ok(match &added.new_session {
+                            Some(grant) => {
+                                (jar.add(session_cookie(&grant.token)), page).into_response()
+                            }
+                            None => page,
+                        });
+                    }
+                    Err(e) => (Err(e), "", "sent_codes"),
+                }
+            }
+            "email-off" => (
+                core.disable_sent_codes(actor, Channel::Email).await,
+                "account.codes_disabled",
+                "sent_codes",
+            ),
+            "sms-off" => (
+                core.disable_sent_codes(actor, Channel::Sms).await,
+                "account.codes_disabled",
+                "sent_codes",
+            ),
+            _ => return Err(v.fail(bad_request())),
+        };
+    let t = v.t();
+    let message = match &outcome {
+        Ok(()) => return security_page(&v, Some(done)).await,
+        Err(CoreError::InvalidCode) => t.t("codes.invalid").to_owned(),
+        Err(CoreError::Validation(errors)) => errors
+            .first()
+            .map(|e| t.t(&format!("field_error.{}", e.code)).to_owned())
+            .unwrap_or_default(),
+        Err(e) => match super::session::sent_code_text(&t, &outcome, Channel::Email) {
+            Some(text) if !matches!(e, CoreError::ReauthenticationRequired) => text,
+            _ => return or_reauth(&v, outcome.err().unwrap_or(CoreError::Forbidden)).await,
+        },
+    };
+    let mut errors = FormErrors::default();
+    errors.add(field, message);
+    security_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
 }

@@ -12,6 +12,7 @@ mod dashboard;
 mod deals;
 mod feedback;
 mod leads;
+mod links;
 mod notifications;
 mod orders;
 mod pipelines;
@@ -40,6 +41,16 @@ pub fn routes() -> Router<AppState> {
             get(session::verify_page).post(session::verify),
         )
         .route("/password/strength", post(session::password_strength))
+        .route("/login/verify/send", post(session::send_sign_in_code))
+        .route(
+            "/password/forgot",
+            get(links::forgot_page).post(links::forgot),
+        )
+        .route("/password/reset", get(links::reset_page).post(links::reset))
+        .route(
+            "/invitation",
+            get(links::invitation_page).post(links::accept_invitation),
+        )
         .route("/account/security", get(account::security))
         .route("/settings/users", get(users::list))
         .route("/settings/mfa-policy", post(users::add_rule))
@@ -49,6 +60,8 @@ pub fn routes() -> Router<AppState> {
             get(users::edit_form).post(users::update),
         )
         .route("/settings/users/{id}/{action}", post(users::act))
+        .route("/settings/users/invite", post(users::invite))
+        .route("/settings/users/{id}/delete", post(users::delete))
         .route("/account/password", post(account::change_password))
         .route(
             "/account/reauthenticate",
@@ -60,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/totp/confirm", post(account::confirm_totp))
         .route("/account/totp/remove", post(account::remove_totp))
+        .route("/account/sent-codes/{action}", post(account::sent_codes))
         .route(
             "/account/recovery-codes",
             post(account::regenerate_recovery_codes),

@@ -20,7 +20,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
 use custodian_core::auth::LoginOutcome;
+use custodian_core::outbound::Channel;
 use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_core::sent_codes::SignInOptions;
 use serde::Deserialize;
 use std::fmt;
 
@@ -28,16 +30,16 @@ use std::fmt;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
-fn public_locale(headers: &HeaderMap, lang: Option<&str>) -> &'static str {
+pub(super) fn public_locale(headers: &HeaderMap, lang: Option<&str>) -> &'static str {
     negotiate(lang.filter(|l| !l.is_empty()), accept_language(headers))
 }
 
 /// What every pre-session form post (sign-in, its second step, setup) checks first: that it
 /// comes from this site, then that its body parses.
-fn public_form<T>(
+pub(super) fn public_form<T>(
     state: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
@@ -216,6 +218,96 @@ pub(crate) struct VerifyPage<'a> {
     chrome: Chrome,
     lang: String,
     errors: FormErrors,
+    /// Which codes can be sent (e-mail, SMS) besides the authenticator app.
+    options: SignInOptions,
+    /// "A code was sent by e-mail", or why it was not.
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SendCodeForm {
+    channel: String,
+    lang: String,
+}
+
+/// What asking for a sent code led to, in the page's language (`None`: not a code error).
+pub(crate) fn sent_code_text(
+    t: &Tr<'_>,
+    outcome: &Result<(), CoreError>,
+    channel: Channel,
+) -> Option<String> {
+    let key = match (outcome, channel) {
+        (Ok(()), Channel::Email) => "codes.sent_email",
+        (Ok(()), Channel::Sms) => "codes.sent_sms",
+        (Err(CoreError::TooManyCodes { retry_after_secs }), _) => {
+            let minutes = ((retry_after_secs + 59) / 60).max(1);
+            return Some(t.t("codes.too_many").replace("{n}", &minutes.to_string()));
+        }
+        (Err(CoreError::ChannelUnavailable(_)), _) => "codes.unavailable",
+        (Err(CoreError::DeliveryFailed(_)), _) => "codes.delivery_failed",
+        (Err(CoreError::Rule { code, .. }), _) => match *code {
+            "channel_not_enabled" => "codes.not_enabled",
+            "email_not_verified" => "codes.email_not_verified",
+            "phone_not_verified" => "codes.phone_not_verified",
+            "sms_codes_enabled" => "codes.sms_codes_enabled",
+            "second_factor_required" => "codes.second_factor_required",
+            _ => return None,
+        },
+        (Err(CoreError::Conflict(_)), _) => "codes.nothing_to_confirm",
+        _ => return None,
+    };
+    Some(t.t(key).to_owned())
+}
+
+async fn verify_options(state: &AppState, pending: &SecretString) -> SignInOptions {
+    state
+        .core
+        .sign_in_options(pending)
+        .await
+        .unwrap_or(SignInOptions {
+            totp: true,
+            email: false,
+            sms: false,
+        })
+}
+
+pub(crate) async fn send_sign_in_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    form: Result<Form<SendCodeForm>, FormRejection>,
+) -> Result<Response, Response> {
+    let form = public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
+    let locale = public_locale(&headers, Some(&form.lang));
+    let Some(pending) = sign_in_from_jar(&jar) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let channel = Channel::parse(&form.channel).unwrap_or(Channel::Email);
+    let outcome = state.core.send_sign_in_code(&pending, channel).await;
+    let t = state.i18n.translator(locale);
+    let Some(notice) = sent_code_text(&t, &outcome, channel) else {
+        return match outcome {
+            Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
+            Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+            Ok(()) => Ok(Redirect::to("/login/verify").into_response()),
+        };
+    };
+    let status = match &outcome {
+        Ok(()) => StatusCode::OK,
+        Err(CoreError::TooManyCodes { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        Err(_) => StatusCode::CONFLICT,
+    };
+    let page = VerifyPage {
+        t,
+        chrome: Chrome::public("/login/verify"),
+        lang: form.lang,
+        errors: FormErrors::default(),
+        options: verify_options(&state, &pending).await,
+        notice: Some(notice),
+    };
+    Ok(render(status, &page))
 }
 
 #[derive(Default, Deserialize)]
@@ -237,9 +329,9 @@ pub(crate) async fn verify_page(
     jar: CookieJar,
     query: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if sign_in_from_jar(&jar).is_none() {
+    let Some(pending) = sign_in_from_jar(&jar) else {
         return Redirect::to("/login").into_response();
-    }
+    };
     let lang = query.map(|Query(q)| q.lang).ok().flatten();
     let locale = public_locale(&headers, lang.as_deref());
     let page = VerifyPage {
@@ -247,6 +339,8 @@ pub(crate) async fn verify_page(
         chrome: Chrome::public("/login/verify"),
         lang: lang.unwrap_or_default(),
         errors: FormErrors::default(),
+        options: verify_options(&state, &pending).await,
+        notice: None,
     };
     render(StatusCode::OK, &page)
 }
@@ -290,6 +384,8 @@ pub(crate) async fn verify(
                 chrome: Chrome::public("/login/verify"),
                 lang: form.lang,
                 errors,
+                options: verify_options(&state, &pending).await,
+                notice: None,
             };
             Err(render(StatusCode::UNAUTHORIZED, &page))
         }

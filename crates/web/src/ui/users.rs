@@ -32,6 +32,7 @@ struct UserRow {
     department: String,
     region: String,
     active: bool,
+    invited: bool,
     second_factor: bool,
     created: String,
     is_self: bool,
@@ -65,6 +66,7 @@ fn row(v: &Viewer, u: UserAdminView) -> UserRow {
         department: u.department.unwrap_or_default(),
         region: u.region.unwrap_or_default(),
         active: u.status == "active",
+        invited: u.status == custodian_core::account_links::STATUS_INVITED,
         second_factor: u.second_factor,
         created: format_millis(u.created_at),
     }
@@ -188,6 +190,10 @@ pub(crate) async fn act(
             .reset_second_factors(v.actor(), id)
             .await
             .map(|()| "users.second_factors_reset"),
+        "resend-invitation" => core
+            .resend_invitation(v.actor(), id)
+            .await
+            .map(|_| "users.invitation_resent"),
         _ => return Err(v.fail(crate::error::ApiError::not_found())),
     };
     match outcome {
@@ -203,6 +209,8 @@ struct EditPage<'a> {
     chrome: Chrome,
     user: UserRow,
     errors: FormErrors,
+    /// Active users who could take over this user's records if it is deleted.
+    heirs: Vec<super::support::SelectOption>,
 }
 
 async fn edit_page(
@@ -219,11 +227,25 @@ async fn edit_page(
         user.department = a.department.unwrap_or_default();
         user.region = a.region.unwrap_or_default();
     }
+    let heirs = v
+        .core()
+        .list_users(v.actor())
+        .await
+        .ui(v)?
+        .into_iter()
+        .filter(|u| u.id != id && u.status == "active")
+        .map(|u| super::support::SelectOption {
+            value: u.id.to_string(),
+            label: u.email,
+            selected: u.id == v.actor().user_id,
+        })
+        .collect();
     let page = EditPage {
         t: v.t(),
         chrome: v.chrome(NAV),
         user,
         errors,
+        heirs,
     };
     Ok(render(status, &page))
 }
@@ -277,5 +299,84 @@ pub(crate) async fn update(
             .await
         }
         Err(e) => Err(v.fail(e)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct InviteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    email: String,
+    display_name: String,
+    role: String,
+}
+
+pub(crate) async fn invite(
+    v: Viewer,
+    form: Result<Form<InviteForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let role = if form.role.is_empty() {
+        custodian_core::users::ROLE_STAFF.to_owned()
+    } else {
+        form.role
+    };
+    match v
+        .core()
+        .invite_user(v.actor(), &form.email, &form.display_name, &role)
+        .await
+    {
+        Ok(_) => list_page(&v, Some("users.invited")).await,
+        Err(CoreError::Validation(field_errors)) => {
+            let errors =
+                FormErrors::from_fields(&v.t(), &field_errors, &["email", "display_name", "role"]);
+            list_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e @ (CoreError::ChannelUnavailable(_) | CoreError::DeliveryFailed(_))) => {
+            let t = v.t();
+            let mut errors = FormErrors::default();
+            let text = super::session::sent_code_text(
+                &t,
+                &Err(e),
+                custodian_core::outbound::Channel::Email,
+            )
+            .unwrap_or_default();
+            errors.add("email", text);
+            list_page_with(&v, StatusCode::SERVICE_UNAVAILABLE, None, errors).await
+        }
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DeleteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    reassign_to: String,
+}
+
+pub(crate) async fn delete(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<DeleteForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let id = UserId(parse_id(&id).ui(&v)?);
+    let heir = UserId(parse_id(&form.reassign_to).ui(&v)?);
+    match v.core().delete_user(v.actor(), id, heir).await {
+        Ok(_) => list_page(&v, Some("users.deleted")).await,
+        Err(CoreError::Validation(field_errors)) => {
+            let errors = FormErrors::from_fields(&v.t(), &field_errors, &["reassign_to"]);
+            edit_page(&v, id, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e) => or_reauth_to(&v, e, &format!("{USERS_PATH}/{}", id.as_uuid())).await,
     }
 }
