@@ -152,7 +152,7 @@ impl Core {
         .await?;
         txn.commit().await?;
         let zh = is_chinese(user.locale.as_deref());
-        match channel {
+        let sent = match channel {
             Channel::Email => {
                 self.send_mail(messages::code_mail(
                     destination,
@@ -171,7 +171,13 @@ impl Core {
                 ))
                 .await
             }
+        };
+        if sent.is_err() {
+            // Nobody received it: it must not count against the limit, so asking again at
+            // once (the gateway may be back) is allowed.
+            repo::one_time_codes::delete(self.store().writer(), id).await?;
         }
+        sent
     }
 
     /// Checks `input` against the user's live code for `purpose` and uses it up; a wrong guess

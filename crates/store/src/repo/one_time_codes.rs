@@ -88,3 +88,10 @@ pub async fn add_attempt<C: ConnectionTrait>(c: &C, id: Uuid, limit: i64, now: i
         .await?;
     Ok(())
 }
+
+/// Removes a code that never left the server (its delivery failed), so it does not count
+/// against the sending limit.
+pub async fn delete<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<()> {
+    one_time_code::Entity::delete_by_id(id).exec(c).await?;
+    Ok(())
+}

@@ -35,6 +35,27 @@ async fn form(
     (status, res.text().await.unwrap())
 }
 
+/// Posts a link page's form: the token (as the page's script would copy it) and a new password.
+async fn submit_link(
+    app: &TestApp,
+    anon: &reqwest::Client,
+    path: &str,
+    token: &str,
+    confirm: &str,
+) -> (StatusCode, String) {
+    form(
+        app,
+        anon,
+        path,
+        &[
+            ("token", token),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", confirm),
+        ],
+    )
+    .await
+}
+
 async fn forgot_and_reset_through_the_pages(backend: Backend) {
     let (app, sink) = with_mail(backend).await;
     let anon = client(&app.cert_pem, true);
@@ -71,43 +92,13 @@ async fn forgot_and_reset_through_the_pages(backend: Backend) {
         .await
         .unwrap();
     assert!(page.contains("id=\"link-form\"") && page.contains("name=\"token\""));
-    let (status, html) = form(
-        &app,
-        &anon,
-        "/password/reset",
-        &[
-            ("token", &token),
-            ("password", NEW_PASSWORD),
-            ("password_confirm", "different"),
-        ],
-    )
-    .await;
+    let (status, html) = submit_link(&app, &anon, "/password/reset", &token, "different").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("do not match"));
-    let (status, html) = form(
-        &app,
-        &anon,
-        "/password/reset",
-        &[
-            ("token", &token),
-            ("password", NEW_PASSWORD),
-            ("password_confirm", NEW_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, html) = submit_link(&app, &anon, "/password/reset", &token, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("id=\"link-done\""));
-    let (status, html) = form(
-        &app,
-        &anon,
-        "/password/reset",
-        &[
-            ("token", &token),
-            ("password", NEW_PASSWORD),
-            ("password_confirm", NEW_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, html) = submit_link(&app, &anon, "/password/reset", &token, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("id=\"link-error\""));
 }
@@ -134,17 +125,7 @@ async fn invitation_from_the_users_page(backend: Backend) {
     );
     let token = link_token(&sink.wait_for(invitee).await.body);
     let anon = client(&app.cert_pem, true);
-    let (status, html) = form(
-        &app,
-        &anon,
-        "/invitation",
-        &[
-            ("token", &token),
-            ("password", NEW_PASSWORD),
-            ("password_confirm", NEW_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, html) = submit_link(&app, &anon, "/invitation", &token, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("id=\"link-done\""));
     let (status, _) = form(
