@@ -40,13 +40,6 @@ pub struct InvitationSent {
     pub expires_at: i64,
 }
 
-/// What the invitation page shows before the invitee chooses a password.
-pub struct InvitationDetails {
-    pub email: String,
-    pub expires_at: i64,
-}
-crate::redacted_debug!(InvitationDetails);
-
 impl Core {
     /// Adds a user who is invited by e-mail to choose their own password (administrators).
     /// If the e-mail cannot be sent, the user is not added and the error says so.
@@ -215,21 +208,6 @@ impl Core {
         Ok((link, user))
     }
 
-    /// The invitation behind `token`, for the page where the invitee chooses a password.
-    pub async fn invitation_details(
-        &self,
-        token: &SecretString,
-    ) -> Result<InvitationDetails, CoreError> {
-        let (link, user) = self.live_link(token, PURPOSE_INVITATION).await?;
-        if user.status != STATUS_INVITED {
-            return Err(CoreError::InvalidLink);
-        }
-        Ok(InvitationDetails {
-            email: self.user_email(&user).await?,
-            expires_at: link.expires_at,
-        })
-    }
-
     /// The invitee chooses their password: the account becomes active and its e-mail address
     /// counts as proven. They sign in next (the MFA policy applies from there).
     pub async fn accept_invitation(
@@ -271,18 +249,18 @@ impl Core {
         });
     }
 
-    /// Sends a reset link to an active account with this address, within the hourly limit.
-    /// Returns whether one was sent (for tests; callers of the public API never learn it).
-    pub async fn send_password_reset(&self, email: &str) -> Result<bool, CoreError> {
+    /// Sends a reset link to an active account with this address, within the hourly limit;
+    /// anything else silently sends nothing.
+    async fn send_password_reset(&self, email: &str) -> Result<(), CoreError> {
         let Ok(email) = Email::parse("email", email) else {
-            return Ok(false);
+            return Ok(());
         };
         let lookup = self.keys().lookup("users", "email", email.as_str())?;
         let Some(user) = repo::users::by_email_lookup(self.store().conn(), &lookup).await? else {
-            return Ok(false);
+            return Ok(());
         };
         if user.status != STATUS_ACTIVE {
-            return Ok(false);
+            return Ok(());
         }
         let now = self.now();
         let recent = repo::account_links::made_since(
@@ -293,7 +271,7 @@ impl Core {
         )
         .await?;
         if recent >= RESETS_PER_HOUR {
-            return Ok(false);
+            return Ok(());
         }
         let txn = self.store().begin().await?;
         let (token, _) = self
@@ -311,17 +289,7 @@ impl Core {
             self.settings().password_reset_ttl_secs / 60,
             is_chinese(user.locale.as_deref()),
         ))
-        .await?;
-        Ok(true)
-    }
-
-    /// Whether a reset link is live, so the page can say so before a password is typed.
-    pub async fn password_reset_is_valid(&self, token: &SecretString) -> Result<bool, CoreError> {
-        match self.live_link(token, PURPOSE_PASSWORD_RESET).await {
-            Ok((_, user)) => Ok(user.status == STATUS_ACTIVE),
-            Err(CoreError::InvalidLink) => Ok(false),
-            Err(e) => Err(e),
-        }
+        .await
     }
 
     /// Sets a new password from a reset link: the link is used up, every session of the user

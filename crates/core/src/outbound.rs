@@ -102,6 +102,7 @@ impl SmtpMailer {
         let tls = tls
             .build_rustls()
             .map_err(|_| config_error("mail.smtp_host", "TLS could not be set up for this host"))?;
+        // `builder_dangerous` only means "no TLS preset": `.tls(...)` below always sets one.
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host)
             .port(settings.port)
             .timeout(Some(settings.timeout))

@@ -296,8 +296,7 @@ impl Core {
                 message: "SMS codes are on for this number; turn them off before changing it",
             });
         }
-        let sms_ready = self.sms_configured();
-        if !sms_ready {
+        if !self.sms_configured() {
             return Err(CoreError::ChannelUnavailable(Channel::Sms));
         }
         let org = self.keys().org_key(self.store().conn()).await?;
@@ -430,8 +429,26 @@ impl Core {
                 message: "your organisation requires two-step verification; set up another second factor before turning this one off",
             });
         }
-        user.updated_at = self.now();
-        repo::users::update(self.store().writer(), user).await?;
+        let now = self.now();
+        user.updated_at = now;
+        let txn = self.store().begin().await?;
+        repo::users::update(&txn, user.clone()).await?;
+        self.retire_factor_codes(&txn, user.id, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Codes already sent for sign-in or step-up stop working (a channel was turned off or an
+    /// administrator reset the user's factors).
+    pub(crate) async fn retire_factor_codes<C: custodian_store::ConnectionTrait>(
+        &self,
+        conn: &C,
+        user_id: uuid::Uuid,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        for purpose in [CodePurpose::SignIn, CodePurpose::StepUp] {
+            repo::one_time_codes::retire(conn, user_id, purpose.as_str(), now).await?;
+        }
         Ok(())
     }
 }

@@ -145,11 +145,7 @@ impl Core {
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserAdminView>, CoreError> {
         Self::require_admin(actor)?;
         let conn = self.store().conn();
-        let rows: Vec<_> = repo::users::all(conn)
-            .await?
-            .into_iter()
-            .filter(|u| u.deleted_at.is_none())
-            .collect();
+        let rows = repo::users::all(conn).await?;
         let with_totp: std::collections::HashSet<uuid::Uuid> =
             repo::second_factors::users_with_totp(conn)
                 .await?
@@ -258,16 +254,16 @@ impl Core {
     pub async fn reset_second_factors(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
         Self::require_admin(actor)?;
         self.require_recent_auth(actor)?;
-        self.user_row(id).await?;
+        let mut row = self.user_row(id).await?;
         let now = self.now();
         let txn = self.store().begin().await?;
         repo::second_factors::delete_totp(&txn, id.as_uuid()).await?;
         repo::second_factors::delete_recovery_codes(&txn, id.as_uuid()).await?;
-        let mut row = self.user_row(id).await?;
         row.email_codes_at = None;
         row.sms_codes_at = None;
         row.updated_at = now;
         repo::users::update(&txn, row).await?;
+        self.retire_factor_codes(&txn, id.as_uuid(), now).await?;
         let keep = (id == actor.user_id)
             .then(|| actor.session_id().map(|s| s.as_uuid()))
             .flatten();

@@ -43,9 +43,10 @@ pub async fn update<C: ConnectionTrait>(c: &C, row: user::Model) -> Result<()> {
     Ok(())
 }
 
-/// Every user, oldest first (a staff directory is small: hundreds, not millions).
+/// Every user not deleted, oldest first (a staff directory is small: hundreds, not millions).
 pub async fn all<C: ConnectionTrait>(c: &C) -> Result<Vec<user::Model>> {
     Ok(user::Entity::find()
+        .filter(user::Column::DeletedAt.is_null())
         .order_by_asc(user::Column::CreatedAt)
         .order_by_asc(user::Column::Id)
         .all(c)

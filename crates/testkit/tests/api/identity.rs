@@ -449,7 +449,8 @@ async fn an_undeliverable_invitation_adds_nobody(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(error_code(&body), Some("delivery_failed"));
-    let (_, users) = app.get_json("/api/v1/users").await;
+    let (status, users) = app.get_json("/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
     assert!(!users.to_string().contains("nobody@custodian.test"));
     // Without any mail settings the answer says what to configure.
     let plain = spawn_app(backend).await;
@@ -585,7 +586,8 @@ async fn deleting_a_user_moves_their_records_and_erases_them(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "their session ended");
     let (_, status, _) = password_step(&app, email, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, users) = app.get_json("/api/v1/users").await;
+    let (status, users) = app.get_json("/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
     assert!(!users.to_string().contains(email));
     let id = contact["id"].as_str().unwrap();
     let (_, moved) = app.get_json(&format!("/api/v1/contacts/{id}")).await;

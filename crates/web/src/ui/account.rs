@@ -2,7 +2,7 @@
 //! recovery codes shown once, the user's sessions with "end" buttons, and the "confirm it is
 //! you" step-up form that sensitive actions send the user to.
 
-use super::session::{CsrfOnly, csrf_checked, csrf_checked_id};
+use super::session::{CsrfOnly, code_error_text, code_sent_text, csrf_checked, csrf_checked_id};
 use super::support::{
     Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_millis, render,
     safe_return_to,
@@ -265,19 +265,19 @@ pub(crate) async fn reauthenticate(
     };
     v.check_csrf(&form.csrf)?;
     if let Some(channel) = custodian_core::outbound::Channel::parse(&form.send) {
-        let outcome = v.core().send_step_up_code(v.actor(), channel).await;
-        let notice = super::session::sent_code_text(&v.t(), &outcome, channel);
-        if notice.is_none()
-            && let Err(e) = outcome
-        {
-            return Err(v.fail(e));
-        }
+        let notice = match v.core().send_step_up_code(v.actor(), channel).await {
+            Ok(()) => code_sent_text(&v.t(), channel),
+            Err(e) => match code_error_text(&v.t(), &e) {
+                Some(text) => text,
+                None => return Err(v.fail(e)),
+            },
+        };
         return reauth_page_with(
             &v,
             StatusCode::OK,
             &form.return_to,
             FormErrors::default(),
-            notice,
+            Some(notice),
         )
         .await;
     }
@@ -741,16 +741,15 @@ pub(crate) async fn sent_codes(
             _ => return Err(v.fail(bad_request())),
         };
     let t = v.t();
-    let message = match &outcome {
+    let message = match outcome {
         Ok(()) => return security_page(&v, Some(done)).await,
-        Err(CoreError::InvalidCode) => t.t("codes.invalid").to_owned(),
         Err(CoreError::Validation(errors)) => errors
             .first()
             .map(|e| t.t(&format!("field_error.{}", e.code)).to_owned())
             .unwrap_or_default(),
-        Err(e) => match super::session::sent_code_text(&t, &outcome, Channel::Email) {
-            Some(text) if !matches!(e, CoreError::ReauthenticationRequired) => text,
-            _ => return or_reauth(&v, outcome.err().unwrap_or(CoreError::Forbidden)).await,
+        Err(e) => match code_error_text(&t, &e) {
+            Some(text) => text,
+            None => return or_reauth(&v, e).await,
         },
     };
     let mut errors = FormErrors::default();

@@ -231,22 +231,27 @@ pub(crate) struct SendCodeForm {
     lang: String,
 }
 
-/// What asking for a sent code led to, in the page's language (`None`: not a code error).
-pub(crate) fn sent_code_text(
-    t: &Tr<'_>,
-    outcome: &Result<(), CoreError>,
-    channel: Channel,
-) -> Option<String> {
-    let key = match (outcome, channel) {
-        (Ok(()), Channel::Email) => "codes.sent_email",
-        (Ok(()), Channel::Sms) => "codes.sent_sms",
-        (Err(CoreError::TooManyCodes { retry_after_secs }), _) => {
+/// "A code is on its way", in the page's language.
+pub(crate) fn code_sent_text(t: &Tr<'_>, channel: Channel) -> String {
+    t.t(match channel {
+        Channel::Email => "codes.sent_email",
+        Channel::Sms => "codes.sent_sms",
+    })
+    .to_owned()
+}
+
+/// Why a code (or another message) could not be sent or a channel not be changed, in the
+/// page's language; `None` for errors that are not about codes.
+pub(crate) fn code_error_text(t: &Tr<'_>, error: &CoreError) -> Option<String> {
+    let key = match error {
+        CoreError::TooManyCodes { retry_after_secs } => {
             let minutes = ((retry_after_secs + 59) / 60).max(1);
             return Some(t.t("codes.too_many").replace("{n}", &minutes.to_string()));
         }
-        (Err(CoreError::ChannelUnavailable(_)), _) => "codes.unavailable",
-        (Err(CoreError::DeliveryFailed(_)), _) => "codes.delivery_failed",
-        (Err(CoreError::Rule { code, .. }), _) => match *code {
+        CoreError::ChannelUnavailable(_) => "codes.unavailable",
+        CoreError::DeliveryFailed(_) => "codes.delivery_failed",
+        CoreError::InvalidCode => "codes.invalid",
+        CoreError::Rule { code, .. } => match *code {
             "channel_not_enabled" => "codes.not_enabled",
             "email_not_verified" => "codes.email_not_verified",
             "phone_not_verified" => "codes.phone_not_verified",
@@ -254,7 +259,7 @@ pub(crate) fn sent_code_text(
             "second_factor_required" => "codes.second_factor_required",
             _ => return None,
         },
-        (Err(CoreError::Conflict(_)), _) => "codes.nothing_to_confirm",
+        CoreError::Conflict(_) => "codes.nothing_to_confirm",
         _ => return None,
     };
     Some(t.t(key).to_owned())
@@ -285,19 +290,17 @@ pub(crate) async fn send_sign_in_code(
         return Ok(Redirect::to("/login").into_response());
     };
     let channel = Channel::parse(&form.channel).unwrap_or(Channel::Email);
-    let outcome = state.core.send_sign_in_code(&pending, channel).await;
     let t = state.i18n.translator(locale);
-    let Some(notice) = sent_code_text(&t, &outcome, channel) else {
-        return match outcome {
-            Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
-            Err(e) => Err(UiError::public(&state, locale, e).into_response()),
-            Ok(()) => Ok(Redirect::to("/login/verify").into_response()),
-        };
-    };
-    let status = match &outcome {
-        Ok(()) => StatusCode::OK,
-        Err(CoreError::TooManyCodes { .. }) => StatusCode::TOO_MANY_REQUESTS,
-        Err(_) => StatusCode::CONFLICT,
+    let (status, notice) = match state.core.send_sign_in_code(&pending, channel).await {
+        Ok(()) => (StatusCode::OK, code_sent_text(&t, channel)),
+        Err(CoreError::SignInExpired) => return Ok(Redirect::to("/login").into_response()),
+        Err(e) => match code_error_text(&t, &e) {
+            Some(text) if matches!(e, CoreError::TooManyCodes { .. }) => {
+                (StatusCode::TOO_MANY_REQUESTS, text)
+            }
+            Some(text) => (StatusCode::CONFLICT, text),
+            None => return Err(UiError::public(&state, locale, e).into_response()),
+        },
     };
     let page = VerifyPage {
         t,

@@ -339,12 +339,7 @@ pub(crate) async fn invite(
         Err(e @ (CoreError::ChannelUnavailable(_) | CoreError::DeliveryFailed(_))) => {
             let t = v.t();
             let mut errors = FormErrors::default();
-            let text = super::session::sent_code_text(
-                &t,
-                &Err(e),
-                custodian_core::outbound::Channel::Email,
-            )
-            .unwrap_or_default();
+            let text = super::session::code_error_text(&t, &e).unwrap_or_default();
             errors.add("email", text);
             list_page_with(&v, StatusCode::SERVICE_UNAVAILABLE, None, errors).await
         }
