@@ -32,8 +32,8 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
-    /// The address people use to reach the server, for printed links. Empty: derived from
-    /// `listen`.
+    /// The address people use to reach the server: links in e-mails and printed links point at
+    /// it, and its host name is the passkeys' relying party. Empty: `https://localhost:<port>`.
     pub public_url: String,
 }
 
@@ -589,7 +589,9 @@ pub const DEFAULT_TOML: &str = r#"# Custodian configuration.
 [server]
 # Address and port to listen on (HTTPS only).
 listen = "127.0.0.1:8443"
-# How people reach this server, for printed links. Empty: derived from `listen`.
+# How people reach this server (https://crm.example.com): links in e-mails point at it, and
+# its host name is what passkeys are bound to (an IP address turns passkeys off). Empty:
+# https://localhost:<port>.
 public_url = ""
 
 [database]

@@ -53,6 +53,18 @@ pub enum CoreError {
     /// An invitation or password-reset link that is unknown, used or expired.
     #[error("the link is invalid, already used or expired")]
     InvalidLink,
+    /// A passkey answer that did not verify (unknown credential, wrong origin or RP ID, bad
+    /// signature, counter gone back, no user verification).
+    #[error("the passkey could not be verified; try again or use another way to sign in")]
+    PasskeyRejected,
+    /// The passkey request was finished already, expired, or belongs to another sign-in.
+    #[error("the passkey request expired or was already used; start again")]
+    PasskeyRequestExpired,
+    /// The server's public URL is not a host name, which passkeys need.
+    #[error(
+        "passkeys are not available on this server: its public address (server.public_url) must be an https:// host name"
+    )]
+    PasskeysUnavailable,
     /// A sensitive action on a session whose last sign-in or step-up is too old.
     #[error("confirm it is you before doing this")]
     ReauthenticationRequired,

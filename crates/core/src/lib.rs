@@ -25,6 +25,7 @@ pub mod mfa_policy;
 pub mod notifications;
 pub mod orders;
 pub mod outbound;
+pub mod passkeys;
 pub mod patch;
 pub mod preferences;
 pub mod products;
@@ -89,6 +90,7 @@ struct Inner {
     contact_writer: contacts::ContactWriter,
     transports: notifications::Transports,
     outbound: outbound::Outbound,
+    relying_party: passkeys::RelyingParty,
 }
 
 impl Core {
@@ -121,6 +123,7 @@ impl Core {
                 contact_writer,
                 transports: notifications::Transports::default(),
                 outbound: outbound::Outbound::default(),
+                relying_party: passkeys::RelyingParty::default(),
             }),
         };
         core.inner

@@ -340,13 +340,12 @@ impl Core {
         write(&self.inner.outbound.sms, Some(gateway));
     }
 
-    /// The address people reach the server at (`https://crm.example.com`), for links in
-    /// e-mails.
+    /// The address people reach the server at (`https://crm.example.com`): links in e-mails
+    /// point at it, and its host is the passkeys' relying party.
     pub fn set_public_url(&self, url: &str) {
-        write(
-            &self.inner.outbound.public_url,
-            url.trim_end_matches('/').to_owned(),
-        );
+        let url = url.trim_end_matches('/');
+        write(&self.inner.outbound.public_url, url.to_owned());
+        self.inner.relying_party.configure(url);
     }
 
     pub(crate) fn public_url(&self) -> String {

@@ -37,6 +37,10 @@ pub struct SecondFactorStatus {
     /// An enrolment was started but not confirmed with a code.
     pub totp_pending: bool,
     pub recovery_codes_left: u64,
+    /// Passkeys registered.
+    pub passkeys: u64,
+    /// This server can use passkeys (its public URL names a host).
+    pub passkeys_available: bool,
     /// The account's e-mail address was proven (an invitation, a reset link or a code).
     pub email_verified: bool,
     /// Sign-in and step-up accept a code sent by e-mail.
@@ -69,13 +73,14 @@ pub struct FactorAdded {
 }
 crate::redacted_debug!(FactorAdded);
 
-/// Which factor a code proved.
+/// Which factor finished a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Factor {
+pub(crate) enum Factor {
     Totp,
     RecoveryCode,
     EmailCode,
     SmsCode,
+    Passkey,
 }
 
 impl Factor {
@@ -85,7 +90,23 @@ impl Factor {
             Self::RecoveryCode => "recovery_code",
             Self::EmailCode => "email_code",
             Self::SmsCode => "sms_code",
+            Self::Passkey => "passkey",
         }
+    }
+}
+
+/// The second factors a user has set up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecondFactors {
+    pub totp: bool,
+    pub passkeys: u64,
+    pub email_codes: bool,
+    pub sms_codes: bool,
+}
+
+impl SecondFactors {
+    pub(crate) fn any(self) -> bool {
+        self.totp || self.passkeys > 0 || self.email_codes || self.sms_codes
     }
 }
 
@@ -210,6 +231,18 @@ impl Core {
             self.record_failure(&throttle, true).await?;
             return Err(self.wrong_code(pending.id).await?);
         };
+        self.finish_sign_in(&pending, factor, &throttle, client)
+            .await
+    }
+
+    /// Ends the waiting sign-in whose second factor was proved and opens the session.
+    pub(crate) async fn finish_sign_in(
+        &self,
+        pending: &session::Model,
+        factor: Factor,
+        throttle: &crate::throttle::ThrottleKeys,
+        client: &ClientInfo,
+    ) -> Result<crate::auth::SessionGrant, CoreError> {
         let now = self.now();
         let txn = self.store().begin().await?;
         if !repo::sessions::end(&txn, pending.id, now, "second_factor_completed").await? {
@@ -217,11 +250,18 @@ impl Core {
         }
         let methods = format!("{}+{}", pending.auth_methods, factor.as_str());
         let grant = self
-            .new_session(&txn, user_id, SessionStage::Active, &methods, client, now)
+            .new_session(
+                &txn,
+                UserId(pending.user_id),
+                SessionStage::Active,
+                &methods,
+                client,
+                now,
+            )
             .await?;
         txn.commit().await?;
         self.forget_sessions(&grant.ended);
-        self.clear_account_throttle(&throttle).await?;
+        self.clear_account_throttle(throttle).await?;
         Ok(grant)
     }
 
@@ -258,6 +298,14 @@ impl Core {
                 other => other,
             });
         }
+        self.mark_step_up(session_id).await
+    }
+
+    /// Records a successful step-up on the session.
+    pub(crate) async fn mark_step_up(
+        &self,
+        session_id: custodian_domain::SessionId,
+    ) -> Result<(), CoreError> {
         repo::sessions::mark_reauthenticated(
             self.store().writer(),
             session_id.as_uuid(),
@@ -275,11 +323,22 @@ impl Core {
             .is_some_and(|t| t.confirmed_at.is_some()))
     }
 
-    /// The user has some second factor: sign-in and step-up ask for a code.
+    /// The second factors the user has set up.
+    pub(crate) async fn second_factors(
+        &self,
+        user: &user::Model,
+    ) -> Result<SecondFactors, CoreError> {
+        Ok(SecondFactors {
+            totp: self.totp_enabled(user.id).await?,
+            passkeys: repo::passkeys::count_for_user(self.store().conn(), user.id).await?,
+            email_codes: user.email_codes_at.is_some(),
+            sms_codes: user.sms_codes_at.is_some(),
+        })
+    }
+
+    /// The user has some second factor: sign-in and step-up ask for it.
     pub(crate) async fn has_second_factor(&self, user: &user::Model) -> Result<bool, CoreError> {
-        Ok(user.email_codes_at.is_some()
-            || user.sms_codes_at.is_some()
-            || self.totp_enabled(user.id).await?)
+        Ok(self.second_factors(user).await?.any())
     }
 
     pub async fn second_factor_status(
@@ -301,6 +360,8 @@ impl Core {
             sms_codes_enabled: user.sms_codes_at.is_some(),
             email_available: self.mail_configured(),
             sms_available: self.sms_configured(),
+            passkeys: repo::passkeys::count_for_user(conn, user.id).await?,
+            passkeys_available: self.passkeys_available(),
             totp_enabled: totp.as_ref().is_some_and(|t| t.confirmed_at.is_some()),
             totp_pending: totp.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
             recovery_codes_left: repo::second_factors::unused_recovery_codes(
@@ -463,7 +524,9 @@ impl Core {
     pub async fn remove_totp(&self, actor: &Actor) -> Result<(), CoreError> {
         self.require_recent_auth(actor)?;
         let user = self.active_user(actor.user_id.as_uuid()).await?;
-        let other_factor = user.email_codes_at.is_some() || user.sms_codes_at.is_some();
+        let mut left = self.second_factors(&user).await?;
+        left.totp = false;
+        let other_factor = left.any();
         if !other_factor && self.mfa_required_for(&user).await? {
             return Err(CoreError::Rule {
                 code: "second_factor_required",

@@ -242,6 +242,8 @@ impl Core {
             totp: self.totp_enabled(user.id).await?,
             email: user.email_codes_at.is_some() && self.mail_configured(),
             sms: user.sms_codes_at.is_some() && self.sms_configured(),
+            passkey: self.passkeys_available()
+                && repo::passkeys::count_for_user(self.store().conn(), user.id).await? > 0,
         })
     }
 
@@ -463,4 +465,6 @@ pub struct SignInOptions {
     pub email: bool,
     /// A code sent by SMS (ask for it first).
     pub sms: bool,
+    /// A passkey (start its ceremony first).
+    pub passkey: bool,
 }

@@ -24,7 +24,8 @@ const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 /// The throttle counters one sign-in attempt touches.
 #[derive(Debug, Clone)]
 pub(crate) struct ThrottleKeys {
-    account: Vec<u8>,
+    /// None for a passkey sign-in, which names no account until it has succeeded.
+    account: Option<Vec<u8>>,
     network: Option<Vec<u8>>,
 }
 
@@ -54,16 +55,35 @@ impl Core {
         email: &str,
         ip: Option<IpAddr>,
     ) -> Result<ThrottleKeys, CoreError> {
-        let account =
+        Ok(ThrottleKeys {
+            account: Some(self.account_key(email)?),
+            network: self.network_key(ip)?,
+        })
+    }
+
+    fn account_key(&self, email: &str) -> Result<Vec<u8>, CoreError> {
+        self.keys()
+            .lookup("auth_throttles", "account", &email.trim().to_lowercase())
+    }
+
+    fn network_key(&self, ip: Option<IpAddr>) -> Result<Option<Vec<u8>>, CoreError> {
+        ip.map(|ip| {
             self.keys()
-                .lookup("auth_throttles", "account", &email.trim().to_lowercase())?;
-        let network = ip
-            .map(|ip| {
-                self.keys()
-                    .lookup("auth_throttles", "network", &network_of(ip))
-            })
-            .transpose()?;
-        Ok(ThrottleKeys { account, network })
+                .lookup("auth_throttles", "network", &network_of(ip))
+        })
+        .transpose()
+    }
+
+    /// The counter of the client's network alone (a passkey sign-in: there is no password to
+    /// guess, but a flood of failed assertions from one network still waits).
+    pub(crate) fn network_throttle_keys(
+        &self,
+        ip: Option<IpAddr>,
+    ) -> Result<ThrottleKeys, CoreError> {
+        Ok(ThrottleKeys {
+            account: None,
+            network: self.network_key(ip)?,
+        })
     }
 
     /// When a counter lets the next attempt through (0: now).
@@ -83,7 +103,9 @@ impl Core {
     pub(crate) async fn check_throttle(&self, keys: &ThrottleKeys) -> Result<(), CoreError> {
         let conn = self.store().conn();
         let mut allowed_from = 0;
-        if let Some(row) = repo::auth_throttles::get(conn, &keys.account).await? {
+        if let Some(key) = &keys.account
+            && let Some(row) = repo::auth_throttles::get(conn, key).await?
+        {
             allowed_from = allowed_from.max(self.allowed_from(&row, ACCOUNT_FREE_FAILURES, true));
         }
         if let Some(key) = &keys.network
@@ -114,7 +136,9 @@ impl Core {
         let now = self.now();
         let restart_before = now - self.settings().login_lockout_secs * 1000;
         let writer = self.store().writer();
-        repo::auth_throttles::add_failure(writer, &keys.account, now, restart_before).await?;
+        if let Some(key) = &keys.account {
+            repo::auth_throttles::add_failure(writer, key, now, restart_before).await?;
+        }
         if count_network && let Some(key) = &keys.network {
             repo::auth_throttles::add_failure(writer, key, now, restart_before).await?;
         }
@@ -127,7 +151,9 @@ impl Core {
         &self,
         keys: &ThrottleKeys,
     ) -> Result<(), CoreError> {
-        repo::auth_throttles::clear(self.store().writer(), &keys.account).await?;
+        if let Some(key) = &keys.account {
+            repo::auth_throttles::clear(self.store().writer(), key).await?;
+        }
         Ok(())
     }
 
@@ -140,8 +166,7 @@ impl Core {
         Self::require_admin(actor)?;
         let user = self.user_row(user_id).await?;
         let email = self.user_email(&user).await?;
-        let keys = self.throttle_keys(&email, None)?;
-        Ok(repo::auth_throttles::clear(self.store().writer(), &keys.account).await?)
+        Ok(repo::auth_throttles::clear(self.store().writer(), &self.account_key(&email)?).await?)
     }
 }
 

@@ -249,7 +249,7 @@ impl Core {
         Ok(())
     }
 
-    /// Removes a user's second factors — authenticator, recovery codes, e-mail and SMS codes
+    /// Removes a user's second factors — authenticator, passkeys, recovery codes, e-mail and SMS codes
     /// (a lost phone) — and ends their sessions. Administrators only, after their own step-up.
     pub async fn reset_second_factors(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
         Self::require_admin(actor)?;
@@ -259,6 +259,7 @@ impl Core {
         let txn = self.store().begin().await?;
         repo::second_factors::delete_totp(&txn, id.as_uuid()).await?;
         repo::second_factors::delete_recovery_codes(&txn, id.as_uuid()).await?;
+        repo::passkeys::delete_all_for_user(&txn, id.as_uuid()).await?;
         row.email_codes_at = None;
         row.sms_codes_at = None;
         row.updated_at = now;

@@ -164,6 +164,21 @@ impl From<CoreError> for ApiError {
                 "invalid_link",
                 "This link is invalid, already used or expired. Ask for a new one: an administrator can resend an invitation, and \"Forgot password?\" on the sign-in page sends a new reset link.",
             ),
+            CoreError::PasskeyRejected => Self::new(
+                S::UNAUTHORIZED,
+                "passkey_rejected",
+                "The passkey could not be verified. Try again with a passkey registered to this account on this site, or use another way to sign in.",
+            ),
+            CoreError::PasskeyRequestExpired => Self::new(
+                S::BAD_REQUEST,
+                "passkey_request_expired",
+                "This passkey request expired or was already used. Start again.",
+            ),
+            CoreError::PasskeysUnavailable => Self::new(
+                S::SERVICE_UNAVAILABLE,
+                "passkeys_unavailable",
+                "Passkeys are not available on this server: its public address must be an https:// host name, not an IP address. Ask an administrator to set server.public_url.",
+            ),
             CoreError::ReauthenticationRequired => Self::new(
                 S::FORBIDDEN,
                 "reauthentication_required",

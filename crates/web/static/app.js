@@ -308,4 +308,142 @@
   } else {
     setUpLineEditor();
   }
+
+  // Passkeys (WebAuthn). A form marked data-passkey="create" or "get" is shown only where the
+  // browser has WebAuthn. Submitting it asks the server for options (data-options), lets the
+  // browser's own passkey prompt answer them, puts the answer into the form's hidden
+  // ceremony_id / credential fields and submits the form normally; the server's page says how
+  // it went. Binary fields travel as base64url without padding, as the server expects.
+  function fromBase64Url(text) {
+    var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) {
+      base64 += "=";
+    }
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return bytes.buffer;
+  }
+
+  function toBase64Url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) {
+      binary += String.fromCharCode(bytes[i]);
+    }
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function decodeCredentialList(list) {
+    return (list || []).map(function (c) {
+      return Object.assign({}, c, { id: fromBase64Url(c.id) });
+    });
+  }
+
+  function creationOptions(publicKey) {
+    var options = Object.assign({}, publicKey);
+    options.challenge = fromBase64Url(publicKey.challenge);
+    options.user = Object.assign({}, publicKey.user, { id: fromBase64Url(publicKey.user.id) });
+    options.excludeCredentials = decodeCredentialList(publicKey.excludeCredentials);
+    return options;
+  }
+
+  function requestOptions(publicKey) {
+    var options = Object.assign({}, publicKey);
+    options.challenge = fromBase64Url(publicKey.challenge);
+    options.allowCredentials = decodeCredentialList(publicKey.allowCredentials);
+    return options;
+  }
+
+  function credentialJson(credential, kind) {
+    var r = credential.response;
+    var response = kind === "create"
+      ? {
+          attestationObject: toBase64Url(r.attestationObject),
+          clientDataJSON: toBase64Url(r.clientDataJSON)
+        }
+      : {
+          authenticatorData: toBase64Url(r.authenticatorData),
+          clientDataJSON: toBase64Url(r.clientDataJSON),
+          signature: toBase64Url(r.signature),
+          userHandle: r.userHandle ? toBase64Url(r.userHandle) : null
+        };
+    return JSON.stringify({
+      id: credential.id,
+      rawId: toBase64Url(credential.rawId),
+      type: credential.type,
+      response: response,
+      extensions: {}
+    });
+  }
+
+  function passkeyStatus(form, text) {
+    var status = form.querySelector("[data-passkey-status]");
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  function runPasskey(form) {
+    var kind = form.getAttribute("data-passkey");
+    var csrf = form.querySelector('input[name="_csrf"]');
+    var headers = { "Accept": "application/json" };
+    if (csrf) {
+      headers["X-CSRF-Token"] = csrf.value;
+    }
+    passkeyStatus(form, "");
+    fetch(form.getAttribute("data-options"), {
+      method: "POST",
+      headers: headers,
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.status === 403 && body.code === "reauthentication_required" &&
+            form.getAttribute("data-reauth")) {
+          window.location.href = form.getAttribute("data-reauth");
+          return null;
+        }
+        if (!response.ok) {
+          throw new Error(body.code || "options_failed");
+        }
+        var publicKey = body.options.publicKey;
+        form.querySelector('input[name="ceremony_id"]').value = body.ceremony_id;
+        return kind === "create"
+          ? navigator.credentials.create({ publicKey: creationOptions(publicKey) })
+          : navigator.credentials.get({ publicKey: requestOptions(publicKey) });
+      });
+    }).then(function (credential) {
+      if (!credential) {
+        return;
+      }
+      form.querySelector('input[name="credential"]').value = credentialJson(credential, kind);
+      form.submit();
+    }).catch(function () {
+      passkeyStatus(form, form.getAttribute("data-failed") || "");
+    });
+  }
+
+  function setUpPasskeys() {
+    var supported = !!(window.PublicKeyCredential && navigator.credentials && window.fetch);
+    document.querySelectorAll("form[data-passkey]").forEach(function (form) {
+      form.hidden = !supported;
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-passkey")) {
+      return;
+    }
+    event.preventDefault();
+    runPasskey(form);
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpPasskeys);
+  } else {
+    setUpPasskeys();
+  }
 })();

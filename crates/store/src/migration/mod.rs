@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_mfa_requirements::Migration),
             Box::new(m0016_token_scopes::Migration),
             Box::new(m0017_verified_channels::Migration),
+            Box::new(m0018_passkeys::Migration),
         ]
     }
 }
@@ -130,3 +131,4 @@ mod m0014_user_attributes;
 mod m0015_mfa_requirements;
 mod m0016_token_scopes;
 mod m0017_verified_channels;
+mod m0018_passkeys;

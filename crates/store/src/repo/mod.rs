@@ -364,6 +364,7 @@ pub mod data_keys;
 pub mod key_versions;
 pub mod mfa_requirements;
 pub mod one_time_codes;
+pub mod passkeys;
 pub mod search_tokens;
 pub mod second_factors;
 pub mod sessions;

@@ -101,6 +101,7 @@ pub async fn delete_credentials<C: ConnectionTrait>(c: &C, user_id: Uuid) -> Res
         session,
         api_token,
         user_totp,
+        passkey,
         recovery_code,
         one_time_code,
         account_link,

@@ -656,8 +656,118 @@ async fn enrol_an_authenticator_and_sign_in_with_it(backend: Backend) {
     assert_eq!(status["totp_enabled"], true);
 }
 
+/// Chromium's virtual authenticator (DevTools WebAuthn domain): a platform authenticator that
+/// keeps discoverable credentials and verifies the user (as Touch ID or Windows Hello would).
+async fn add_virtual_authenticator(driver: &WebDriver) -> WebDriverResult<()> {
+    let cdp = driver.cdp();
+    cdp.send_raw("WebAuthn.enable", json!({ "enableUI": false }))
+        .await?;
+    cdp.send_raw(
+        "WebAuthn.addVirtualAuthenticator",
+        json!({ "options": {
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true
+        }}),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn enrol_a_passkey_and_sign_in_with_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
+    // Passkeys belong to a host name: browse at the public URL (https://localhost:<port>).
+    let site = app.base_url.replace("127.0.0.1", "localhost");
+    let sign_out = || async {
+        driver
+            .find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("login-submit")).await?;
+        WebDriverResult::Ok(())
+    };
+    let sign_in_with_password = || async {
+        driver.goto(format!("{site}/login")).await?;
+        wait_for(&driver, By::Name("email"))
+            .await?
+            .send_keys(ADMIN_EMAIL)
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        driver.find(By::Id("login-submit")).await?.click().await?;
+        WebDriverResult::Ok(())
+    };
+
+    let result = async {
+        add_virtual_authenticator(&driver).await?;
+        sign_in_with_password().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+        driver.goto(format!("{site}/account/security")).await?;
+        let name = wait_for(&driver, By::Id("f-passkey_name")).await?;
+        assert!(
+            name.is_displayed().await?,
+            "the add form shows with WebAuthn"
+        );
+        name.clear().await?;
+        name.send_keys("Virtual key 虚拟").await?;
+        driver.find(By::Id("add-passkey")).await?.click().await?;
+        // The first second factor: recovery codes, shown once.
+        let codes = wait_for(&driver, By::Id("recovery-codes"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(codes.lines().count(), 10, "{codes}");
+        driver.find(By::Id("recovery-done")).await?.click().await?;
+        let listed = wait_for(&driver, By::Css("#passkey-list input[name='passkey_name']"))
+            .await?
+            .value()
+            .await?;
+        assert_eq!(listed.as_deref(), Some("Virtual key 虚拟"));
+
+        // Passwordless: the browser offers the passkey it holds for this site.
+        sign_out().await?;
+        driver.goto(format!("{site}/login")).await?;
+        wait_for(&driver, By::Id("passkey-sign-in"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+
+        // With the password, the passkey is the second step (a fresh browser state; the
+        // passwordless session stays, to be seen in the list below).
+        driver.delete_all_cookies().await?;
+        sign_in_with_password().await?;
+        wait_for(&driver, By::Id("verify-passkey"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+        WebDriverResult::Ok(())
+    }
+    .await;
+    finish(driver, result, "passkey", backend).await;
+    let (_, sessions) = app.get_json("/api/v1/account/sessions").await;
+    let methods: Vec<&str> = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["auth_methods"].as_str().unwrap())
+        .collect();
+    assert!(methods.contains(&"passkey"), "{methods:?}");
+    assert!(methods.contains(&"password+passkey"), "{methods:?}");
+}
+
 on_both_backends!(
     set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese,
     add_lines_to_an_order,
     enrol_an_authenticator_and_sign_in_with_it,
+    enrol_a_passkey_and_sign_in_with_it,
 );

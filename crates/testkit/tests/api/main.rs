@@ -18,6 +18,7 @@ mod identity;
 mod leads;
 mod mfa_policy;
 mod orders;
+mod passkeys;
 mod passwords;
 mod search;
 mod second_factors;

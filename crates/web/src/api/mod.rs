@@ -14,6 +14,7 @@ mod leads;
 mod notifications;
 mod openapi;
 mod orders;
+mod passkeys;
 mod products;
 mod search;
 mod session;
@@ -51,6 +52,30 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/auth/second-factor/options",
             get(identity::sign_in_options),
+        )
+        .route("/auth/passkey/options", post(passkeys::begin_sign_in))
+        .route("/auth/passkey", post(passkeys::sign_in))
+        .route(
+            "/auth/second-factor/passkey/options",
+            post(passkeys::begin_second_factor),
+        )
+        .route("/auth/second-factor/passkey", post(passkeys::second_factor))
+        .route(
+            "/auth/reauthenticate/passkey/options",
+            post(passkeys::begin_step_up),
+        )
+        .route("/auth/reauthenticate/passkey", post(passkeys::step_up))
+        .route(
+            "/account/passkeys",
+            get(passkeys::list).post(passkeys::finish_registration),
+        )
+        .route(
+            "/account/passkeys/registration",
+            post(passkeys::begin_registration),
+        )
+        .route(
+            "/account/passkeys/{id}",
+            axum::routing::patch(passkeys::rename).delete(passkeys::remove),
         )
         .route("/auth/invitation/accept", post(identity::accept_invitation))
         .route("/auth/password/forgot", post(identity::forgot_password))

@@ -4,8 +4,8 @@
 
 use super::{
     Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
-    dashboard, deals, feedback, identity, leads, notifications, orders, products, search, session,
-    tasks, transfer, users,
+    dashboard, deals, feedback, identity, leads, notifications, orders, passkeys, products, search,
+    session, tasks, transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -80,6 +80,10 @@ are JSON `{code, message, details}` with stable codes."
         identity::enable_sent_codes, identity::disable_sent_codes, identity::invite,
         identity::resend_invitation, identity::delete_user, identity::accept_invitation,
         identity::forgot_password, identity::reset_password,
+        passkeys::list, passkeys::begin_registration, passkeys::finish_registration,
+        passkeys::rename, passkeys::remove, passkeys::begin_sign_in, passkeys::sign_in,
+        passkeys::begin_second_factor, passkeys::second_factor, passkeys::begin_step_up,
+        passkeys::step_up,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete, contacts::restore,
         companies::list, companies::create, companies::get, companies::update, companies::delete, companies::restore,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update,
@@ -113,6 +117,8 @@ are JSON `{code, message, details}` with stable codes."
         ApiError, Health, UserView, session::SecondFactorDue, session::CodeRequest,
         session::ReauthenticateRequest, SecondFactorStatus, SessionView, account::TotpEnrolmentBody,
         account::ConfirmTotp, account::RecoveryCodes, account::SessionList, account::Ended,
+        custodian_core::passkeys::PasskeyView, custodian_core::passkeys::PasskeyChallenge,
+        passkeys::PasskeyAnswer, passkeys::NewPasskey, passkeys::PasskeyName,
         account::ChangePassword, account::StrengthRequest, account::StrengthBody, account::Unlocked,
         account::TokenList, account::CreatedTokenBody, ApiTokenRequest, ApiTokenView,
         identity::ChannelName, identity::SendCodeRequest, identity::CodeBody, identity::PhoneBody,

@@ -46,8 +46,9 @@ pub struct SessionBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SecondFactorDue {
     second_factor_required: bool,
-    /// What the code may be: `totp` (six digits from the authenticator app), `email` or `sms`
-    /// (ask for a code at `POST /api/v1/auth/second-factor/send-code` first), or
+    /// How to finish: `passkey` (`POST /api/v1/auth/second-factor/passkey/options`, then
+    /// `…/passkey`), or a code: `totp` (six digits from the authenticator app), `email` or
+    /// `sms` (ask for a code at `POST /api/v1/auth/second-factor/send-code` first), or
     /// `recovery_code`.
     methods: Vec<&'static str>,
 }
@@ -71,6 +72,7 @@ pub async fn login(
         LoginOutcome::SecondFactorDue(pending) => {
             let options = state.core.sign_in_options(&pending.token).await?;
             let methods = [
+                (options.passkey, "passkey"),
                 (options.totp, "totp"),
                 (options.email, "email"),
                 (options.sms, "sms"),

@@ -2,7 +2,10 @@
 //! recovery codes shown once, the user's sessions with "end" buttons, and the "confirm it is
 //! you" step-up form that sensitive actions send the user to.
 
-use super::session::{CsrfOnly, code_error_text, code_sent_text, csrf_checked, csrf_checked_id};
+use super::session::{
+    CsrfOnly, PasskeyForm, code_error_text, code_sent_text, csrf_checked, csrf_checked_id,
+    passkey_failed,
+};
 use super::support::{
     Chrome, FormErrors, UiError, UiResultExt, Viewer, bad_request, format_millis, render,
     safe_return_to,
@@ -17,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
-use custodian_core::second_factor::{SecondFactorStatus, TotpEnrolment};
+use custodian_core::second_factor::{FactorAdded, SecondFactorStatus, TotpEnrolment};
 use custodian_core::secrets::{ExposeSecret, SecretString};
 use custodian_domain::SessionId;
 use serde::Deserialize;
@@ -53,6 +56,15 @@ struct SecurityPage<'a> {
     new_token: Option<String>,
     /// The session may only set up a second factor (MFA policy).
     restricted: bool,
+    passkeys: Vec<PasskeyRow>,
+}
+
+/// One passkey as listed (its name is the user's own).
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
 }
 
 /// One API token as listed (never its secret).
@@ -140,6 +152,22 @@ async fn security_page_full(
             })
             .collect()
     };
+    let passkeys = if status.passkeys_available {
+        v.core()
+            .list_passkeys(v.actor())
+            .await
+            .ui(v)?
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.id.to_string(),
+                name: p.name,
+                created: format_millis(p.created_at),
+                last_used: p.last_used_at.map(format_millis).unwrap_or_default(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let notice = match notice {
         None if v.actor().enrolment_required => Some("account.enrolment_required"),
         other => other,
@@ -155,6 +183,7 @@ async fn security_page_full(
         tokens,
         new_token,
         restricted: v.actor().enrolment_required,
+        passkeys,
     };
     Ok(render(code, &page))
 }
@@ -173,6 +202,8 @@ struct ReauthPage<'a> {
     t: Tr<'a>,
     chrome: Chrome,
     uses_code: bool,
+    /// A passkey can confirm it.
+    passkey: bool,
     /// Codes can be sent by e-mail / SMS instead of read from an app.
     email_codes: bool,
     sms_codes: bool,
@@ -202,7 +233,12 @@ async fn reauth_page_with(
     let page = ReauthPage {
         t: v.t(),
         chrome: v.chrome(NAV),
-        uses_code: factors.totp_enabled || factors.email_codes_enabled || factors.sms_codes_enabled,
+        // With any second factor, step-up takes it (or a recovery code), not the password.
+        uses_code: factors.totp_enabled
+            || factors.email_codes_enabled
+            || factors.sms_codes_enabled
+            || factors.passkeys > 0,
+        passkey: factors.passkeys > 0 && factors.passkeys_available,
         email_codes: factors.email_codes_enabled && factors.email_available,
         sms_codes: factors.sms_codes_enabled && factors.sms_available,
         notice,
@@ -308,6 +344,136 @@ pub(crate) async fn reauthenticate(
     }
 }
 
+/// Step-up with a passkey: the form `app.js` filled with its answer.
+pub(crate) async fn reauthenticate_with_passkey(
+    v: Viewer,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let outcome = async {
+        let (ceremony, credential) = form.answer()?;
+        v.core()
+            .reauthenticate_with_passkey(v.actor(), ceremony, credential)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            let target = safe_return_to(&form.return_to).unwrap_or(SECURITY_PATH);
+            Ok(Redirect::to(target).into_response())
+        }
+        Err(e) if passkey_failed(&e) => {
+            let notice = v.t().t("login.passkey_failed").to_owned();
+            reauth_page_with(
+                &v,
+                StatusCode::UNAUTHORIZED,
+                &form.return_to,
+                FormErrors::default(),
+                Some(notice),
+            )
+            .await
+        }
+        Err(CoreError::SignInExpired) => Ok(Redirect::to("/login").into_response()),
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passkeys
+// ---------------------------------------------------------------------------------------------
+
+/// The security page with a message at the passkeys section.
+async fn passkey_trouble(v: &Viewer, status: StatusCode, key: &str) -> Result<Response, UiError> {
+    let mut errors = FormErrors::default();
+    errors.add("passkeys", v.t().t(key).to_owned());
+    security_page_with(v, status, None, errors).await
+}
+
+pub(crate) async fn add_passkey(
+    v: Viewer,
+    jar: CookieJar,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let outcome = async {
+        let (ceremony, credential) = form.answer()?;
+        v.core()
+            .finish_passkey_registration(v.actor(), ceremony, &form.passkey_name, credential)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(added) => factor_added_page(&v, jar, &added, "account.passkey_added").await,
+        Err(CoreError::Validation(_)) => {
+            passkey_trouble(
+                &v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account.passkey_name_invalid",
+            )
+            .await
+        }
+        Err(CoreError::Conflict(_)) => {
+            passkey_trouble(&v, StatusCode::CONFLICT, "account.passkey_duplicate").await
+        }
+        Err(CoreError::Rule { .. }) => {
+            passkey_trouble(&v, StatusCode::CONFLICT, "account.passkey_limit").await
+        }
+        Err(e) if passkey_failed(&e) => {
+            passkey_trouble(&v, StatusCode::UNAUTHORIZED, "account.passkey_add_failed").await
+        }
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
+pub(crate) async fn rename_passkey(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let id = super::support::parse_id(&id).ui(&v)?;
+    match v
+        .core()
+        .rename_passkey(v.actor(), id, &form.passkey_name)
+        .await
+    {
+        Ok(()) => security_page(&v, Some("account.passkey_renamed")).await,
+        Err(CoreError::Validation(_)) => {
+            passkey_trouble(
+                &v,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account.passkey_name_invalid",
+            )
+            .await
+        }
+        Err(e) => Err(v.fail(e)),
+    }
+}
+
+pub(crate) async fn remove_passkey(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = csrf_checked_id(&v, &id, form)?;
+    match v.core().remove_passkey(v.actor(), id).await {
+        Ok(()) => security_page(&v, Some("account.passkey_removed")).await,
+        Err(CoreError::Rule { .. }) => {
+            passkey_trouble(&v, StatusCode::CONFLICT, "codes.second_factor_required").await
+        }
+        Err(e) => or_reauth(&v, e).await,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Authenticator app
 // ---------------------------------------------------------------------------------------------
@@ -399,6 +565,24 @@ fn recovery_codes_page(v: &Viewer, codes: &[SecretString]) -> Response {
     render(StatusCode::OK, &page)
 }
 
+/// After a second factor was added: the first recovery codes (shown once) or the security page
+/// with `notice`; an enrolment-only session was replaced by a full one with a new token.
+async fn factor_added_page(
+    v: &Viewer,
+    jar: CookieJar,
+    added: &FactorAdded,
+    notice: &'static str,
+) -> Result<Response, UiError> {
+    let page = match &added.recovery_codes {
+        Some(codes) => recovery_codes_page(v, codes),
+        None => security_page(v, Some(notice)).await?,
+    };
+    Ok(match &added.new_session {
+        Some(grant) => (jar.add(session_cookie(&grant.token)), page).into_response(),
+        None => page,
+    })
+}
+
 pub(crate) async fn confirm_totp(
     v: Viewer,
     jar: CookieJar,
@@ -412,17 +596,7 @@ pub(crate) async fn confirm_totp(
         .code
         .unwrap_or_else(|| SecretString::from(String::new()));
     match v.core().confirm_totp(v.actor(), code.expose_secret()).await {
-        Ok(confirmed) => {
-            let page = match &confirmed.recovery_codes {
-                Some(codes) => recovery_codes_page(&v, codes),
-                None => security_page(&v, Some("account.totp_enabled")).await?,
-            };
-            // An enrolment-only session was replaced by a full one with a new token.
-            Ok(match &confirmed.new_session {
-                Some(grant) => (jar.add(session_cookie(&grant.token)), page).into_response(),
-                None => page,
-            })
-        }
+        Ok(confirmed) => factor_added_page(&v, jar, &confirmed, "account.totp_enabled").await,
         Err(CoreError::InvalidCode) => {
             let enrolment = v.core().pending_totp_enrolment(v.actor()).await.ui(&v)?;
             let Some(enrolment) = enrolment else {
@@ -714,16 +888,7 @@ pub(crate) async fn sent_codes(
                 };
                 match core.enable_sent_codes(actor, channel).await {
                     Ok(added) => {
-                        let page = match &added.recovery_codes {
-                            Some(codes) => recovery_codes_page(&v, codes),
-                            None => security_page(&v, Some("account.codes_enabled")).await?,
-                        };
-                        return Ok(match &added.new_session {
-                            Some(grant) => {
-                                (jar.add(session_cookie(&grant.token)), page).into_response()
-                            }
-                            None => page,
-                        });
+                        return factor_added_page(&v, jar, &added, "account.codes_enabled").await;
                     }
                     Err(e) => (Err(e), "", "sent_codes"),
                 }

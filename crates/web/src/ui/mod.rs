@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/password/strength", post(session::password_strength))
         .route("/login/verify/send", post(session::send_sign_in_code))
+        .route("/login/passkey", post(session::passkey_login))
+        .route("/login/verify/passkey", post(session::passkey_verify))
         .route(
             "/password/forgot",
             get(links::forgot_page).post(links::forgot),
@@ -72,6 +74,19 @@ pub fn routes() -> Router<AppState> {
             get(account::totp_form).post(account::begin_totp),
         )
         .route("/account/totp/confirm", post(account::confirm_totp))
+        .route(
+            "/account/reauthenticate/passkey",
+            post(account::reauthenticate_with_passkey),
+        )
+        .route("/account/passkeys", post(account::add_passkey))
+        .route(
+            "/account/passkeys/{id}/rename",
+            post(account::rename_passkey),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            post(account::remove_passkey),
+        )
         .route("/account/totp/remove", post(account::remove_totp))
         .route("/account/sent-codes/{action}", post(account::sent_codes))
         .route(
@@ -458,6 +473,7 @@ mod tests {
                 failed: Some("E-mail or password is incorrect.".to_owned()),
                 needs_setup: true,
                 errors: FormErrors::default(),
+                passkeys: true,
             };
             let html = page.render().unwrap();
             assert!(html.contains(&format!("lang=\"{locale}\"")), "{locale}");
@@ -466,6 +482,7 @@ mod tests {
                 "{html}"
             );
             assert!(html.contains("id=\"login-submit\""));
+            assert!(html.contains("id=\"passkey-sign-in\""), "{html}");
             assert!(html.contains("name=\"email\"") && html.contains("name=\"password\""));
             assert!(html.contains("/setup"), "setup link when no admin exists");
             // Autoescaping on; no inline script or style.

@@ -80,6 +80,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) failed: Option<String>,
     pub(crate) needs_setup: bool,
     pub(crate) errors: FormErrors,
+    /// The server can use passkeys: offer "Sign in with a passkey".
+    pub(crate) passkeys: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -116,6 +118,7 @@ pub(crate) async fn login_page(
         failed: None,
         needs_setup,
         errors: FormErrors::default(),
+        passkeys: state.core.passkeys_available(),
     };
     render(StatusCode::OK, &page)
 }
@@ -136,6 +139,7 @@ fn failed_login_page<'a>(
         lang,
         needs_setup: false,
         errors: FormErrors::default(),
+        passkeys: state.core.passkeys_available(),
     }
 }
 
@@ -274,6 +278,7 @@ async fn verify_options(state: &AppState, pending: &SecretString) -> SignInOptio
             totp: true,
             email: false,
             sms: false,
+            passkey: false,
         })
 }
 
@@ -394,6 +399,156 @@ pub(crate) async fn verify(
         }
         Err(CoreError::SignInExpired) => {
             Err((jar.add(clear_sign_in_cookie()), expired(&state, form.lang)).into_response())
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passkeys at sign-in
+// ---------------------------------------------------------------------------------------------
+
+/// The browser's passkey answer, as `app.js` puts it into a form.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PasskeyForm {
+    #[serde(rename = "_csrf")]
+    pub(crate) csrf: String,
+    pub(crate) ceremony_id: String,
+    pub(crate) credential: String,
+    pub(crate) lang: String,
+    pub(crate) return_to: String,
+    /// The name of a passkey being added.
+    pub(crate) passkey_name: String,
+}
+
+impl fmt::Debug for PasskeyForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasskeyForm { .. }")
+    }
+}
+
+impl PasskeyForm {
+    /// The ceremony and the credential; an unreadable answer is a failed passkey.
+    pub(crate) fn answer(&self) -> Result<(uuid::Uuid, serde_json::Value), CoreError> {
+        let ceremony = uuid::Uuid::parse_str(self.ceremony_id.trim())
+            .map_err(|_| CoreError::PasskeyRequestExpired)?;
+        let credential =
+            serde_json::from_str(&self.credential).map_err(|_| CoreError::PasskeyRejected)?;
+        Ok((ceremony, credential))
+    }
+}
+
+/// A passkey that did not work: the user tries again or signs in another way.
+pub(crate) fn passkey_failed(e: &CoreError) -> bool {
+    matches!(
+        e,
+        CoreError::PasskeyRejected | CoreError::PasskeyRequestExpired | CoreError::Validation(_)
+    )
+}
+
+/// Passwordless sign-in: the form `app.js` filled with the passkey's answer.
+pub(crate) async fn passkey_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    Client(client): Client,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), Response> {
+    let form = public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
+    let locale = public_locale(&headers, Some(&form.lang));
+    let outcome = async {
+        let (ceremony, credential) = form.answer()?;
+        state
+            .core
+            .finish_passkey_sign_in(ceremony, credential, &client)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(grant) => Ok((
+            jar.add(session_cookie(&grant.token)),
+            Redirect::to("/dashboard"),
+        )),
+        Err(e) if passkey_failed(&e) => {
+            let page = failed_login_page(
+                &state,
+                locale,
+                String::new(),
+                form.lang,
+                "login.passkey_failed",
+            );
+            Err(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(e @ CoreError::Throttled { .. }) => {
+            let mut page = failed_login_page(
+                &state,
+                locale,
+                String::new(),
+                form.lang,
+                "login.passkey_failed",
+            );
+            page.failed = Some(throttled_text(&page.t, &e));
+            Err(throttled_response(&page, &e))
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+/// The second step of a password sign-in, with a passkey.
+pub(crate) async fn passkey_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    jar: CookieJar,
+    Client(client): Client,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<(CookieJar, Redirect), Response> {
+    let form = public_form(&state, &headers, &uri, form).map_err(IntoResponse::into_response)?;
+    let locale = public_locale(&headers, Some(&form.lang));
+    let Some(pending) = sign_in_from_jar(&jar) else {
+        return Ok((jar, Redirect::to("/login")));
+    };
+    let outcome = async {
+        let (ceremony, credential) = form.answer()?;
+        state
+            .core
+            .complete_sign_in_with_passkey(&pending, ceremony, credential, &client)
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(grant) => Ok((
+            jar.add(clear_sign_in_cookie())
+                .add(session_cookie(&grant.token)),
+            Redirect::to("/dashboard"),
+        )),
+        Err(e) if passkey_failed(&e) => {
+            let t = state.i18n.translator(locale);
+            let page = VerifyPage {
+                notice: Some(t.t("login.passkey_failed").to_owned()),
+                t,
+                chrome: Chrome::public("/login/verify"),
+                lang: form.lang,
+                errors: FormErrors::default(),
+                options: verify_options(&state, &pending).await,
+            };
+            Err(render(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(CoreError::SignInExpired) => {
+            let page = failed_login_page(
+                &state,
+                locale,
+                String::new(),
+                form.lang,
+                "login.sign_in_expired",
+            );
+            Err((
+                jar.add(clear_sign_in_cookie()),
+                render(StatusCode::UNAUTHORIZED, &page),
+            )
+                .into_response())
         }
         Err(e) => Err(UiError::public(&state, locale, e).into_response()),
     }
