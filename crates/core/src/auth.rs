@@ -99,6 +99,9 @@ pub(crate) struct AuthCache {
 #[derive(Debug, Clone)]
 struct CachedAuth {
     actor: Actor,
+    /// The wide network a session was opened from: a request from another one goes to the
+    /// database, which records it.
+    network: Option<Vec<u8>>,
     checked_at: i64,
     /// When the credential itself expires (idle/absolute timeout, token expiry).
     valid_until: i64,
@@ -118,7 +121,7 @@ impl AuthCache {
         }
     }
 
-    fn get(&self, hash: &[u8; 32], now: i64) -> Option<Actor> {
+    fn get(&self, hash: &[u8; 32], now: i64, network: Option<&[u8]>) -> Option<Actor> {
         if !self.enabled {
             return None;
         }
@@ -127,10 +130,21 @@ impl AuthCache {
         let fresh = now >= hit.checked_at
             && now - hit.checked_at < AUTH_CACHE_TTL_MS
             && now < hit.valid_until;
-        fresh.then(|| hit.actor.clone())
+        let same_network = match (hit.network.as_deref(), network) {
+            (Some(opened_from), Some(here)) => opened_from == here,
+            _ => true,
+        };
+        (fresh && same_network).then(|| hit.actor.clone())
     }
 
-    fn put(&self, hash: [u8; 32], actor: Actor, now: i64, valid_until: i64) {
+    fn put(
+        &self,
+        hash: [u8; 32],
+        actor: Actor,
+        network: Option<Vec<u8>>,
+        now: i64,
+        valid_until: i64,
+    ) {
         if !self.enabled {
             return;
         }
@@ -142,6 +156,7 @@ impl AuthCache {
             hash,
             CachedAuth {
                 actor,
+                network,
                 checked_at: now,
                 valid_until,
             },
@@ -257,6 +272,8 @@ impl Core {
             .await?;
         txn.commit().await?;
         tracing::info!(user_id = %user_id, "first administrator created through setup");
+        self.after_sign_in(user_id.as_uuid(), &grant, client, 0)
+            .await?;
         Ok(grant)
     }
 
@@ -390,7 +407,7 @@ impl Core {
     ) -> Result<LoginOutcome, CoreError> {
         let throttle = self.throttle_keys(email, client.ip)?;
         self.check_throttle(&throttle).await?;
-        let user = match self.verify_password_login(email, password).await {
+        let user = match self.verify_password_login(email, password, client).await {
             Ok(user) => user,
             Err(CoreError::InvalidCredentials) => {
                 self.record_failure(&throttle, true).await?;
@@ -416,7 +433,9 @@ impl Core {
         if !second_factor {
             // Only a complete sign-in clears the count: a known password alone must not
             // reset the guesses at the second factor.
-            self.clear_account_throttle(&throttle).await?;
+            let failures = self.clear_account_throttle(&throttle).await?;
+            self.after_sign_in(user.id, &grant, client, failures)
+                .await?;
         }
         Ok(if second_factor {
             LoginOutcome::SecondFactorDue(grant)
@@ -426,11 +445,13 @@ impl Core {
     }
 
     /// The user whose e-mail and password these are, if active. Unknown accounts cost the same
-    /// time and get the same error as a wrong password.
+    /// time and get the same error as a wrong password; a refusal for an existing account is
+    /// a security event of that account.
     pub(crate) async fn verify_password_login(
         &self,
         email: &str,
         password: SecretString,
+        client: &ClientInfo,
     ) -> Result<user::Model, CoreError> {
         let normalized: String = password.expose_secret().nfkc().collect();
         let password = SecretString::from(normalized);
@@ -475,7 +496,18 @@ impl Core {
                 }
                 Ok(user)
             }
-            _ => Err(CoreError::InvalidCredentials),
+            (Some(user), _) => {
+                self.record_security_event(crate::security_events::NewSecurityEvent {
+                    kind: crate::security_events::SecurityEventKind::SignInFailed,
+                    user_id: Some(user.id),
+                    session_id: None,
+                    client: Some(client),
+                    detail: (user.status != STATUS_ACTIVE).then(|| user.status.clone()),
+                })
+                .await?;
+                Err(CoreError::InvalidCredentials)
+            }
+            (None, _) => Err(CoreError::InvalidCredentials),
         }
     }
 
@@ -512,7 +544,9 @@ impl Core {
     ) -> Result<SessionGrant, CoreError> {
         let token = generate_token(SESSION_TOKEN_PREFIX, self.rng())?;
         let session_id = SessionId::new_at(now);
-        let client_ct = self.seal_client(conn, session_id, client).await?;
+        let client_ct = self
+            .seal_client(conn, "sessions", session_id.as_uuid(), client)
+            .await?;
         repo::sessions::insert(
             conn,
             session::Model {
@@ -528,6 +562,9 @@ impl Core {
                 factor_failures: 0,
                 client_ct,
                 end_reason: None,
+                network_lookup: self.wide_network_key(client.ip)?,
+                network_changed_at: None,
+                used_after_end_at: None,
             },
         )
         .await?;
@@ -545,13 +582,20 @@ impl Core {
     }
 
     /// Resolves a session cookie to an actor, enforcing idle and absolute timeouts.
-    pub async fn authenticate_session(&self, token: &str) -> Result<Actor, CoreError> {
+    /// The actor of a session token, presented from `ip` (recorded when an ended session is
+    /// presented again, or a session is used from a second wide network).
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Actor, CoreError> {
         if !token.starts_with(SESSION_TOKEN_PREFIX) || token.len() > 128 {
             return Err(CoreError::Unauthenticated);
         }
         let hash = hash_token(token);
         let now = self.now();
-        if let Some(actor) = self.inner.auth_cache.get(&hash, now) {
+        let here = self.wide_network_key(ip)?;
+        if let Some(actor) = self.inner.auth_cache.get(&hash, now, here.as_deref()) {
             return Ok(actor);
         }
         let conn = self.store().conn();
@@ -562,14 +606,16 @@ impl Core {
         let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
         let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
         let enrolment_required = row.stage == SessionStage::Enrolment.as_str();
-        if row.revoked_at.is_some()
-            || idle_expired
-            || absolute_expired
-            || !(row.stage == SessionStage::Active.as_str() || enrolment_required)
-        {
+        let signed_in = row.stage == SessionStage::Active.as_str() || enrolment_required;
+        if row.revoked_at.is_some() && signed_in {
+            self.report_ended_session_use(&row, ip).await?;
+        }
+        if row.revoked_at.is_some() || idle_expired || absolute_expired || !signed_in {
             return Err(CoreError::Unauthenticated);
         }
         let user = self.active_user(row.user_id).await?;
+        self.check_session_network(&row, here.as_deref(), ip)
+            .await?;
         repo::sessions::touch(self.store().writer(), row.id, now, TOUCH_INTERVAL_MS).await?;
         let actor = Actor {
             user_id: UserId(user.id),
@@ -582,9 +628,13 @@ impl Core {
         };
         let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
             .min(row.created_at + settings.session_absolute_secs * 1000);
-        self.inner
-            .auth_cache
-            .put(hash, actor.clone(), now, valid_until);
+        self.inner.auth_cache.put(
+            hash,
+            actor.clone(),
+            row.network_lookup.clone(),
+            now,
+            valid_until,
+        );
         Ok(actor)
     }
 
@@ -594,7 +644,7 @@ impl Core {
         }
         let hash = hash_token(token);
         let now = self.now();
-        if let Some(actor) = self.inner.auth_cache.get(&hash, now) {
+        if let Some(actor) = self.inner.auth_cache.get(&hash, now, None) {
             return Ok(actor);
         }
         let conn = self.store().conn();
@@ -630,7 +680,7 @@ impl Core {
         let valid_until = row.expires_at.unwrap_or(i64::MAX);
         self.inner
             .auth_cache
-            .put(hash, actor.clone(), now, valid_until);
+            .put(hash, actor.clone(), None, now, valid_until);
         Ok(actor)
     }
 

@@ -32,6 +32,7 @@ pub mod products;
 pub mod saved_views;
 pub mod search;
 pub mod second_factor;
+pub mod security_events;
 pub mod sent_codes;
 pub mod sessions;
 pub mod settings;

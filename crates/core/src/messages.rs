@@ -120,3 +120,46 @@ pub(crate) fn task_mail(
         body: format!("{lead}{due}\n\n{link}\n"),
     }
 }
+
+/// "2026-11-24 14:05 UTC": when something happened, unambiguous in any time zone.
+fn utc_minute(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    custodian_domain::clock::from_millis(millis)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// Tells the user about a sign-in from a device or network their account had not used. It
+/// names only what the user's own browser sent (its address and user agent) and when.
+pub(crate) fn new_sign_in_mail(
+    to: String,
+    at_millis: i64,
+    client: &crate::sessions::ClientInfo,
+    security_page: &str,
+    zh: bool,
+) -> OutgoingMail {
+    let when = utc_minute(at_millis);
+    let unknown = if zh { "未知" } else { "unknown" };
+    let device = client.user_agent.as_deref().unwrap_or(unknown);
+    let address = client
+        .ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| unknown.to_owned());
+    if zh {
+        OutgoingMail {
+            to,
+            subject: "您的 Custodian 账户在新设备上登录".to_owned(),
+            body: format!(
+                "您的 Custodian 账户刚刚在一台以前没有用过的设备或网络上登录。\n\n时间：{when}\n设备：{device}\n网络地址：{address}\n\n如果是您本人，无需任何操作。\n如果不是您本人，请立即修改密码，并在此页面结束该会话：\n{security_page}\n然后告知管理员。\n"
+            ),
+        }
+    } else {
+        OutgoingMail {
+            to,
+            subject: "New sign-in to your Custodian account".to_owned(),
+            body: format!(
+                "Your Custodian account was just signed in to from a device or network it had not used before.\n\nWhen: {when}\nDevice: {device}\nNetwork address: {address}\n\nIf this was you, there is nothing to do.\nIf it was not, change your password now and end that session here:\n{security_page}\nThen tell your administrator.\n"
+            ),
+        }
+    }
+}

@@ -579,6 +579,8 @@ impl Core {
             .await?
         {
             self.record_failure(&throttle, true).await?;
+            self.record_second_factor_failure(user.id, pending.id, "passkey", Some(client))
+                .await?;
             return Err(passkey_failure(self.wrong_code(pending.id).await?));
         }
         self.finish_sign_in(&pending, Factor::Passkey, &throttle, client)
@@ -618,6 +620,8 @@ impl Core {
             .verify_passkey_assertion(user.id, &state, &credential)
             .await?
         {
+            self.record_second_factor_failure(user.id, session.as_uuid(), "passkey", None)
+                .await?;
             return Err(passkey_failure(self.wrong_code(session.as_uuid()).await?));
         }
         self.mark_step_up(session).await
@@ -693,6 +697,7 @@ impl Core {
             .await?;
         txn.commit().await?;
         self.forget_sessions(&grant.ended);
+        self.after_sign_in(user_id, &grant, client, 0).await?;
         Ok(grant)
     }
 
@@ -715,6 +720,7 @@ impl Core {
             return Ok(None);
         };
         if row.user_id != user_handle {
+            self.record_passkey_sign_in_failure(row.user_id).await?;
             return Ok(None);
         }
         let Ok(user) = self.active_user(row.user_id).await else {
@@ -731,11 +737,26 @@ impl Core {
         let Ok(result) =
             webauthn.finish_discoverable_authentication_v2(credential, state, &used.credential)
         else {
+            self.record_passkey_sign_in_failure(user.id).await?;
             return Ok(None);
         };
         let changed = used.credential.update_credential(&result) == Some(true);
         self.record_passkey_use(&used, changed).await?;
         Ok(Some(user.id))
+    }
+}
+
+impl Core {
+    /// A passwordless sign-in with a registered passkey that did not verify.
+    async fn record_passkey_sign_in_failure(&self, user_id: uuid::Uuid) -> Result<(), CoreError> {
+        self.record_security_event(crate::security_events::NewSecurityEvent {
+            kind: crate::security_events::SecurityEventKind::SignInFailed,
+            user_id: Some(user_id),
+            session_id: None,
+            client: None,
+            detail: Some("passkey".to_owned()),
+        })
+        .await
     }
 }
 

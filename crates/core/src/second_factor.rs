@@ -229,6 +229,8 @@ impl Core {
             .await?
         else {
             self.record_failure(&throttle, true).await?;
+            self.record_second_factor_failure(user.id, pending.id, "code", Some(client))
+                .await?;
             return Err(self.wrong_code(pending.id).await?);
         };
         self.finish_sign_in(&pending, factor, &throttle, client)
@@ -261,7 +263,9 @@ impl Core {
             .await?;
         txn.commit().await?;
         self.forget_sessions(&grant.ended);
-        self.clear_account_throttle(throttle).await?;
+        let failures = self.clear_account_throttle(throttle).await?;
+        self.after_sign_in(pending.user_id, &grant, client, failures)
+            .await?;
         Ok(grant)
     }
 
@@ -293,6 +297,9 @@ impl Core {
             }
         };
         if !proved {
+            let how = if has_factor { "code" } else { "password" };
+            self.record_second_factor_failure(user.id, session_id.as_uuid(), how, None)
+                .await?;
             return Err(match self.wrong_code(session_id.as_uuid()).await? {
                 CoreError::InvalidCode if !has_factor => CoreError::InvalidCredentials,
                 other => other,

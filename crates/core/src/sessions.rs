@@ -60,10 +60,12 @@ pub struct SessionView {
 crate::redacted_debug!(SessionView);
 
 impl Core {
+    /// The client as field ciphertext of `table`'s row `row_id` (sessions, security events).
     pub(crate) async fn seal_client<C: custodian_store::ConnectionTrait>(
         &self,
         conn: &C,
-        session_id: SessionId,
+        table: &'static str,
+        row_id: uuid::Uuid,
         client: &ClientInfo,
     ) -> Result<Option<Vec<u8>>, CoreError> {
         if client.ip.is_none() && client.user_agent.is_none() {
@@ -76,9 +78,9 @@ impl Core {
         );
         Ok(Some(self.keys().encrypt(
             &org,
-            "sessions",
+            table,
             "client",
-            session_id.as_uuid(),
+            row_id,
             &json,
             self.rng(),
         )?))
@@ -93,15 +95,24 @@ impl Core {
     }
 
     async fn open_client(&self, row: &session::Model) -> Result<ClientInfo, CoreError> {
-        let Some(ct) = &row.client_ct else {
+        self.open_client_of("sessions", row.id, row.client_ct.as_deref())
+            .await
+    }
+
+    /// The client sealed by [`Core::seal_client`] for `table`'s row `row_id`.
+    pub(crate) async fn open_client_of(
+        &self,
+        table: &'static str,
+        row_id: uuid::Uuid,
+        ciphertext: Option<&[u8]>,
+    ) -> Result<ClientInfo, CoreError> {
+        let Some(ct) = ciphertext else {
             return Ok(ClientInfo::default());
         };
         let org = self.keys().org_key(self.store().conn()).await?;
-        let json = self
-            .keys()
-            .decrypt(&org, "sessions", "client", row.id, ct)?;
+        let json = self.keys().decrypt(&org, table, "client", row_id, ct)?;
         serde_json::from_slice(&json).map_err(|_| CoreError::DataIntegrity {
-            table: "sessions",
+            table,
             column: "client_ct",
         })
     }

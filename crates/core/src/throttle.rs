@@ -30,7 +30,7 @@ pub(crate) struct ThrottleKeys {
 }
 
 /// A network: an IPv4 address, or the /64 of an IPv6 address (one host's usual allocation).
-fn network_of(ip: IpAddr) -> String {
+pub(crate) fn network_of(ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
@@ -147,14 +147,22 @@ impl Core {
 
     /// A successful sign-in clears the account's counter; the network's keeps counting down on
     /// its own, so one valid account cannot be used to reset a network's guesses elsewhere.
+    /// Returns how many failures the account had counted (a success after many is reported).
     pub(crate) async fn clear_account_throttle(
         &self,
         keys: &ThrottleKeys,
-    ) -> Result<(), CoreError> {
-        if let Some(key) = &keys.account {
-            repo::auth_throttles::clear(self.store().writer(), key).await?;
-        }
-        Ok(())
+    ) -> Result<i64, CoreError> {
+        let Some(key) = &keys.account else {
+            return Ok(0);
+        };
+        let failures = repo::auth_throttles::get(self.store().conn(), key)
+            .await?
+            .filter(|row| {
+                self.now() - row.last_failure_at <= self.settings().login_lockout_secs * 1000
+            })
+            .map_or(0, |row| row.failures);
+        repo::auth_throttles::clear(self.store().writer(), key).await?;
+        Ok(failures)
     }
 
     /// Lifts a lockout or back-off on a user's account (administrators).

@@ -155,8 +155,20 @@ impl FromRequestParts<AppState> for Authenticated {
             .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
         if let Some(token) = bearer_token(&parts.headers) {
             let actor = state.core.authenticate_bearer(token).await?;
-            if let Some(limits) = &actor.token_limits {
-                check_token_limits(limits, &path, &parts.method, peer_ip(parts))?;
+            if let Some(limits) = &actor.token_limits
+                && let Err(refusal) =
+                    check_token_limits(limits, &path, &parts.method, peer_ip(parts))
+            {
+                let reason = if refusal.code == "token_network" {
+                    "network"
+                } else {
+                    "scope"
+                };
+                state
+                    .core
+                    .record_token_refusal(&actor, reason, peer_ip(parts))
+                    .await?;
+                return Err(refusal);
             }
             return Ok(Self {
                 actor,
@@ -167,7 +179,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = session_from_jar(&jar).ok_or_else(ApiError::unauthenticated)?;
         let actor = state
             .core
-            .authenticate_session(token.expose_secret())
+            .authenticate_session(token.expose_secret(), peer_ip(parts))
             .await?;
         if actor.enrolment_required && !ENROLMENT_PATHS.contains(&path.as_str()) {
             return Err(ApiError::enrolment_required());

@@ -43,6 +43,7 @@ pub mod record_tag;
 pub mod recovery_code;
 pub mod saved_view;
 pub mod search_token;
+pub mod security_event;
 pub mod session;
 pub mod setup_code;
 pub mod survey_response;

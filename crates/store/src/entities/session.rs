@@ -23,5 +23,11 @@ pub struct Model {
     pub client_ct: Option<Vec<u8>>,
     /// Why it ended: `logout`, `ended_by_user`, `ended_by_admin`, `session_limit`, …
     pub end_reason: Option<String>,
+    /// Keyed hash of the wide network (IPv4 /16, IPv6 /48) it was opened from.
+    pub network_lookup: Option<Vec<u8>>,
+    /// When it was first used from another wide network (reported once).
+    pub network_changed_at: Option<i64>,
+    /// When it was first presented after it had ended (reported once).
+    pub used_after_end_at: Option<i64>,
 }
 entity_prelude!();

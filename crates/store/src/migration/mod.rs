@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_token_scopes::Migration),
             Box::new(m0017_verified_channels::Migration),
             Box::new(m0018_passkeys::Migration),
+            Box::new(m0019_security_events::Migration),
         ]
     }
 }
@@ -132,3 +133,4 @@ mod m0015_mfa_requirements;
 mod m0016_token_scopes;
 mod m0017_verified_channels;
 mod m0018_passkeys;
+mod m0019_security_events;

@@ -367,6 +367,7 @@ pub mod one_time_codes;
 pub mod passkeys;
 pub mod search_tokens;
 pub mod second_factors;
+pub mod security_events;
 pub mod sessions;
 pub mod setup_codes;
 pub mod tags;

@@ -22,6 +22,7 @@ mod passkeys;
 mod passwords;
 mod search;
 mod second_factors;
+mod security_activity;
 mod startup;
 mod tasks;
 mod throttling;

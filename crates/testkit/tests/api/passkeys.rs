@@ -326,6 +326,15 @@ async fn passkeys_are_registered_named_and_used_as_the_second_factor(backend: Ba
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Each refused passkey is a security event of the account.
+    let (_, events) = app.get_json("/api/v1/account/security-events").await;
+    let refused = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "authn_second_factor_fail" && e["detail"] == "passkey")
+        .count();
+    assert_eq!(refused, 3, "{events}");
     // The other passkey still finishes this sign-in.
     let (_, challenge) = post(
         &c2,
@@ -398,6 +407,15 @@ async fn a_discoverable_passkey_signs_in_without_a_password(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(error_code(&body), Some("passkey_rejected"));
+    let (_, events) = app.get_json("/api/v1/account/security-events").await;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "authn_login_fail" && e["detail"] == "passkey"),
+        "the credential's owner sees the attempt: {events}"
+    );
     // Without a handle (a non-discoverable answer): refused.
     let (_, challenge) = post(&c2, &app, "/api/v1/auth/passkey/options", &json!({})).await;
     let mut answer = discoverable_answer(&mut key, &challenge, origin(&app), &registered, "");

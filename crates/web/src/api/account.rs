@@ -226,6 +226,41 @@ pub async fn end_my_other_sessions(
     Ok(Json(Ended { ended }))
 }
 
+/// Recent security activity, newest first (at most 30 events).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SecurityEventList {
+    items: Vec<custodian_core::security_events::SecurityEventView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/account/security-events", tag = "account",
+    responses((status = 200, description = "Your recent security activity: sign-ins (and from new devices), failures, sessions used from a second network or after they ended, refused API tokens", body = SecurityEventList),
+        (status = 401, body = crate::error::ApiError)))]
+pub async fn my_security_events(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<SecurityEventList>> {
+    Ok(Json(SecurityEventList {
+        items: state.core.my_security_events(&auth.actor).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}/security-events", tag = "account",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = SecurityEventList), (status = 403, body = crate::error::ApiError),
+        (status = 404, body = crate::error::ApiError)))]
+pub async fn user_security_events(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SecurityEventList>> {
+    Ok(Json(SecurityEventList {
+        items: state
+            .core
+            .user_security_events(&auth.actor, UserId(id))
+            .await?,
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/users/{id}/sessions", tag = "account",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = SessionList), (status = 403, body = crate::error::ApiError),

@@ -111,6 +111,11 @@ pub fn routes() -> Router<AppState> {
             post(account::regenerate_recovery_codes),
         )
         .route("/account/sessions", get(account::my_sessions))
+        .route("/account/security-events", get(account::my_security_events))
+        .route(
+            "/users/{id}/security-events",
+            get(account::user_security_events),
+        )
         .route(
             "/account/tokens",
             get(account::my_tokens).post(account::create_token),

@@ -101,7 +101,7 @@ pub(crate) async fn signed_in(
 ) -> ApiResult<(CookieJar, Json<SessionBody>)> {
     let actor = state
         .core
-        .authenticate_session(grant.token.expose_secret())
+        .authenticate_session(grant.token.expose_secret(), None)
         .await?;
     let user = state.core.current_user(&actor).await?;
     let csrf = csrf_token(grant.token.expose_secret());

@@ -22,6 +22,7 @@ use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
 use custodian_core::second_factor::{FactorAdded, SecondFactorStatus, TotpEnrolment};
 use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_core::security_events::SecurityEventKind;
 use custodian_domain::SessionId;
 use serde::Deserialize;
 use std::fmt;
@@ -57,6 +58,18 @@ struct SecurityPage<'a> {
     /// The session may only set up a second factor (MFA policy).
     restricted: bool,
     passkeys: Vec<PasskeyRow>,
+    activity: Vec<ActivityRow>,
+}
+
+/// One security event as listed for the account's owner.
+struct ActivityRow {
+    kind: String,
+    when: String,
+    what: String,
+    device: String,
+    ip: String,
+    /// Worth a second look (not an ordinary sign-in).
+    warning: bool,
 }
 
 /// One passkey as listed (its name is the user's own).
@@ -89,6 +102,20 @@ fn methods_text(t: &Tr<'_>, methods: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" + ")
+}
+
+/// What a security event means, in the reader's language (`security.{kind}`, with the detail
+/// where it says more, e.g. how many failures came first).
+fn activity_text(t: &Tr<'_>, kind: &str, detail: Option<&str>) -> String {
+    let key = format!("security.{kind}");
+    let text = match t.t(&key) {
+        missing if missing == key => kind.to_owned(),
+        text => text.to_owned(),
+    };
+    match detail.and_then(|d| d.strip_prefix("failures=")) {
+        Some(n) => text.replace("{n}", n),
+        None => text,
+    }
 }
 
 async fn security_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
@@ -168,6 +195,21 @@ async fn security_page_full(
     } else {
         Vec::new()
     };
+    let activity = v
+        .core()
+        .my_security_events(v.actor())
+        .await
+        .ui(v)?
+        .into_iter()
+        .map(|e| ActivityRow {
+            what: activity_text(&t, &e.kind, e.detail.as_deref()),
+            warning: e.kind != SecurityEventKind::SignIn.code(),
+            when: format_millis(e.occurred_at),
+            device: e.user_agent.unwrap_or_default(),
+            ip: e.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            kind: e.kind,
+        })
+        .collect();
     let notice = match notice {
         None if v.actor().enrolment_required => Some("account.enrolment_required"),
         other => other,
@@ -184,6 +226,7 @@ async fn security_page_full(
         new_token,
         restricted: v.actor().enrolment_required,
         passkeys,
+        activity,
     };
     Ok(render(code, &page))
 }
