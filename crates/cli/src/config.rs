@@ -25,6 +25,7 @@ pub struct Config {
     pub users: UsersConfig,
     pub mail: MailConfig,
     pub sms: SmsConfig,
+    pub oidc: OidcConfig,
     pub log: LogConfig,
 }
 
@@ -143,6 +144,29 @@ impl std::fmt::Debug for SmsConfig {
     }
 }
 
+/// Single sign-on with an OpenID Connect provider. No issuer: off.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The button reads "Sign in with <label>".
+    pub label: String,
+    /// `acr` values that mean the provider did multi-factor authentication.
+    pub mfa_acr_values: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for MailConfig {
     fn default() -> Self {
         Self {
@@ -226,6 +250,7 @@ impl Default for Config {
             },
             mail: MailConfig::default(),
             sms: SmsConfig::default(),
+            oidc: OidcConfig::default(),
             password: PasswordConfig {
                 min_length: core.password_min_length,
                 reset_link_minutes: core.password_reset_ttl_secs / 60,
@@ -529,6 +554,19 @@ impl Config {
         Ok(Some(mailer))
     }
 
+    /// The identity provider for single sign-on, if configured.
+    pub fn sso(&self) -> Option<custodian_core::sso::SsoSettings> {
+        (!self.oidc.issuer.is_empty()).then(|| custodian_core::sso::SsoSettings {
+            issuer: self.oidc.issuer.clone(),
+            client_id: self.oidc.client_id.clone(),
+            client_secret: custodian_core::secrets::SecretString::from(
+                self.oidc.client_secret.clone(),
+            ),
+            label: self.oidc.label.clone(),
+            mfa_acr_values: self.oidc.mfa_acr_values.clone(),
+        })
+    }
+
     /// The SMS gateway, if configured.
     pub fn sms_gateway(
         &self,
@@ -568,7 +606,7 @@ impl Config {
     }
 }
 
-fn describe_core(e: &custodian_core::CoreError) -> String {
+pub(crate) fn describe_core(e: &custodian_core::CoreError) -> String {
     match e {
         custodian_core::CoreError::Config(errors) => errors
             .iter()
@@ -676,6 +714,20 @@ webhook_url = ""
 webhook_token = ""
 # Empty: sms-outbox.jsonl in the data directory.
 file_path = ""
+
+[oidc]
+# Single sign-on with your organisation's OpenID Connect provider (authorization code + PKCE).
+# Register https://<public_url>/auth/oidc/callback as the redirect URI. Empty issuer: off.
+# People sign in as the active user whose e-mail the provider reports as verified.
+issuer = ""
+client_id = ""
+# Put it in a secret file: CUSTODIAN_OIDC__CLIENT_SECRET_FILE=/run/secrets/oidc-secret.
+client_secret = ""
+# The button reads "Sign in with <label>". Empty: "Sign in with your organisation's account".
+label = ""
+# acr values meaning the provider did multi-factor authentication (amr "mfa", or a password
+# plus otp/hwk/fpt/… always counts). Otherwise Custodian asks for its own second factor.
+mfa_acr_values = []
 
 [search]
 # Rows you expect per table; sets how far blind indexes are truncated (more rows, more bits).

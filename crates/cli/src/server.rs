@@ -214,6 +214,10 @@ pub async fn start(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     core.set_public_url(&base_url(&config.server.public_url, addr));
+    if let Some(sso) = config.sso() {
+        core.set_sso(sso)
+            .map_err(|e| anyhow::anyhow!("oidc: {}", crate::config::describe_core(&e)))?;
+    }
     if let Some(mailer) = config.mailer()? {
         core.set_mailer(Arc::new(mailer));
     }

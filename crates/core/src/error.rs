@@ -65,6 +65,16 @@ pub enum CoreError {
         "passkeys are not available on this server: its public address (server.public_url) must be an https:// host name"
     )]
     PasskeysUnavailable,
+    /// Signing in with the organisation's identity provider did not complete (the reason is
+    /// in the log, not in the answer).
+    #[error("sign-in with the identity provider did not complete")]
+    SsoFailed,
+    /// No identity provider is configured.
+    #[error("single sign-on is not set up on this server")]
+    SsoNotConfigured,
+    /// The identity provider could not be reached.
+    #[error("the identity provider could not be reached")]
+    SsoUnavailable,
     /// A sensitive action on a session whose last sign-in or step-up is too old.
     #[error("confirm it is you before doing this")]
     ReauthenticationRequired,

@@ -36,6 +36,7 @@ pub mod security_events;
 pub mod sent_codes;
 pub mod sessions;
 pub mod settings;
+pub mod sso;
 pub mod surveys;
 pub mod tabular;
 pub mod tasks;
@@ -92,6 +93,7 @@ struct Inner {
     transports: notifications::Transports,
     outbound: outbound::Outbound,
     relying_party: passkeys::RelyingParty,
+    sso: sso::Sso,
 }
 
 impl Core {
@@ -125,6 +127,7 @@ impl Core {
                 transports: notifications::Transports::default(),
                 outbound: outbound::Outbound::default(),
                 relying_party: passkeys::RelyingParty::default(),
+                sso: sso::Sso::default(),
             }),
         };
         core.inner

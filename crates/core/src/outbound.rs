@@ -177,27 +177,35 @@ impl fmt::Debug for WebhookSms {
     }
 }
 
+/// A URL this server calls out to: HTTPS, or plain HTTP only to a loopback address (a relay or
+/// test service on the same host). `field` and `example` go into the configuration error.
+pub(crate) fn outbound_url(
+    field: &'static str,
+    url: &str,
+    example: &'static str,
+) -> Result<reqwest::Url, CoreError> {
+    let url: reqwest::Url = url
+        .parse()
+        .map_err(|_| config_error(field, &format!("must be a URL such as {example}")))?;
+    let loopback = url.host_str().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(config_error(
+            field,
+            "must use https:// (plain http:// only to a loopback address)",
+        ));
+    }
+    Ok(url)
+}
+
 impl WebhookSms {
     /// The URL must be HTTPS, except on a loopback address (a relay on the same host).
     pub fn new(url: &str, bearer: Option<SecretString>) -> Result<Self, CoreError> {
-        let url: reqwest::Url = url.parse().map_err(|_| {
-            config_error(
-                "sms.webhook_url",
-                "must be a URL such as https://sms.example.com/send",
-            )
-        })?;
-        let loopback = url.host_str().is_some_and(|h| {
-            h == "localhost"
-                || h.trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err(config_error(
-                "sms.webhook_url",
-                "must use https:// (plain http:// only to a loopback address)",
-            ));
-        }
+        let url = outbound_url("sms.webhook_url", url, "https://sms.example.com/send")?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -406,4 +414,35 @@ impl Channel {
 /// Whether text for this user should be Chinese.
 pub(crate) fn is_chinese(locale: Option<&str>) -> bool {
     locale.is_some_and(|l| l.starts_with("zh"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://sms.example.com/send",
+            "http://127.0.0.1:8080/hook",
+            "http://localhost:9000",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(outbound_url("f", ok, "https://x").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://sms.example.com/send",
+            "http://10.0.0.5/hook",
+            "ftp://127.0.0.1/",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    outbound_url("f", bad, "https://x"),
+                    Err(CoreError::Config(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -8,6 +8,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod oidc;
 pub mod outbound;
 
 use custodian::config::Config;

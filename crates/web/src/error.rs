@@ -179,6 +179,21 @@ impl From<CoreError> for ApiError {
                 "passkeys_unavailable",
                 "Passkeys are not available on this server: its public address must be an https:// host name, not an IP address. Ask an administrator to set server.public_url.",
             ),
+            CoreError::SsoFailed => Self::new(
+                S::UNAUTHORIZED,
+                "sso_failed",
+                "Signing in with your organisation's account did not complete. Try again; if it keeps failing, sign in with your password or ask an administrator (the reason is in the server log).",
+            ),
+            CoreError::SsoNotConfigured => Self::new(
+                S::NOT_FOUND,
+                "sso_not_configured",
+                "Single sign-on is not set up on this server; sign in with your password.",
+            ),
+            CoreError::SsoUnavailable => Self::new(
+                S::SERVICE_UNAVAILABLE,
+                "sso_unavailable",
+                "Your organisation's identity provider could not be reached. Try again in a minute, or sign in with your password.",
+            ),
             CoreError::ReauthenticationRequired => Self::new(
                 S::FORBIDDEN,
                 "reauthentication_required",

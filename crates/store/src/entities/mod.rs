@@ -46,6 +46,7 @@ pub mod search_token;
 pub mod security_event;
 pub mod session;
 pub mod setup_code;
+pub mod sso_login;
 pub mod survey_response;
 pub mod task;
 pub mod user;

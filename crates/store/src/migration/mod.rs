@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_verified_channels::Migration),
             Box::new(m0018_passkeys::Migration),
             Box::new(m0019_security_events::Migration),
+            Box::new(m0020_sso_logins::Migration),
         ]
     }
 }
@@ -134,3 +135,4 @@ mod m0016_token_scopes;
 mod m0017_verified_channels;
 mod m0018_passkeys;
 mod m0019_security_events;
+mod m0020_sso_logins;

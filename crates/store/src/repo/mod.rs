@@ -370,6 +370,7 @@ pub mod second_factors;
 pub mod security_events;
 pub mod sessions;
 pub mod setup_codes;
+pub mod sso_logins;
 pub mod tags;
 pub mod users;
 

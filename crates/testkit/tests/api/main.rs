@@ -23,6 +23,7 @@ mod passwords;
 mod search;
 mod second_factors;
 mod security_activity;
+mod sso;
 mod startup;
 mod tasks;
 mod throttling;

@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/password/strength", post(session::password_strength))
         .route("/login/verify/send", post(session::send_sign_in_code))
         .route("/login/passkey", post(session::passkey_login))
+        .route("/auth/oidc/start", get(session::sso_start))
+        .route("/auth/oidc/callback", get(session::sso_callback))
         .route("/login/verify/passkey", post(session::passkey_verify))
         .route(
             "/password/forgot",
@@ -474,6 +476,7 @@ mod tests {
                 needs_setup: true,
                 errors: FormErrors::default(),
                 passkeys: true,
+                sso_label: Some("Example SSO".to_owned()),
             };
             let html = page.render().unwrap();
             assert!(html.contains(&format!("lang=\"{locale}\"")), "{locale}");
@@ -483,6 +486,7 @@ mod tests {
             );
             assert!(html.contains("id=\"login-submit\""));
             assert!(html.contains("id=\"passkey-sign-in\""), "{html}");
+            assert!(html.contains("Example SSO"), "{html}");
             assert!(html.contains("name=\"email\"") && html.contains("name=\"password\""));
             assert!(html.contains("/setup"), "setup link when no admin exists");
             // Autoescaping on; no inline script or style.

@@ -82,6 +82,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) errors: FormErrors,
     /// The server can use passkeys: offer "Sign in with a passkey".
     pub(crate) passkeys: bool,
+    /// "Sign in with <label>" (single sign-on), when configured.
+    pub(crate) sso_label: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -119,6 +121,7 @@ pub(crate) async fn login_page(
         needs_setup,
         errors: FormErrors::default(),
         passkeys: state.core.passkeys_available(),
+        sso_label: state.core.sso_label(),
     };
     render(StatusCode::OK, &page)
 }
@@ -140,6 +143,7 @@ fn failed_login_page<'a>(
         needs_setup: false,
         errors: FormErrors::default(),
         passkeys: state.core.passkeys_available(),
+        sso_label: state.core.sso_label(),
     }
 }
 
@@ -552,6 +556,143 @@ pub(crate) async fn passkey_verify(
         }
         Err(e) => Err(UiError::public(&state, locale, e).into_response()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single sign-on (OpenID Connect)
+// ---------------------------------------------------------------------------------------------
+
+/// Holds the `state` of a sign-in at the identity provider, so only the browser that started
+/// it can finish it. `Lax`: the provider's redirect back is a cross-site navigation.
+const SSO_COOKIE: &str = "__Host-custodian_sso";
+
+fn sso_cookie(state: &SecretString) -> axum_extra::extract::cookie::Cookie<'static> {
+    axum_extra::extract::cookie::Cookie::build((SSO_COOKIE, state.expose_secret().to_owned()))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .max_age(time::Duration::minutes(10))
+        .build()
+}
+
+fn clear_sso_cookie() -> axum_extra::extract::cookie::Cookie<'static> {
+    let mut cookie = sso_cookie(&SecretString::from(String::new()));
+    cookie.make_removal();
+    cookie
+}
+
+/// "Sign in with …": off to the identity provider.
+pub(crate) async fn sso_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<(CookieJar, Redirect), Response> {
+    let locale = public_locale(&headers, None);
+    match state.core.begin_sso().await {
+        Ok(start) => Ok((
+            jar.add(sso_cookie(&start.state)),
+            Redirect::to(&start.redirect_to),
+        )),
+        Err(e @ (CoreError::SsoUnavailable | CoreError::Throttled { .. })) => {
+            let page = failed_login_page(
+                &state,
+                locale,
+                String::new(),
+                String::new(),
+                "login.sso_unavailable",
+            );
+            let status = if matches!(e, CoreError::SsoUnavailable) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            Err(render(status, &page))
+        }
+        Err(e) => Err(UiError::public(&state, locale, e).into_response()),
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SsoCallback {
+    state: String,
+    code: String,
+}
+
+impl fmt::Debug for SsoCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SsoCallback { .. }")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sso_done.html")]
+struct SsoDonePage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    next: &'static str,
+}
+
+/// The identity provider's answer. The session cookie is strict, and a browser does not send
+/// it on the rest of a redirect chain that began at another site, so this answers with a page
+/// that moves on by itself (a same-site navigation) instead of a redirect.
+pub(crate) async fn sso_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Client(client): Client,
+    query: Result<Query<SsoCallback>, axum::extract::rejection::QueryRejection>,
+) -> Result<(CookieJar, Response), Response> {
+    let locale = public_locale(&headers, None);
+    let callback = query.map(|Query(q)| q).unwrap_or_default();
+    let cookie_state = jar
+        .get(SSO_COOKIE)
+        .map(|c| SecretString::from(c.value().to_owned()))
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    let jar = jar.add(clear_sso_cookie());
+    let outcome = if callback.code.is_empty() {
+        // The provider sent an error (the person cancelled, or was refused there).
+        Err(CoreError::SsoFailed)
+    } else {
+        state
+            .core
+            .finish_sso(&callback.state, &cookie_state, &callback.code, &client)
+            .await
+    };
+    let (jar, next) = match outcome {
+        Ok(LoginOutcome::SignedIn(grant)) => (jar.add(session_cookie(&grant.token)), "/dashboard"),
+        Ok(LoginOutcome::SecondFactorDue(pending)) => {
+            (jar.add(sign_in_cookie(&pending.token)), "/login/verify")
+        }
+        Err(e @ (CoreError::SsoFailed | CoreError::SsoUnavailable)) => {
+            let key = if matches!(e, CoreError::SsoFailed) {
+                "login.sso_failed"
+            } else {
+                "login.sso_unavailable"
+            };
+            let page = failed_login_page(&state, locale, String::new(), String::new(), key);
+            return Ok((jar, render(StatusCode::UNAUTHORIZED, &page)));
+        }
+        Err(e @ CoreError::Throttled { .. }) => {
+            let mut page = failed_login_page(
+                &state,
+                locale,
+                String::new(),
+                String::new(),
+                "login.sso_failed",
+            );
+            page.failed = Some(throttled_text(&page.t, &e));
+            return Ok((jar, throttled_response(&page, &e)));
+        }
+        Err(e) => return Err(UiError::public(&state, locale, e).into_response()),
+    };
+    let page = SsoDonePage {
+        t: state.i18n.translator(locale),
+        chrome: Chrome::public("/login"),
+        next,
+    };
+    Ok((jar, render(StatusCode::OK, &page)))
 }
 
 pub(crate) async fn logout(
