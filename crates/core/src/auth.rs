@@ -507,7 +507,19 @@ impl Core {
                 .await?;
                 Err(CoreError::InvalidCredentials)
             }
-            (None, _) => Err(CoreError::InvalidCredentials),
+            (None, _) => {
+                // Recorded too (with no account), so both refusals do the same work and take
+                // the same time: no hint which addresses have accounts.
+                self.record_security_event(crate::security_events::NewSecurityEvent {
+                    kind: crate::security_events::SecurityEventKind::SignInFailed,
+                    user_id: None,
+                    session_id: None,
+                    client: Some(client),
+                    detail: Some("unknown_account".to_owned()),
+                })
+                .await?;
+                Err(CoreError::InvalidCredentials)
+            }
         }
     }
 
