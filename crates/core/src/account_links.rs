@@ -186,26 +186,40 @@ impl Core {
         Ok((token, expires_at))
     }
 
-    /// The live link for `token` and `purpose` with its user, or 400 `invalid_link`.
+    /// The live link for `token` and `purpose` with its user, or 400 `invalid_link` (recorded as
+    /// a security event, at most once a minute per network).
     async fn live_link(
         &self,
         token: &SecretString,
-        purpose: &str,
+        purpose: &'static str,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<(account_link::Model, user::Model), CoreError> {
         let token = token.expose_secret();
-        if token.len() > 128 {
-            return Err(CoreError::InvalidLink);
-        }
         let conn = self.store().conn();
-        let link = repo::account_links::by_token_hash(conn, &hash_token(token))
-            .await?
-            .filter(|l| l.purpose == purpose && l.used_at.is_none())
-            .filter(|l| l.expires_at > self.now())
-            .ok_or(CoreError::InvalidLink)?;
-        let user = repo::users::get(conn, link.user_id)
-            .await?
-            .ok_or(CoreError::InvalidLink)?;
-        Ok((link, user))
+        let link = if token.len() > 128 {
+            None
+        } else {
+            repo::account_links::by_token_hash(conn, &hash_token(token))
+                .await?
+                .filter(|l| l.purpose == purpose && l.used_at.is_none())
+                .filter(|l| l.expires_at > self.now())
+        };
+        let user = match &link {
+            Some(link) => repo::users::get(conn, link.user_id).await?,
+            None => None,
+        };
+        match (link, user) {
+            (Some(link), Some(user)) => Ok((link, user)),
+            _ => {
+                self.record_anonymous_refusal(
+                    crate::security_events::SecurityEventKind::InvalidLink,
+                    ip,
+                    purpose,
+                )
+                .await?;
+                Err(CoreError::InvalidLink)
+            }
+        }
     }
 
     /// The invitee chooses their password: the account becomes active and its e-mail address
@@ -214,8 +228,9 @@ impl Core {
         &self,
         token: &SecretString,
         password: SecretString,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<UserId, CoreError> {
-        let (link, mut user) = self.live_link(token, PURPOSE_INVITATION).await?;
+        let (link, mut user) = self.live_link(token, PURPOSE_INVITATION, ip).await?;
         if user.status != STATUS_INVITED {
             return Err(CoreError::InvalidLink);
         }
@@ -298,8 +313,9 @@ impl Core {
         &self,
         token: &SecretString,
         password: SecretString,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<(), CoreError> {
-        let (link, mut user) = self.live_link(token, PURPOSE_PASSWORD_RESET).await?;
+        let (link, mut user) = self.live_link(token, PURPOSE_PASSWORD_RESET, ip).await?;
         if user.status != STATUS_ACTIVE {
             return Err(CoreError::InvalidLink);
         }

@@ -445,8 +445,8 @@ impl Core {
     }
 
     /// The user whose e-mail and password these are, if active. Unknown accounts cost the same
-    /// time and get the same error as a wrong password; a refusal for an existing account is
-    /// a security event of that account.
+    /// time and get the same error as a wrong password; every refusal is a security event (of
+    /// the account, when there is one).
     pub(crate) async fn verify_password_login(
         &self,
         email: &str,
@@ -593,16 +593,32 @@ impl Core {
         })
     }
 
-    /// Resolves a session cookie to an actor, enforcing idle and absolute timeouts.
-    /// The actor of a session token, presented from `ip` (recorded when an ended session is
-    /// presented again, or a session is used from a second wide network).
+    /// A presented credential that is none of ours (`what`: `session` or `api_token`):
+    /// recorded, then refused like any missing credential.
+    async fn unknown_credential(
+        &self,
+        what: &'static str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<CoreError, CoreError> {
+        self.record_anonymous_refusal(
+            crate::security_events::SecurityEventKind::UnknownCredential,
+            ip,
+            what,
+        )
+        .await?;
+        Ok(CoreError::Unauthenticated)
+    }
+
+    /// Resolves a session cookie presented from `ip` to an actor, enforcing idle and absolute
+    /// timeouts. An ended session presented again, and a session used from a second wide
+    /// network, are recorded as security events.
     pub async fn authenticate_session(
         &self,
         token: &str,
         ip: Option<std::net::IpAddr>,
     ) -> Result<Actor, CoreError> {
         if !token.starts_with(SESSION_TOKEN_PREFIX) || token.len() > 128 {
-            return Err(CoreError::Unauthenticated);
+            return Err(self.unknown_credential("session", ip).await?);
         }
         let hash = hash_token(token);
         let now = self.now();
@@ -611,9 +627,9 @@ impl Core {
             return Ok(actor);
         }
         let conn = self.store().conn();
-        let row = repo::sessions::by_token_hash(conn, &hash)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let Some(row) = repo::sessions::by_token_hash(conn, &hash).await? else {
+            return Err(self.unknown_credential("session", ip).await?);
+        };
         let settings = self.settings();
         let idle_expired = now - row.last_seen_at > settings.session_idle_secs * 1000;
         let absolute_expired = now - row.created_at > settings.session_absolute_secs * 1000;
@@ -650,9 +666,15 @@ impl Core {
         Ok(actor)
     }
 
-    pub async fn authenticate_bearer(&self, token: &str) -> Result<Actor, CoreError> {
+    /// Resolves an API token presented from `ip` to an actor; a token that is none of ours is
+    /// recorded (at most once a minute per network).
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Actor, CoreError> {
         if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
-            return Err(CoreError::Unauthenticated);
+            return Err(self.unknown_credential("api_token", ip).await?);
         }
         let hash = hash_token(token);
         let now = self.now();
@@ -660,9 +682,9 @@ impl Core {
             return Ok(actor);
         }
         let conn = self.store().conn();
-        let row = repo::api_tokens::by_token_hash(conn, &hash)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let Some(row) = repo::api_tokens::by_token_hash(conn, &hash).await? else {
+            return Err(self.unknown_credential("api_token", ip).await?);
+        };
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::Unauthenticated);
         }

@@ -65,10 +65,11 @@ pub enum CoreError {
         "passkeys are not available on this server: its public address (server.public_url) must be an https:// host name"
     )]
     PasskeysUnavailable,
-    /// Signing in with the organisation's identity provider did not complete (the reason is
-    /// in the log, not in the answer).
+    /// Signing in with the organisation's identity provider did not complete. The reason (a
+    /// stable code such as `id_token_invalid`) goes to the log and the security events, never
+    /// into the answer.
     #[error("sign-in with the identity provider did not complete")]
-    SsoFailed,
+    SsoFailed { reason: &'static str },
     /// No identity provider is configured.
     #[error("single sign-on is not set up on this server")]
     SsoNotConfigured,

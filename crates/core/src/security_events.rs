@@ -19,6 +19,8 @@ use custodian_store::repo;
 use serde::Serialize;
 use std::net::IpAddr;
 
+/// Refusals that name no account are recorded at most this often per network and kind.
+const ANONYMOUS_EVERY_MS: i64 = 60_000;
 /// How far back "seen before" looks.
 const DEVICE_MEMORY_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 /// Failures before a success that make the success worth reporting.
@@ -45,6 +47,14 @@ pub enum SecurityEventKind {
     EndedSessionUsed,
     /// An API token used outside its scopes or networks.
     TokenRefused,
+    /// A session cookie or API token that is no credential (forged, tampered, from another
+    /// installation): detail `session` or `api_token`.
+    UnknownCredential,
+    /// An invitation or password-reset link that is unknown, used or expired: detail the
+    /// link's kind.
+    InvalidLink,
+    /// A sign-in with the identity provider that was refused: detail the reason code.
+    SsoRefused,
 }
 
 impl SecurityEventKind {
@@ -58,6 +68,9 @@ impl SecurityEventKind {
             Self::SessionNetworkChanged => "session_network_changed",
             Self::EndedSessionUsed => "session_use_after_end",
             Self::TokenRefused => "authz_token_refused",
+            Self::UnknownCredential => "authn_unknown_credential",
+            Self::InvalidLink => "authn_link_invalid",
+            Self::SsoRefused => "authn_sso_fail",
         }
     }
 }
@@ -333,6 +346,38 @@ impl Core {
             session_id: Some(row.id),
             client: Some(&client),
             detail: row.end_reason.clone(),
+        })
+        .await
+    }
+
+    /// A refusal that names no account (an unknown credential or link, a failed single
+    /// sign-on): recorded at most once a minute per client network, kind and detail, so a flood
+    /// of them costs one row a minute, not one per request.
+    pub(crate) async fn record_anonymous_refusal(
+        &self,
+        kind: SecurityEventKind,
+        ip: Option<IpAddr>,
+        detail: &'static str,
+    ) -> Result<(), CoreError> {
+        let client = ClientInfo::new(ip, None);
+        let network = self.event_network_key(&client)?;
+        if repo::security_events::recent_from_network(
+            self.store().conn(),
+            kind.code(),
+            detail,
+            network.as_deref(),
+            self.now() - ANONYMOUS_EVERY_MS,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        self.record_security_event(NewSecurityEvent {
+            kind,
+            user_id: None,
+            session_id: None,
+            client: Some(&client),
+            detail: Some(detail.to_owned()),
         })
         .await
     }

@@ -105,10 +105,10 @@ crate::redacted_debug!(SsoStart);
 #[error("identity provider request failed")]
 pub(crate) struct SsoHttpError;
 
-/// Why a sign-in with the identity provider failed (for the log; the user sees one message).
+/// A refused sign-in with the identity provider; `reason` is a stable code for the log and
+/// the security events (the user sees one message).
 fn failed(reason: &'static str) -> CoreError {
-    tracing::warn!(target: "security", reason, "single sign-on refused");
-    CoreError::SsoFailed
+    CoreError::SsoFailed { reason }
 }
 
 /// Whether the provider's `amr` / `acr` say it did multi-factor authentication.
@@ -321,7 +321,9 @@ impl Core {
     }
 
     /// Finishes a sign-in with the provider's answer (`state` and `code` from the callback
-    /// URL) in the browser that started it (`cookie_state`).
+    /// URL) in the browser that started it (`cookie_state`). A refusal is a security event (of
+    /// no account: which one was meant is unknown or unproven) and counts against the client's
+    /// network like a failed sign-in.
     pub async fn finish_sso(
         &self,
         state: &str,
@@ -329,13 +331,36 @@ impl Core {
         code: &str,
         client: &ClientInfo,
     ) -> Result<LoginOutcome, CoreError> {
-        let provider = self.sso_provider()?;
-        self.check_throttle(&self.network_throttle_keys(client.ip)?)
+        let throttle = self.network_throttle_keys(client.ip)?;
+        self.check_throttle(&throttle).await?;
+        let outcome = self
+            .finish_sso_checked(state, cookie_state, code, client)
+            .await;
+        if let Err(CoreError::SsoFailed { reason }) = &outcome {
+            tracing::warn!(target: "security", reason, "single sign-on refused");
+            self.record_failure(&throttle, true).await?;
+            self.record_anonymous_refusal(
+                crate::security_events::SecurityEventKind::SsoRefused,
+                client.ip,
+                reason,
+            )
             .await?;
+        }
+        outcome
+    }
+
+    async fn finish_sso_checked(
+        &self,
+        state: &str,
+        cookie_state: &SecretString,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, CoreError> {
+        let provider = self.sso_provider()?;
         if state.is_empty()
             || !constant_time_eq(state.as_bytes(), cookie_state.expose_secret().as_bytes())
         {
-            return Err(failed("state does not match the browser's"));
+            return Err(failed("state_mismatch"));
         }
         let row = repo::sso_logins::take(
             self.store().writer(),
@@ -343,7 +368,7 @@ impl Core {
             self.now(),
         )
         .await?
-        .ok_or_else(|| failed("unknown, used or expired state"))?;
+        .ok_or_else(|| failed("state_unknown"))?;
         let org = self.keys().org_key(self.store().conn()).await?;
         let json = self
             .keys()
@@ -358,14 +383,12 @@ impl Core {
         let http = http_caller(&provider.http);
         let tokens = oidc
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|_| failed("the provider has no token endpoint"))?
+            .map_err(|_| failed("no_token_endpoint"))?
             .set_pkce_verifier(PkceCodeVerifier::new(secrets.pkce_verifier.clone()))
             .request_async(&http)
             .await
-            .map_err(|_| failed("the code was refused at the token endpoint"))?;
-        let id_token = tokens
-            .id_token()
-            .ok_or_else(|| failed("no ID token in the answer"))?;
+            .map_err(|_| failed("code_refused"))?;
+        let id_token = tokens.id_token().ok_or_else(|| failed("no_id_token"))?;
         let now = custodian_domain::clock::from_millis(self.now());
         let now = chrono_from(now).ok_or(CoreError::Internal("clock out of range"))?;
         let verifier = oidc.id_token_verifier().set_time_fn(move || now);
@@ -373,7 +396,7 @@ impl Core {
             .claims(&verifier, &Nonce::new(secrets.nonce.clone()))
             .map_err(|e| {
                 tracing::warn!(target: "security", error = %e, "ID token refused");
-                CoreError::SsoFailed
+                failed("id_token_invalid")
             })?;
         // In the code flow providers often keep profile claims for the UserInfo endpoint,
         // which answers for the ID token's subject only.
@@ -385,10 +408,10 @@ impl Core {
                         tokens.access_token().clone(),
                         Some(claims.subject().clone()),
                     )
-                    .map_err(|_| failed("the provider has no UserInfo endpoint"))?
+                    .map_err(|_| failed("no_userinfo_endpoint"))?
                     .request_async(&http)
                     .await
-                    .map_err(|_| failed("the UserInfo endpoint refused the access token"))?;
+                    .map_err(|_| failed("userinfo_refused"))?;
                 (
                     info.email().map(|e| e.as_str().to_owned()),
                     info.email_verified() == Some(true),
@@ -396,11 +419,11 @@ impl Core {
             }
         };
         if !verified {
-            return Err(failed("the e-mail address is not verified by the provider"));
+            return Err(failed("email_unverified"));
         }
         let email = email
             .and_then(|e| Email::parse("email", &e).ok())
-            .ok_or_else(|| failed("no usable e-mail address from the provider"))?;
+            .ok_or_else(|| failed("no_email"))?;
         let amr: Vec<String> = claims
             .auth_method_refs()
             .map(|methods| methods.iter().map(|m| m.as_str().to_owned()).collect())
@@ -418,9 +441,9 @@ impl Core {
                     detail: Some("oidc".to_owned()),
                 })
                 .await?;
-                return Err(failed("the account is not active"));
+                return Err(failed("account_inactive"));
             }
-            None => return Err(failed("no account has this e-mail address")),
+            None => return Err(failed("no_account")),
         };
         let mfa = provider_did_mfa(&amr, acr.as_deref(), &provider.settings.mfa_acr_values);
         let second_factor = !mfa && self.has_second_factor(&user).await?;

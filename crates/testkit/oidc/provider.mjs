@@ -42,7 +42,8 @@ const provider = new Provider(issuer, {
     return grant;
   },
   cookies: { keys: ["custodian-test-only-cookie-key"] },
-  ttl: { IdToken: 600, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
+  // ID tokens live 2 minutes, shorter than a sign-in attempt (10), so a test can let one expire.
+  ttl: { IdToken: 120, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
 });
 
 provider.use(async (ctx, next) => {

@@ -154,7 +154,10 @@ impl FromRequestParts<AppState> for Authenticated {
             .get::<axum::extract::OriginalUri>()
             .map_or_else(|| parts.uri.path().to_owned(), |o| o.path().to_owned());
         if let Some(token) = bearer_token(&parts.headers) {
-            let actor = state.core.authenticate_bearer(token).await?;
+            let actor = state
+                .core
+                .authenticate_bearer(token, peer_ip(parts))
+                .await?;
             if let Some(limits) = &actor.token_limits
                 && let Err(refusal) =
                     check_token_limits(limits, &path, &parts.method, peer_ip(parts))

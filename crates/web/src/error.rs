@@ -179,7 +179,7 @@ impl From<CoreError> for ApiError {
                 "passkeys_unavailable",
                 "Passkeys are not available on this server: its public address must be an https:// host name, not an IP address. Ask an administrator to set server.public_url.",
             ),
-            CoreError::SsoFailed => Self::new(
+            CoreError::SsoFailed { .. } => Self::new(
                 S::UNAUTHORIZED,
                 "sso_failed",
                 "Signing in with your organisation's account did not complete. Try again; if it keeps failing, sign in with your password or ask an administrator (the reason is in the server log).",

@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_passkeys::Migration),
             Box::new(m0019_security_events::Migration),
             Box::new(m0020_sso_logins::Migration),
+            Box::new(m0021_security_event_networks::Migration),
         ]
     }
 }
@@ -136,3 +137,4 @@ mod m0017_verified_channels;
 mod m0018_passkeys;
 mod m0019_security_events;
 mod m0020_sso_logins;
+mod m0021_security_event_networks;

@@ -58,6 +58,27 @@ pub async fn seen_before<C: ConnectionTrait>(
     Ok((any, network_seen, device_seen))
 }
 
+/// Whether an event of `kind` and `detail` with no account came from this network (or,
+/// without one, from anywhere unknown) since `since`.
+pub async fn recent_from_network<C: ConnectionTrait>(
+    c: &C,
+    kind: &str,
+    detail: &str,
+    network: Option<&[u8]>,
+    since: i64,
+) -> Result<bool> {
+    let query = security_event::Entity::find()
+        .filter(security_event::Column::Kind.eq(kind))
+        .filter(security_event::Column::Detail.eq(detail))
+        .filter(security_event::Column::UserId.is_null())
+        .filter(security_event::Column::OccurredAt.gte(since));
+    let query = match network {
+        Some(n) => query.filter(security_event::Column::NetworkLookup.eq(n.to_vec())),
+        None => query.filter(security_event::Column::NetworkLookup.is_null()),
+    };
+    Ok(query.one(c).await?.is_some())
+}
+
 /// Marks the session as seen from another network; true only the first time.
 pub async fn mark_network_changed<C: ConnectionTrait>(
     c: &C,
@@ -86,4 +107,18 @@ pub async fn mark_used_after_end<C: ConnectionTrait>(
         .exec(c)
         .await?;
     Ok(res.rows_affected > 0)
+}
+
+/// Events that name no account, newest first (security staff's view; tests).
+pub async fn recent_without_user<C: ConnectionTrait>(
+    c: &C,
+    limit: u64,
+) -> Result<Vec<security_event::Model>> {
+    Ok(security_event::Entity::find()
+        .filter(security_event::Column::UserId.is_null())
+        .order_by_desc(security_event::Column::OccurredAt)
+        .order_by_desc(security_event::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await?)
 }

@@ -265,9 +265,80 @@ async fn refused_tokens_are_recorded_and_admins_see_anyones_activity(backend: Ba
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// Events that name no account, as (kind, detail).
+pub(crate) async fn anonymous(app: &TestApp) -> Vec<(String, String)> {
+    custodian_store::repo::security_events::recent_without_user(app.core.store().conn(), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.detail.unwrap_or_default()))
+        .collect()
+}
+
+async fn refusals_naming_no_account_are_recorded_once_a_minute(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let c = client_from(&app, "127.0.0.1");
+    let forged_session = || {
+        c.get(app.url("/api/v1/auth/me"))
+            .header(
+                header::COOKIE,
+                "__Host-custodian_session=cus_s_forgedforgedforgedforgedforgedforged",
+            )
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            forged_session().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for _ in 0..2 {
+        let res = c
+            .get(app.url("/api/v1/contacts"))
+            .header(header::AUTHORIZATION, "Bearer cus_t_notatokenofoursatall")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..2 {
+        let (status, body) = split(
+            c.post(app.url("/api/v1/auth/password/reset"))
+                .json(&json!({"token": "cus_link_expired_or_made_up", "password": "a long new passphrase 7"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&body), Some("invalid_link"));
+    }
+    let mut seen = anonymous(&app).await;
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("authn_link_invalid".to_owned(), "password_reset".to_owned()),
+            (
+                "authn_unknown_credential".to_owned(),
+                "api_token".to_owned()
+            ),
+            ("authn_unknown_credential".to_owned(), "session".to_owned()),
+        ],
+        "one row per kind and detail a minute, however many refusals"
+    );
+    app.clock.advance(time::Duration::seconds(61));
+    assert_eq!(
+        forged_session().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(anonymous(&app).await.len(), 4);
+}
+
 on_both_backends!(
     a_new_device_or_network_is_recorded_and_emailed,
     failures_before_success_and_wrong_codes_are_recorded,
     a_session_used_elsewhere_or_after_it_ended_is_recorded,
     refused_tokens_are_recorded_and_admins_see_anyones_activity,
+    refusals_naming_no_account_are_recorded_once_a_minute,
 );

@@ -204,17 +204,33 @@ async fn unverified_unknown_foreign_and_expired_answers_are_refused(backend: Bac
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (status, _) = callback(&attacker, &url).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // An ID token that expired (the provider's live for 10 minutes) before it arrived.
+    // Each refusal is a security event with its reason (no account is named).
+    let reasons: Vec<String> = crate::security_activity::anonymous(app)
+        .await
+        .into_iter()
+        .filter(|(kind, _)| kind == "authn_sso_fail")
+        .map(|(_, reason)| reason)
+        .collect();
+    for reason in ["email_unverified", "no_account", "state_mismatch"] {
+        assert!(reasons.iter().any(|r| r == reason), "{reason}: {reasons:?}");
+    }
+    // An ID token that expired before it arrived (the provider's live 2 minutes; the attempt
+    // itself would wait 10).
     let c = client(&app.cert_pem, true);
     let url = at_provider(app, &c, "admin-7", "pwd,otp", "").await;
-    app.clock.advance(time::Duration::minutes(9));
+    app.clock.advance(time::Duration::minutes(1));
     let (status, _) = callback(&c, &url).await;
     assert_eq!(status, StatusCode::OK, "not yet expired");
     let c = client(&app.cert_pem, true);
     let url = at_provider(app, &c, "admin-7", "pwd,otp", "").await;
-    app.clock.advance(time::Duration::minutes(12));
+    app.clock.advance(time::Duration::minutes(4));
     let (status, _) = callback(&c, &url).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let expired = crate::security_activity::anonymous(app).await;
+    assert!(
+        expired.contains(&("authn_sso_fail".to_owned(), "id_token_invalid".to_owned())),
+        "{expired:?}"
+    );
 }
 
 async fn a_provider_with_another_issuer_is_not_trusted(backend: Backend) {

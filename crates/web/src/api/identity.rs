@@ -5,7 +5,7 @@
 //! Link tokens and codes travel only in request bodies, never in URLs.
 
 use crate::AppState;
-use crate::auth::{Authenticated, sign_in_from_jar};
+use crate::auth::{Authenticated, Client, sign_in_from_jar};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
@@ -335,11 +335,12 @@ impl std::fmt::Debug for LinkPassword {
     security(()))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(body): ApiJson<LinkPassword>,
 ) -> ApiResult<StatusCode> {
     state
         .core
-        .accept_invitation(&body.token, body.password)
+        .accept_invitation(&body.token, body.password, client.ip)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -368,11 +369,12 @@ pub async fn forgot_password(
     security(()))]
 pub async fn reset_password(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(body): ApiJson<LinkPassword>,
 ) -> ApiResult<StatusCode> {
     state
         .core
-        .reset_password(&body.token, body.password)
+        .reset_password(&body.token, body.password, client.ip)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

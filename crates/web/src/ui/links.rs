@@ -6,6 +6,7 @@
 use super::session::{LangQuery, public_form, public_locale};
 use super::support::{Chrome, FormErrors, UiError, render};
 use crate::AppState;
+use crate::auth::Client;
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use custodian_core::CoreError;
 use custodian_core::secrets::{ExposeSecret, SecretString};
+use custodian_core::sessions::ClientInfo;
 use serde::Deserialize;
 use std::fmt;
 
@@ -182,6 +184,7 @@ async fn submit(
     state: AppState,
     headers: HeaderMap,
     uri: Uri,
+    client: ClientInfo,
     form: Result<Form<LinkForm>, FormRejection>,
     kind: LinkKind,
 ) -> Result<Response, UiError> {
@@ -200,10 +203,10 @@ async fn submit(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let outcome = match kind {
-        LinkKind::PasswordReset => state.core.reset_password(&token, password).await,
+        LinkKind::PasswordReset => state.core.reset_password(&token, password, client.ip).await,
         LinkKind::Invitation => state
             .core
-            .accept_invitation(&token, password)
+            .accept_invitation(&token, password, client.ip)
             .await
             .map(|_| ()),
     };
@@ -236,9 +239,10 @@ pub(crate) async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
+    Client(client): Client,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    submit(state, headers, uri, form, LinkKind::PasswordReset).await
+    submit(state, headers, uri, client, form, LinkKind::PasswordReset).await
 }
 
 pub(crate) async fn invitation_page(
@@ -253,7 +257,8 @@ pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
+    Client(client): Client,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    submit(state, headers, uri, form, LinkKind::Invitation).await
+    submit(state, headers, uri, client, form, LinkKind::Invitation).await
 }

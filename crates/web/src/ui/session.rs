@@ -653,7 +653,9 @@ pub(crate) async fn sso_callback(
     let jar = jar.add(clear_sso_cookie());
     let outcome = if callback.code.is_empty() {
         // The provider sent an error (the person cancelled, or was refused there).
-        Err(CoreError::SsoFailed)
+        Err(CoreError::SsoFailed {
+            reason: "provider_error",
+        })
     } else {
         state
             .core
@@ -665,8 +667,8 @@ pub(crate) async fn sso_callback(
         Ok(LoginOutcome::SecondFactorDue(pending)) => {
             (jar.add(sign_in_cookie(&pending.token)), "/login/verify")
         }
-        Err(e @ (CoreError::SsoFailed | CoreError::SsoUnavailable)) => {
-            let key = if matches!(e, CoreError::SsoFailed) {
+        Err(e @ (CoreError::SsoFailed { .. } | CoreError::SsoUnavailable)) => {
+            let key = if matches!(e, CoreError::SsoFailed { .. }) {
                 "login.sso_failed"
             } else {
                 "login.sso_unavailable"
