@@ -711,6 +711,28 @@ async fn passkey_pages_in_both_languages(backend: Backend) {
     assert_eq!(list, json!([]));
 }
 
+async fn a_passkey_completes_the_enrolment_the_mfa_policy_asks_for(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, body) = app
+        .post_json("/api/v1/mfa-policy", &json!({"scope": "everyone"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let user = app.sign_in_new_user("enrol@example.com").await;
+    let (status, body) = user.get_json("/api/v1/contacts").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), Some("second_factor_enrolment_required"));
+    let mut key = authenticator();
+    let (status, body, _) = register_for(&app, &user, &mut key).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["recovery_codes"].as_array().map(Vec::len), Some(10));
+    assert!(
+        body["csrf_token"].is_string(),
+        "a new, full session: {body}"
+    );
+    let (status, _) = user.get_json("/api/v1/contacts").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 on_both_backends!(
     passkeys_are_registered_named_and_used_as_the_second_factor,
     a_discoverable_passkey_signs_in_without_a_password,
@@ -718,4 +740,5 @@ on_both_backends!(
     passkey_names_and_credentials_are_not_stored_in_plaintext,
     passkeys_are_off_when_the_public_url_is_an_ip_address,
     passkey_pages_in_both_languages,
+    a_passkey_completes_the_enrolment_the_mfa_policy_asks_for,
 );
