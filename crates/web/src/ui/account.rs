@@ -387,15 +387,24 @@ pub(crate) async fn reauthenticate(
     }
 }
 
+/// A passkey form from a signed-in page, its CSRF token checked.
+fn csrf_checked_passkey_form(
+    v: &Viewer,
+    form: Result<Form<PasskeyForm>, FormRejection>,
+) -> Result<PasskeyForm, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    Ok(form)
+}
+
 /// Step-up with a passkey: the form `app.js` filled with its answer.
 pub(crate) async fn reauthenticate_with_passkey(
     v: Viewer,
     form: Result<Form<PasskeyForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    let form = csrf_checked_passkey_form(&v, form)?;
     let outcome = async {
         let (ceremony, credential) = form.answer()?;
         v.core()
@@ -440,10 +449,7 @@ pub(crate) async fn add_passkey(
     jar: CookieJar,
     form: Result<Form<PasskeyForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    let form = csrf_checked_passkey_form(&v, form)?;
     let outcome = async {
         let (ceremony, credential) = form.answer()?;
         v.core()
@@ -479,10 +485,7 @@ pub(crate) async fn rename_passkey(
     Path(id): Path<String>,
     form: Result<Form<PasskeyForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Ok(Form(form)) = form else {
-        return Err(v.fail(bad_request()));
-    };
-    v.check_csrf(&form.csrf)?;
+    let form = csrf_checked_passkey_form(&v, form)?;
     let id = super::support::parse_id(&id).ui(&v)?;
     match v
         .core()
