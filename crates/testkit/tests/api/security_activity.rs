@@ -263,6 +263,13 @@ async fn refused_tokens_are_recorded_and_admins_see_anyones_activity(backend: Ba
         .get_json(&format!("/api/v1/users/{admin}/security-events"))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The administrator's user page shows it too.
+    let (status, page) = app
+        .html(&format!("/settings/users/{}", user.id), "zh-CN")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("最近的安全活动"), "{page}");
+    assert!(page.contains("data-kind=\"authn_login_success\""), "{page}");
 }
 
 /// Events that name no account, as (kind, detail).

@@ -22,7 +22,7 @@ use axum_extra::extract::CookieJar;
 use custodian_core::CoreError;
 use custodian_core::second_factor::{FactorAdded, SecondFactorStatus, TotpEnrolment};
 use custodian_core::secrets::{ExposeSecret, SecretString};
-use custodian_core::security_events::SecurityEventKind;
+use custodian_core::security_events::{SecurityEventKind, SecurityEventView};
 use custodian_domain::SessionId;
 use serde::Deserialize;
 use std::fmt;
@@ -61,15 +61,15 @@ struct SecurityPage<'a> {
     activity: Vec<ActivityRow>,
 }
 
-/// One security event as listed for the account's owner.
-struct ActivityRow {
-    kind: String,
-    when: String,
-    what: String,
-    device: String,
-    ip: String,
+/// One security event as listed for the account's owner (or an administrator).
+pub(crate) struct ActivityRow {
+    pub(crate) kind: String,
+    pub(crate) when: String,
+    pub(crate) what: String,
+    pub(crate) device: String,
+    pub(crate) ip: String,
     /// Worth a second look (not an ordinary sign-in).
-    warning: bool,
+    pub(crate) warning: bool,
 }
 
 /// One passkey as listed (its name is the user's own).
@@ -116,6 +116,21 @@ fn activity_text(t: &Tr<'_>, kind: &str, detail: Option<&str>) -> String {
         Some(n) => text.replace("{n}", n),
         None => text,
     }
+}
+
+/// Security events as table rows in the reader's language.
+pub(crate) fn activity_rows(t: &Tr<'_>, events: Vec<SecurityEventView>) -> Vec<ActivityRow> {
+    events
+        .into_iter()
+        .map(|e| ActivityRow {
+            what: activity_text(t, &e.kind, e.detail.as_deref()),
+            warning: e.kind != SecurityEventKind::SignIn.code(),
+            when: format_millis(e.occurred_at),
+            device: e.user_agent.unwrap_or_default(),
+            ip: e.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            kind: e.kind,
+        })
+        .collect()
 }
 
 async fn security_page(v: &Viewer, notice: Option<&'static str>) -> Result<Response, UiError> {
@@ -195,21 +210,7 @@ async fn security_page_full(
     } else {
         Vec::new()
     };
-    let activity = v
-        .core()
-        .my_security_events(v.actor())
-        .await
-        .ui(v)?
-        .into_iter()
-        .map(|e| ActivityRow {
-            what: activity_text(&t, &e.kind, e.detail.as_deref()),
-            warning: e.kind != SecurityEventKind::SignIn.code(),
-            when: format_millis(e.occurred_at),
-            device: e.user_agent.unwrap_or_default(),
-            ip: e.ip.map(|ip| ip.to_string()).unwrap_or_default(),
-            kind: e.kind,
-        })
-        .collect();
+    let activity = activity_rows(&t, v.core().my_security_events(v.actor()).await.ui(v)?);
     let notice = match notice {
         None if v.actor().enrolment_required => Some("account.enrolment_required"),
         other => other,

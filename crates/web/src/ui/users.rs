@@ -211,6 +211,8 @@ struct EditPage<'a> {
     errors: FormErrors,
     /// Active users who could take over this user's records if it is deleted.
     heirs: Vec<super::support::SelectOption>,
+    /// The user's recent security activity.
+    activity: Vec<super::account::ActivityRow>,
 }
 
 async fn edit_page(
@@ -240,12 +242,18 @@ async fn edit_page(
             selected: u.id == v.actor().user_id,
         })
         .collect();
+    let t = v.t();
+    let activity = super::account::activity_rows(
+        &t,
+        v.core().user_security_events(v.actor(), id).await.ui(v)?,
+    );
     let page = EditPage {
-        t: v.t(),
+        t,
         chrome: v.chrome(NAV),
         user,
         errors,
         heirs,
+        activity,
     };
     Ok(render(status, &page))
 }
