@@ -55,6 +55,8 @@ pub enum SecurityEventKind {
     InvalidLink,
     /// A sign-in with the identity provider that was refused: detail the reason code.
     SsoRefused,
+    /// A body over the size limit posted where credentials go: detail the path.
+    OversizedCredentials,
 }
 
 impl SecurityEventKind {
@@ -71,6 +73,7 @@ impl SecurityEventKind {
             Self::UnknownCredential => "authn_unknown_credential",
             Self::InvalidLink => "authn_link_invalid",
             Self::SsoRefused => "authn_sso_fail",
+            Self::OversizedCredentials => "authn_oversized_request",
         }
     }
 }
@@ -380,6 +383,17 @@ impl Core {
             detail: Some(detail.to_owned()),
         })
         .await
+    }
+
+    /// A body over the size limit was posted to `path`, where credentials go (refused before
+    /// any handler ran).
+    pub async fn record_oversized_credentials(
+        &self,
+        ip: Option<IpAddr>,
+        path: &'static str,
+    ) -> Result<(), CoreError> {
+        self.record_anonymous_refusal(SecurityEventKind::OversizedCredentials, ip, path)
+            .await
     }
 
     /// An API token was refused for its scope or networks (`reason`: `scope` or `network`).

@@ -266,3 +266,52 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
         Ok(Self(ClientInfo::new(ip, user_agent)))
     }
 }
+
+/// Where passwords, codes, passkey answers and link tokens are posted.
+const CREDENTIAL_PATHS: &[&str] = &[
+    "/api/v1/auth/login",
+    "/api/v1/auth/second-factor",
+    "/api/v1/auth/reauthenticate",
+    "/api/v1/auth/passkey",
+    "/api/v1/auth/password/reset",
+    "/api/v1/auth/invitation/accept",
+    "/api/v1/account/password",
+    "/login",
+    "/login/verify",
+    "/login/passkey",
+    "/setup",
+    "/password/reset",
+    "/invitation",
+    "/account/password",
+    "/account/reauthenticate",
+];
+
+/// A body over the limit sent where credentials go (a 1 MB "password", say) is refused by the
+/// body limit before any handler runs; this records it as a security event (at most once a
+/// minute per network and path).
+pub async fn record_oversized_credentials(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = CREDENTIAL_PATHS
+        .iter()
+        .find(|p| **p == request.uri().path())
+        .copied();
+    let oversized = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|len| len > crate::MAX_BODY_BYTES);
+    let ip = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical());
+    if let (Some(path), true) = (path, oversized)
+        && let Err(e) = state.core.record_oversized_credentials(ip, path).await
+    {
+        tracing::error!(error = %e, "oversized request not recorded");
+    }
+    next.run(request).await
+}

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(ui::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::record_oversized_credentials,
+        ))
         .route_layer(axum::middleware::from_fn(headers::access_log))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)

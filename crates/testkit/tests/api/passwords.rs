@@ -70,6 +70,13 @@ async fn password_change_applies_the_policy_and_ends_other_sessions(backend: Bac
         .await;
     assert!(status.is_client_error(), "a 1 MB password: {status}");
     assert_ne!(error_code(&body), None);
+    assert!(
+        crate::security_activity::anonymous(&app).await.contains(&(
+            "authn_oversized_request".to_owned(),
+            "/api/v1/account/password".to_owned()
+        )),
+        "the oversized body is a security event"
+    );
 
     // Every accepted password keeps its exact form: spaces and Chinese characters included.
     let new_password = "长城 correct horse battery";
