@@ -14,6 +14,7 @@ use crate::second_factor::{Factor, FactorAdded};
 use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError};
 use base64::Engine as _;
+use custodian_crypto::envelope::DataKey;
 use custodian_domain::{FieldError, UserId};
 use custodian_store::entities::{passkey, user};
 use custodian_store::repo;
@@ -167,6 +168,13 @@ fn parse_passkey_name(name: &str) -> Result<String, CoreError> {
     }
 }
 
+fn too_many_passkeys() -> CoreError {
+    CoreError::Rule {
+        code: "too_many_passkeys",
+        message: "you have the most passkeys an account may have (20); remove one you no longer use first",
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, CoreError> {
     serde_json::to_value(value)
         .map_err(|_| CoreError::Internal("WebAuthn options not serialisable"))
@@ -247,26 +255,38 @@ impl Core {
         })
     }
 
+    fn open_passkey(&self, org: &DataKey, row: passkey::Model) -> Result<StoredPasskey, CoreError> {
+        let json =
+            self.keys()
+                .decrypt(org, "passkeys", "credential", row.id, &row.credential_ct)?;
+        let credential = serde_json::from_slice(&json).map_err(|_| CoreError::DataIntegrity {
+            table: "passkeys",
+            column: "credential_ct",
+        })?;
+        Ok(StoredPasskey { row, credential })
+    }
+
     async fn stored_passkeys(&self, user_id: uuid::Uuid) -> Result<Vec<StoredPasskey>, CoreError> {
         let rows = repo::passkeys::for_user(self.store().conn(), user_id).await?;
         let org = self.keys().org_key(self.store().conn()).await?;
         rows.into_iter()
-            .map(|row| {
-                let json = self.keys().decrypt(
-                    &org,
-                    "passkeys",
-                    "credential",
-                    row.id,
-                    &row.credential_ct,
-                )?;
-                let credential =
-                    serde_json::from_slice(&json).map_err(|_| CoreError::DataIntegrity {
-                        table: "passkeys",
-                        column: "credential_ct",
-                    })?;
-                Ok(StoredPasskey { row, credential })
-            })
+            .map(|row| self.open_passkey(&org, row))
             .collect()
+    }
+
+    /// The registered passkey with this credential ID, opened (one decryption, found by its
+    /// blind index).
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<StoredPasskey>, CoreError> {
+        let lookup = self.credential_lookup(credential_id)?;
+        let Some(row) = repo::passkeys::by_credential_lookup(self.store().conn(), &lookup).await?
+        else {
+            return Ok(None);
+        };
+        let org = self.keys().org_key(self.store().conn()).await?;
+        self.open_passkey(&org, row).map(Some)
     }
 
     async fn seal_passkey(
@@ -289,25 +309,25 @@ impl Core {
             .encrypt(&org, "passkeys", "name", id, name.as_bytes(), self.rng())
     }
 
-    /// The signed-in user's passkeys, oldest first.
+    /// The signed-in user's passkeys, oldest first (only their names are decrypted).
     pub async fn list_passkeys(&self, actor: &Actor) -> Result<Vec<PasskeyView>, CoreError> {
         let user = self.active_user(actor.user_id.as_uuid()).await?;
         let org = self.keys().org_key(self.store().conn()).await?;
-        self.stored_passkeys(user.id)
+        repo::passkeys::for_user(self.store().conn(), user.id)
             .await?
             .into_iter()
-            .map(|p| {
+            .map(|row| {
                 Ok(PasskeyView {
-                    id: p.row.id,
                     name: self.keys().decrypt_string(
                         &org,
                         "passkeys",
                         "name",
-                        p.row.id,
-                        &p.row.name_ct,
+                        row.id,
+                        &row.name_ct,
                     )?,
-                    created_at: p.row.created_at,
-                    last_used_at: p.row.last_used_at,
+                    id: row.id,
+                    created_at: row.created_at,
+                    last_used_at: row.last_used_at,
                 })
             })
             .collect()
@@ -327,10 +347,7 @@ impl Core {
         let user = self.active_user(actor.user_id.as_uuid()).await?;
         let existing = self.stored_passkeys(user.id).await?;
         if existing.len() >= MAX_PASSKEYS_PER_USER {
-            return Err(CoreError::Rule {
-                code: "too_many_passkeys",
-                message: "you have the most passkeys an account may have (20); remove one you no longer use first",
-            });
+            return Err(too_many_passkeys());
         }
         let org = self.keys().org_key(self.store().conn()).await?;
         let (email, display_name) = self.open_identity(&org, &user)?;
@@ -393,10 +410,7 @@ impl Core {
         if repo::passkeys::count_for_user(self.store().conn(), user.id).await?
             >= MAX_PASSKEYS_PER_USER as u64
         {
-            return Err(CoreError::Rule {
-                code: "too_many_passkeys",
-                message: "you have the most passkeys an account may have (20); remove one you no longer use first",
-            });
+            return Err(too_many_passkeys());
         }
         let now = self.now();
         let id = custodian_domain::ids::uuid_at(now);
@@ -478,10 +492,10 @@ impl Core {
         let Ok(result) = webauthn.finish_passkey_authentication(credential, state) else {
             return Ok(false);
         };
-        let stored = self.stored_passkeys(user_id).await?;
-        let Some(mut used) = stored
-            .into_iter()
-            .find(|p| p.credential.cred_id() == result.cred_id())
+        let Some(mut used) = self
+            .passkey_by_credential(result.cred_id())
+            .await?
+            .filter(|p| p.row.user_id == user_id)
         else {
             return Ok(false);
         };
@@ -679,7 +693,7 @@ impl Core {
         let state: DiscoverableAuthentication = self
             .take_ceremony(ceremony_id, Ceremony::SignIn, None, None)
             .await?;
-        let Some(user_id) = self.verify_discoverable(state, &credential).await? else {
+        let Some(user_id) = self.verify_discoverable(state, &credential, client).await? else {
             self.record_failure(&throttle, true).await?;
             return Err(CoreError::PasskeyRejected);
         };
@@ -702,11 +716,13 @@ impl Core {
     }
 
     /// The active user a discoverable assertion proves, if it does: the credential must be
-    /// registered, to the user the authenticator named, and its signature must verify.
+    /// registered, to the user the authenticator named, and its signature must verify. A
+    /// registered passkey that fails is a security event of its owner.
     async fn verify_discoverable(
         &self,
         state: DiscoverableAuthentication,
         credential: &PublicKeyCredential,
+        client: &ClientInfo,
     ) -> Result<Option<uuid::Uuid>, CoreError> {
         let webauthn = self.webauthn()?;
         let Ok((user_handle, credential_id)) =
@@ -714,49 +730,31 @@ impl Core {
         else {
             return Ok(None);
         };
-        let lookup = self.credential_lookup(credential_id)?;
-        let Some(row) = repo::passkeys::by_credential_lookup(self.store().conn(), &lookup).await?
-        else {
+        let Some(mut used) = self.passkey_by_credential(credential_id).await? else {
             return Ok(None);
         };
-        if row.user_id != user_handle {
-            self.record_passkey_sign_in_failure(row.user_id).await?;
-            return Ok(None);
-        }
-        let Ok(user) = self.active_user(row.user_id).await else {
-            return Ok(None);
+        let owner = used.row.user_id;
+        let result = if owner == user_handle && self.active_user(owner).await.is_ok() {
+            webauthn
+                .finish_discoverable_authentication_v2(credential, state, &used.credential)
+                .ok()
+        } else {
+            None
         };
-        let Some(mut used) = self
-            .stored_passkeys(user.id)
-            .await?
-            .into_iter()
-            .find(|p| p.row.id == row.id)
-        else {
-            return Ok(None);
-        };
-        let Ok(result) =
-            webauthn.finish_discoverable_authentication_v2(credential, state, &used.credential)
-        else {
-            self.record_passkey_sign_in_failure(user.id).await?;
+        let Some(result) = result else {
+            self.record_security_event(crate::security_events::NewSecurityEvent {
+                kind: crate::security_events::SecurityEventKind::SignInFailed,
+                user_id: Some(owner),
+                session_id: None,
+                client: Some(client),
+                detail: Some("passkey".to_owned()),
+            })
+            .await?;
             return Ok(None);
         };
         let changed = used.credential.update_credential(&result) == Some(true);
         self.record_passkey_use(&used, changed).await?;
-        Ok(Some(user.id))
-    }
-}
-
-impl Core {
-    /// A passwordless sign-in with a registered passkey that did not verify.
-    async fn record_passkey_sign_in_failure(&self, user_id: uuid::Uuid) -> Result<(), CoreError> {
-        self.record_security_event(crate::security_events::NewSecurityEvent {
-            kind: crate::security_events::SecurityEventKind::SignInFailed,
-            user_id: Some(user_id),
-            session_id: None,
-            client: None,
-            detail: Some("passkey".to_owned()),
-        })
-        .await
+        Ok(Some(owner))
     }
 }
 

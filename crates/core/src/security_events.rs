@@ -88,6 +88,13 @@ pub(crate) struct NewSecurityEvent<'a> {
     pub detail: Option<String>,
 }
 
+/// Keyed hashes of a client's network and device family ("seen before" compares these).
+#[derive(Debug, Default)]
+struct ClientKeys {
+    network: Option<Vec<u8>>,
+    device: Option<Vec<u8>>,
+}
+
 /// An event as the account's owner (or an administrator) sees it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize)]
@@ -150,19 +157,9 @@ impl Core {
             .transpose()
     }
 
-    fn device_key(&self, client: &ClientInfo) -> Result<Option<Vec<u8>>, CoreError> {
-        client
-            .user_agent
-            .as_deref()
-            .map(|ua| {
-                self.keys()
-                    .lookup("security_events", "device", &device_family(ua))
-            })
-            .transpose()
-    }
-
-    fn event_network_key(&self, client: &ClientInfo) -> Result<Option<Vec<u8>>, CoreError> {
-        client
+    /// Keyed hashes of the client's network and device family, computed once per event source.
+    fn client_keys(&self, client: &ClientInfo) -> Result<ClientKeys, CoreError> {
+        let network = client
             .ip
             .map(|ip| {
                 self.keys().lookup(
@@ -171,7 +168,16 @@ impl Core {
                     &crate::throttle::network_of(ip),
                 )
             })
-            .transpose()
+            .transpose()?;
+        let device = client
+            .user_agent
+            .as_deref()
+            .map(|ua| {
+                self.keys()
+                    .lookup("security_events", "device", &device_family(ua))
+            })
+            .transpose()?;
+        Ok(ClientKeys { network, device })
     }
 
     /// Records an event (and a log line without personal data, for monitoring).
@@ -179,17 +185,28 @@ impl Core {
         &self,
         event: NewSecurityEvent<'_>,
     ) -> Result<(), CoreError> {
+        let keys = match event.client {
+            Some(client) => self.client_keys(client)?,
+            None => ClientKeys::default(),
+        };
+        self.insert_security_event(event, &keys).await
+    }
+
+    /// Records an event whose client's keys are already computed.
+    async fn insert_security_event(
+        &self,
+        event: NewSecurityEvent<'_>,
+        keys: &ClientKeys,
+    ) -> Result<(), CoreError> {
         let now = self.now();
         let id = custodian_domain::ids::uuid_at(now);
         let writer = self.store().writer();
-        let (client_ct, network_lookup, device_lookup) = match event.client {
-            Some(client) => (
+        let client_ct = match event.client {
+            Some(client) => {
                 self.seal_client(writer, "security_events", id, client)
-                    .await?,
-                self.event_network_key(client)?,
-                self.device_key(client)?,
-            ),
-            None => (None, None, None),
+                    .await?
+            }
+            None => None,
         };
         tracing::info!(
             target: "security",
@@ -208,8 +225,8 @@ impl Core {
                 kind: event.kind.code().to_owned(),
                 occurred_at: now,
                 client_ct,
-                network_lookup,
-                device_lookup,
+                network_lookup: keys.network.clone(),
+                device_lookup: keys.device.clone(),
                 detail: event.detail,
             },
         )
@@ -227,13 +244,14 @@ impl Core {
         client: &ClientInfo,
         failures_before: i64,
     ) -> Result<(), CoreError> {
+        let keys = self.client_keys(client)?;
         let (any_before, network_seen, device_seen) = repo::security_events::seen_before(
             self.store().conn(),
             user_id,
             SecurityEventKind::SignIn.code(),
             self.now() - DEVICE_MEMORY_MS,
-            self.event_network_key(client)?.as_deref(),
-            self.device_key(client)?.as_deref(),
+            keys.network.as_deref(),
+            keys.device.as_deref(),
         )
         .await?;
         let event = |kind, detail| NewSecurityEvent {
@@ -243,7 +261,7 @@ impl Core {
             client: Some(client),
             detail,
         };
-        self.record_security_event(event(SecurityEventKind::SignIn, None))
+        self.insert_security_event(event(SecurityEventKind::SignIn, None), &keys)
             .await?;
         if any_before && !(network_seen && device_seen) {
             let detail = match (network_seen, device_seen) {
@@ -251,18 +269,21 @@ impl Core {
                 (false, true) => "network",
                 _ => "device",
             };
-            self.record_security_event(event(
-                SecurityEventKind::NewDeviceSignIn,
-                Some(detail.to_owned()),
-            ))
+            self.insert_security_event(
+                event(SecurityEventKind::NewDeviceSignIn, Some(detail.to_owned())),
+                &keys,
+            )
             .await?;
             self.notify_new_sign_in(user_id, client.clone());
         }
         if failures_before >= FAILURES_WORTH_REPORTING {
-            self.record_security_event(event(
-                SecurityEventKind::SignInAfterFailures,
-                Some(format!("failures={failures_before}")),
-            ))
+            self.insert_security_event(
+                event(
+                    SecurityEventKind::SignInAfterFailures,
+                    Some(format!("failures={failures_before}")),
+                ),
+                &keys,
+            )
             .await?;
         }
         Ok(())
@@ -289,7 +310,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let user = self.active_user(user_id).await?;
         let email = self.user_email(&user).await?;
-        let zh = user.locale.as_deref() == Some("zh-CN");
+        let zh = crate::outbound::is_chinese(user.locale.as_deref());
         let link = format!("{}/account/security", self.public_url());
         let mail = crate::messages::new_sign_in_mail(email, self.now(), client, &link, zh);
         self.send_mail(mail).await
@@ -363,25 +384,28 @@ impl Core {
         detail: &'static str,
     ) -> Result<(), CoreError> {
         let client = ClientInfo::new(ip, None);
-        let network = self.event_network_key(&client)?;
+        let keys = self.client_keys(&client)?;
         if repo::security_events::recent_from_network(
             self.store().conn(),
             kind.code(),
             detail,
-            network.as_deref(),
+            keys.network.as_deref(),
             self.now() - ANONYMOUS_EVERY_MS,
         )
         .await?
         {
             return Ok(());
         }
-        self.record_security_event(NewSecurityEvent {
-            kind,
-            user_id: None,
-            session_id: None,
-            client: Some(&client),
-            detail: Some(detail.to_owned()),
-        })
+        self.insert_security_event(
+            NewSecurityEvent {
+                kind,
+                user_id: None,
+                session_id: None,
+                client: Some(&client),
+                detail: Some(detail.to_owned()),
+            },
+            &keys,
+        )
         .await
     }
 

@@ -16,8 +16,7 @@
 use crate::auth::{LoginOutcome, SessionStage};
 use crate::sessions::ClientInfo;
 use crate::{Core, CoreError};
-use base64::Engine as _;
-use custodian_crypto::token::constant_time_eq;
+use custodian_crypto::token::{constant_time_eq, generate_token};
 use custodian_domain::UserId;
 use custodian_domain::values::Email;
 use custodian_store::entities::sso_login;
@@ -87,8 +86,8 @@ type DiscoveredClient = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// The secrets an attempt's answer must match.
-#[derive(Serialize, Deserialize)]
+/// The secrets an attempt's answer must match (wiped when dropped).
+#[derive(Serialize, Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 struct AttemptSecrets {
     nonce: String,
     pkce_verifier: String,
@@ -211,7 +210,7 @@ impl Core {
         self.sso_provider().ok().map(|p| p.settings.label.clone())
     }
 
-    /// The provider's metadata, discovered and kept for an hour.
+    /// The provider's metadata, discovered and kept for [`METADATA_TTL_MS`].
     async fn provider_metadata(
         &self,
         provider: &Provider,
@@ -234,10 +233,9 @@ impl Core {
         Ok(metadata)
     }
 
-    fn random_b64(&self, bytes: usize) -> Result<String, CoreError> {
-        let mut buf = Zeroizing::new(vec![0u8; bytes]);
-        self.rng().fill(&mut buf)?;
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*buf))
+    /// A fresh 256-bit value, base64url (43 characters: also a valid PKCE verifier).
+    fn random_value(&self) -> Result<String, CoreError> {
+        Ok(generate_token("", self.rng())?.expose_secret().to_owned())
     }
 
     /// The OpenID client for this server at the provider (discovered endpoints, our redirect).
@@ -272,10 +270,10 @@ impl Core {
                 retry_after_secs: 60,
             });
         }
-        let state = self.random_b64(32)?;
+        let state = self.random_value()?;
         let secrets = AttemptSecrets {
-            nonce: self.random_b64(32)?,
-            pkce_verifier: self.random_b64(48)?,
+            nonce: self.random_value()?,
+            pkce_verifier: self.random_value()?,
         };
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             secrets.pkce_verifier.clone(),
