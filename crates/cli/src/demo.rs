@@ -497,6 +497,8 @@ pub fn contact_input(n: usize, rng_seed: u64, company_id: Option<uuid::Uuid>) ->
             }
             .to_owned(),
         ),
+        region: Some(if chinese { "cn" } else { "us" }.to_owned()),
+        sensitivity: None,
         tags: if rng.next().is_multiple_of(5) {
             vec!["vip".to_owned()]
         } else {

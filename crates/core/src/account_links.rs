@@ -10,9 +10,8 @@
 //! the second factor, so a reset cannot get round MFA (ASVS 6.4.3). Asking for a reset answers
 //! the same whether or not the address has an account, and the work happens after the answer.
 
-use crate::auth::{ROLE_ADMIN, STATUS_ACTIVE, parse_identity};
+use crate::auth::{STATUS_ACTIVE, parse_identity};
 use crate::outbound::{Channel, is_chinese};
-use crate::users::ROLE_STAFF;
 use crate::{Actor, Core, CoreError, messages};
 use custodian_crypto::token::{generate_token, hash_token};
 use custodian_domain::UserId;
@@ -48,16 +47,14 @@ impl Core {
         actor: &Actor,
         email: &str,
         display_name: &str,
-        role: &str,
+        roles: &[String],
     ) -> Result<InvitationSent, CoreError> {
-        Self::require_admin(actor)?;
-        if role != ROLE_STAFF && role != ROLE_ADMIN {
-            return Err(custodian_domain::FieldError::new(
-                "role",
-                "invalid_role",
-                "must be staff or administrator",
-            )
-            .into());
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
+        let roles = crate::users::check_roles("roles", roles)?;
+        if !roles.is_empty() {
+            self.require(actor, crate::authz::SystemAction::ManageRoles)
+                .await?;
         }
         if !self.mail_configured() {
             return Err(CoreError::ChannelUnavailable(Channel::Email));
@@ -72,7 +69,7 @@ impl Core {
                     email: &email,
                     display_name: display_name.as_ref(),
                     password_hash: None,
-                    role,
+                    roles: &roles,
                     status: STATUS_INVITED,
                 },
                 now,
@@ -106,7 +103,8 @@ impl Core {
         actor: &Actor,
         id: UserId,
     ) -> Result<InvitationSent, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let user = self.user_row(id).await?;
         if user.status != STATUS_INVITED {
             return Err(CoreError::Conflict(

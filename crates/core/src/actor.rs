@@ -14,7 +14,8 @@ pub enum AuthMethod {
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user_id: UserId,
-    pub role: String,
+    /// Roles and attributes, as authorization policies see them.
+    pub principal: std::sync::Arc<crate::authz::Principal>,
     pub locale: Option<String>,
     pub method: AuthMethod,
     /// When the user last proved themselves on this session (sign-in or step-up); `None` for
@@ -25,6 +26,10 @@ pub struct Actor {
     pub enrolment_required: bool,
     /// What an API token may do and from where (`None` for sessions and the command line).
     pub token_limits: Option<std::sync::Arc<TokenLimits>>,
+    /// When the session began (Unix milliseconds); `None` for tokens and the command line.
+    pub session_started_at: Option<i64>,
+    /// Where this request comes from (set per request; cached actors carry none).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The scopes and networks of the API token an actor authenticated with.
@@ -43,9 +48,9 @@ impl TokenLimits {
 }
 
 impl Actor {
-    /// Administrators configure the system (pipelines, users, keys); data access is separate.
-    pub fn is_admin(&self) -> bool {
-        self.role == crate::auth::ROLE_ADMIN
+    /// Holds `role` (display decisions only; permissions come from the policies).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.principal.roles.iter().any(|r| r == role)
     }
 
     pub fn session_id(&self) -> Option<SessionId> {

@@ -22,7 +22,7 @@ use unicode_normalization::UnicodeNormalization;
 pub const SETUP_PURPOSE: &str = "first_admin";
 /// Refused inside passwords (a context word, NIST SP 800-63B).
 const PRODUCT_NAME: &str = "custodian";
-pub const ROLE_ADMIN: &str = "administrator";
+pub const ROLE_ADMIN: &str = crate::authz::model::ROLE_ADMINISTRATOR;
 pub const STATUS_ACTIVE: &str = "active";
 const SESSION_TOKEN_PREFIX: &str = "cus_s_";
 const API_TOKEN_PREFIX: &str = "cus_t_";
@@ -76,7 +76,7 @@ pub struct UserView {
     pub id: UserId,
     pub email: String,
     pub display_name: Option<String>,
-    pub role: String,
+    pub roles: Vec<String>,
     pub locale: Option<String>,
 }
 
@@ -185,8 +185,17 @@ pub(crate) struct NewUser<'a> {
     pub display_name: Option<&'a PersonName>,
     /// `None` for an invited user who has not chosen a password yet.
     pub password_hash: Option<String>,
-    pub role: &'a str,
+    pub roles: &'a [String],
     pub status: &'a str,
+}
+
+/// The first administrator administers and, until the organisation hands data access to
+/// others, works with every record (someone must); both roles can be taken away later.
+fn first_administrator_roles() -> Vec<String> {
+    vec![
+        ROLE_ADMIN.to_owned(),
+        crate::authz::model::ROLE_ALL_RECORDS.to_owned(),
+    ]
 }
 
 /// Locales the UI ships catalogs for.
@@ -261,7 +270,7 @@ impl Core {
                     email: &email,
                     display_name: display_name.as_ref(),
                     password_hash: Some(hash),
-                    role: ROLE_ADMIN,
+                    roles: &first_administrator_roles(),
                     status: STATUS_ACTIVE,
                 },
                 now,
@@ -300,7 +309,7 @@ impl Core {
                     email: &email,
                     display_name: None,
                     password_hash: Some(hash),
-                    role: ROLE_ADMIN,
+                    roles: &first_administrator_roles(),
                     status: STATUS_ACTIVE,
                 },
                 now,
@@ -321,7 +330,7 @@ impl Core {
             email,
             display_name,
             password_hash,
-            role,
+            roles,
             status,
         } = new;
         let id = UserId::new_at(now);
@@ -354,7 +363,6 @@ impl Core {
                 email_ct,
                 display_name_ct,
                 password_hash,
-                role: role.to_owned(),
                 locale: None,
                 status: status.to_owned(),
                 created_at: now,
@@ -368,6 +376,7 @@ impl Core {
                 email_codes_at: None,
                 sms_codes_at: None,
                 deleted_at: None,
+                clearance: 0,
             },
         )
         .await;
@@ -375,7 +384,11 @@ impl Core {
             Err(e) if e.is_unique_violation() => Err(CoreError::Conflict(
                 "a user with this e-mail address already exists",
             )),
-            other => Ok(other.map(|()| id)?),
+            other => {
+                other?;
+                repo::users::set_roles(conn, id.as_uuid(), roles, now).await?;
+                Ok(id)
+            }
         }
     }
 
@@ -623,7 +636,8 @@ impl Core {
         let hash = hash_token(token);
         let now = self.now();
         let here = self.wide_network_key(ip)?;
-        if let Some(actor) = self.inner.auth_cache.get(&hash, now, here.as_deref()) {
+        if let Some(mut actor) = self.inner.auth_cache.get(&hash, now, here.as_deref()) {
+            actor.client_ip = ip;
             return Ok(actor);
         }
         let conn = self.store().conn();
@@ -647,12 +661,14 @@ impl Core {
         repo::sessions::touch(self.store().writer(), row.id, now, TOUCH_INTERVAL_MS).await?;
         let actor = Actor {
             user_id: UserId(user.id),
-            role: user.role,
+            principal: self.principal_of(&user).await?,
             locale: user.locale,
             method: AuthMethod::Session(SessionId(row.id)),
             reauthenticated_at: Some(row.reauthenticated_at),
             enrolment_required,
             token_limits: None,
+            session_started_at: Some(row.created_at),
+            client_ip: ip,
         };
         let valid_until = (row.last_seen_at + settings.session_idle_secs * 1000)
             .min(row.created_at + settings.session_absolute_secs * 1000);
@@ -678,7 +694,8 @@ impl Core {
         }
         let hash = hash_token(token);
         let now = self.now();
-        if let Some(actor) = self.inner.auth_cache.get(&hash, now, None) {
+        if let Some(mut actor) = self.inner.auth_cache.get(&hash, now, None) {
+            actor.client_ip = ip;
             return Ok(actor);
         }
         let conn = self.store().conn();
@@ -692,7 +709,9 @@ impl Core {
         repo::api_tokens::touch(self.store().writer(), row.id, now, TOUCH_INTERVAL_MS).await?;
         let actor = Actor {
             user_id: UserId(user.id),
-            role: user.role,
+            principal: self.principal_of(&user).await?,
+            session_started_at: None,
+            client_ip: ip,
             locale: user.locale,
             method: AuthMethod::ApiToken(ApiTokenId(row.id)),
             reauthenticated_at: None,
@@ -863,7 +882,9 @@ impl Core {
             ))?;
         Ok(Actor {
             user_id: UserId(user.id),
-            role: user.role,
+            principal: self.principal_of(&user).await?,
+            session_started_at: None,
+            client_ip: None,
             locale: user.locale,
             method: AuthMethod::Cli,
             reauthenticated_at: None,
@@ -880,7 +901,7 @@ impl Core {
             id: UserId(row.id),
             email,
             display_name,
-            role: row.role,
+            roles: actor.principal.roles.clone(),
             locale: row.locale,
         })
     }

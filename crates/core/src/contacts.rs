@@ -2,6 +2,11 @@
 //! are encrypted with that key (AAD binds table, column and row); e-mail, phone and name are
 //! searchable through truncated blind indexes.
 
+use crate::authz::fields::FieldGroups;
+use crate::authz::{Action, CollectionAction, RecordAction, RecordAttrs, RecordType};
+use crate::contact_access::{
+    changed_access_attribute, contact_attrs, contact_input_fields, contact_patch_fields,
+};
 use crate::cursor;
 use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
@@ -12,7 +17,7 @@ use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
 use custodian_domain::search::{name_tokens, normalize_for_match};
 use custodian_domain::values::{
-    Address, Email, JobTitle, Notes, PersonName, Phone, Tag, Team, limits, parse_tags,
+    Address, Email, JobTitle, Notes, PersonName, Phone, Region, Tag, Team, limits, parse_tags,
 };
 use custodian_domain::{CompanyId, ContactId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
@@ -54,6 +59,13 @@ pub struct ContactInput {
     pub owner_id: Option<Uuid>,
     #[serde(default)]
     pub team: Option<String>,
+    /// The territory; by default the creating user's region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// 0 (ordinary, the default) to 9; users see a record only with a clearance at least as
+    /// high.
+    #[serde(default)]
+    pub sensitivity: Option<i64>,
     #[serde(default)]
     pub tags: Vec<String>,
     /// Custom field values by key, each of the field's type.
@@ -87,6 +99,10 @@ pub struct ContactPatch {
     pub owner_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     pub team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub region: Option<Option<String>>,
+    #[serde(default)]
+    pub sensitivity: Option<i64>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
     /// Custom field values to change by key; `null` clears one, keys left out stay.
@@ -114,6 +130,8 @@ pub struct ContactView {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub owner_id: Option<UserId>,
     pub team: Option<String>,
+    pub region: Option<String>,
+    pub sensitivity: i64,
     pub tags: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -129,6 +147,11 @@ pub struct ContactView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub custom_fields: Option<CustomValues>,
+    /// What the caller gets of each field group (`contact_details`: e-mails, phones, address;
+    /// `notes`; `sensitive_custom`: sensitive custom fields): `full`, `masked` (shown as
+    /// `zh***@e***.com`; `POST …/reveal` shows them after step-up) or `hidden` (empty here).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub field_groups: FieldGroups,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -146,6 +169,7 @@ pub struct ContactSummary {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub owner_id: Option<UserId>,
     pub team: Option<String>,
+    pub region: Option<String>,
     pub tags: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -156,6 +180,9 @@ pub struct ContactSummary {
     /// Public and internal custom field values (personal ones are on the detail view only).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub custom_fields: CustomValues,
+    /// As on the detail view (`contact_details` only: a list shows no notes).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub field_groups: FieldGroups,
 }
 
 crate::cursor::sort_orders!(
@@ -227,8 +254,13 @@ struct ContactData {
     notes: Option<Notes>,
     owner_id: Option<Uuid>,
     team: Option<Team>,
+    region: Option<Region>,
+    sensitivity: i64,
     tags: Vec<Tag>,
 }
+
+/// Highest record sensitivity.
+pub const MAX_SENSITIVITY: i64 = 9;
 
 fn optional<T>(
     v: &mut Validator,
@@ -296,6 +328,17 @@ impl ContactData {
         });
         let notes = optional(&mut v, input.notes.as_deref(), |s| Notes::parse("notes", s));
         let team = optional(&mut v, input.team.as_deref(), |s| Team::parse("team", s));
+        let region = optional(&mut v, input.region.as_deref(), |s| {
+            Region::parse("region", s)
+        });
+        let sensitivity = input.sensitivity.unwrap_or(0);
+        if !(0..=MAX_SENSITIVITY).contains(&sensitivity) {
+            v.push(FieldError::new(
+                "sensitivity",
+                "out_of_range",
+                format!("must be from 0 (ordinary) to {MAX_SENSITIVITY}"),
+            ));
+        }
         let tags = v.check(parse_tags("tags", &input.tags)).unwrap_or_default();
         v.finish()?;
         Ok(Self {
@@ -308,6 +351,8 @@ impl ContactData {
             notes,
             owner_id: input.owner_id,
             team,
+            region,
+            sensitivity,
             tags,
         })
     }
@@ -323,6 +368,8 @@ impl ContactData {
             notes: view.notes.clone(),
             owner_id: view.owner_id.map(|u| u.as_uuid()),
             team: view.team.clone(),
+            region: view.region.clone(),
+            sensitivity: Some(view.sensitivity),
             tags: view.tags.clone(),
             custom_fields: CustomValues::new(),
         }
@@ -357,6 +404,12 @@ fn apply_patch(mut input: ContactInput, patch: ContactPatch) -> ContactInput {
     if let Some(v) = patch.team {
         input.team = v;
     }
+    if let Some(v) = patch.region {
+        input.region = v;
+    }
+    if let Some(v) = patch.sensitivity {
+        input.sensitivity = Some(v);
+    }
     if let Some(v) = patch.tags {
         input.tags = v;
     }
@@ -378,13 +431,17 @@ impl Core {
         let fields = self
             .field_set(self.store().conn(), FieldEntity::Contact)
             .await?;
-        let (prepared, custom) = self.prepare_contact_with_fields(actor, &input, &fields)?;
+        let (prepared, custom) = match self.prepare_contact_with_fields(actor, &input, &fields) {
+            Ok(prepared) => prepared,
+            Err(e) => return Err(self.refused_contact_write(actor, Uuid::nil(), e).await),
+        };
         let key = prepared.key.clone();
         let row = prepared.row.clone();
         self.inner.contact_writer.create(prepared).await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(custom.values()?);
-        Ok(view)
+        self.publish_contact(actor, &contact_attrs(&row, Vec::new()), view)
+            .await
     }
 
     /// Creates many contacts in one transaction: all or none (imports, demo data).
@@ -436,6 +493,12 @@ impl Core {
     ) -> Result<(PreparedContact, cf::CustomChanges), CoreError> {
         let custom = fields.check(&input.custom_fields, true);
         let (mut prepared, custom) = cf::merge(self.prepare_contact(actor, input), custom)?;
+        let attrs = contact_attrs(&prepared.row, Vec::new());
+        if let Some(refused) =
+            self.forbidden_field(actor, &attrs, &contact_input_fields(input, fields))
+        {
+            return Err(refused);
+        }
         prepared.custom = self.encode_custom(
             FieldEntity::Contact,
             &prepared.key,
@@ -454,12 +517,29 @@ impl Core {
     ) -> Result<PreparedContact, CoreError> {
         let mut data = ContactData::parse(input)?;
         data.owner_id.get_or_insert(actor.user_id.as_uuid());
+        if data.region.is_none() {
+            // A new record belongs to its creator's territory unless they name one.
+            data.region = actor
+                .principal
+                .region
+                .as_deref()
+                .and_then(|r| Region::parse("region", r).ok());
+        }
         let now = self.now();
         let id = ContactId::new_at(now);
         let (key, key_row) = self
             .keys()
             .new_data_key(&format!("contact:{id}"), self.rng(), now)?;
         let row = self.encrypt_contact(&key, id.as_uuid(), &data, now, now, None, 1)?;
+        let create = Action::Record(RecordAction::Create);
+        if !self.permits_record(
+            actor,
+            create,
+            RecordType::Contact,
+            &contact_attrs(&row, Vec::new()),
+        ) {
+            return Err(CoreError::Forbidden);
+        }
         let tokens = self.contact_tokens(&data)?;
         Ok(PreparedContact {
             actor: actor.user_id.as_uuid(),
@@ -475,20 +555,20 @@ impl Core {
 
     pub async fn get_contact(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ContactId,
     ) -> Result<ContactView, CoreError> {
+        let (row, attrs) = self
+            .authorized_contact(actor, id, RecordAction::Read)
+            .await?;
         let conn = self.store().conn();
-        let row = repo::contacts::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "contact" })?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(
             self.record_custom(conn, FieldEntity::Contact, row.id, &key)
                 .await?,
         );
-        Ok(view)
+        self.publish_contact(actor, &attrs, view).await
     }
 
     pub async fn update_contact(
@@ -498,9 +578,9 @@ impl Core {
         patch: ContactPatch,
     ) -> Result<ContactView, CoreError> {
         let conn = self.store().conn();
-        let existing = repo::contacts::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        let (existing, before) = self
+            .authorized_contact(actor, id, RecordAction::Update)
+            .await?;
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         let current = self.contact_view(&key, &existing)?;
         if current.deleted_at.is_some() {
@@ -515,6 +595,7 @@ impl Core {
             });
         }
         let fields = self.field_set(conn, FieldEntity::Contact).await?;
+        let written = contact_patch_fields(&patch, &fields);
         let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
         let (data, custom) = cf::merge(
             ContactData::parse(&apply_patch(ContactData::to_input(&current), patch)),
@@ -532,6 +613,23 @@ impl Core {
             None,
             expected + 1,
         )?;
+        // The record as it will be must still be one the actor may change: nobody moves a
+        // record to a territory, owner or sensitivity beyond their own reach.
+        let after = contact_attrs(&row, before.case_handlers.clone());
+        let update = Action::Record(RecordAction::Update);
+        let refused = if self.permits_record(actor, update, RecordType::Contact, &after) {
+            self.forbidden_field(actor, &after, &written)
+        } else {
+            Some(CoreError::FieldNotPermitted {
+                field: changed_access_attribute(&before, &after).to_owned(),
+                group: "access attributes",
+            })
+        };
+        if let Some(refused) = refused {
+            return Err(self
+                .refused_contact_write(actor, id.as_uuid(), refused)
+                .await);
+        }
         let txn = self.store().begin().await?;
         check_references(&txn, actor.user_id.as_uuid(), &data).await?;
         crate::versioned_write(
@@ -548,7 +646,7 @@ impl Core {
         txn.commit().await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(values);
-        Ok(view)
+        self.publish_contact(actor, &after, view).await
     }
 
     /// A merge of imported values into an existing contact, validated and encrypted; nothing
@@ -625,10 +723,16 @@ impl Core {
 
     async fn set_contact_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ContactId,
         delete: bool,
     ) -> Result<ContactView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        let (_, attrs) = self.authorized_contact(actor, id, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::contacts::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome("contact", delete, outcome)?;
@@ -642,14 +746,20 @@ impl Core {
         txn.commit().await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(values);
-        Ok(view)
+        let attrs = RecordAttrs {
+            deleted: row.deleted_at.is_some(),
+            ..attrs
+        };
+        self.publish_contact(actor, &attrs, view).await
     }
 
     pub async fn list_contacts(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: ContactQuery,
     ) -> Result<ContactPage, CoreError> {
+        self.require_collection(actor, RecordType::Contact, CollectionAction::List)
+            .await?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -672,11 +782,10 @@ impl Core {
             ids,
             custom_value,
             do_not_contact: query.do_not_contact,
+            access: None,
         };
         let (sort, direction) = query.sort.parts();
-        let page =
-            repo::contacts::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let key_of = |last: &contact::Model| {
             (
                 KeyValue::Int(match sort {
                     repo::contacts::Sort::Created => last.created_at,
@@ -684,8 +793,19 @@ impl Core {
                 }),
                 last.id,
             )
-        });
-        let items = self.summarize_contacts(conn, &page.items).await?;
+        };
+        let page = self
+            .list_readable_contacts(actor, filter, sort, direction, after, limit, key_of)
+            .await?;
+        let (page, attrs) = page;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
+        let items = self
+            .summarize_contacts(conn, &page.items)
+            .await?
+            .into_iter()
+            .zip(&attrs)
+            .map(|(summary, attrs)| self.publish_summary(actor, attrs, summary))
+            .collect();
         Ok(ContactPage { items, next_cursor })
     }
 
@@ -819,10 +939,12 @@ impl Core {
                 company_id: row.company_id.map(CompanyId),
                 owner_id: row.owner_id.map(UserId),
                 team: row.team.clone(),
+                region: row.region.clone(),
                 tags: row_tags(&row.tags)?,
                 updated_at: from_millis(row.updated_at),
                 deleted_at: row.deleted_at.map(from_millis),
                 custom_fields: custom.remove(&row.id).unwrap_or_default(),
+                field_groups: FieldGroups::new(),
             });
         }
         Ok(out)
@@ -868,6 +990,8 @@ impl Core {
             company_id: data.company_id,
             owner_id: data.owner_id,
             team: data.team.as_ref().map(|t| t.as_str().to_owned()),
+            region: data.region.as_ref().map(|r| r.as_str().to_owned()),
+            sensitivity: data.sensitivity,
             tags: serde_json::to_string(&tag_strings(&data.tags)).unwrap_or_default(),
             created_at,
             updated_at,
@@ -950,12 +1074,15 @@ impl Core {
             notes: f.text("notes", &row.notes_ct)?,
             owner_id: row.owner_id.map(UserId),
             team: row.team.clone(),
+            region: row.region.clone(),
+            sensitivity: row.sensitivity,
             tags: row_tags(&row.tags)?,
             created_at: from_millis(row.created_at),
             updated_at: from_millis(row.updated_at),
             deleted_at: row.deleted_at.map(from_millis),
             version: row.version,
             custom_fields: None,
+            field_groups: FieldGroups::new(),
         })
     }
 }

@@ -402,6 +402,16 @@ pub(crate) struct FieldSet {
 }
 
 impl FieldSet {
+    /// The keys of the fields classified sensitive (their values are a field group of their
+    /// own for authorization).
+    pub(crate) fn sensitive_keys(&self) -> Vec<String> {
+        self.defs
+            .iter()
+            .filter(|d| d.classification == Classification::Sensitive)
+            .map(|d| d.key.clone())
+            .collect()
+    }
+
     /// The keys of the fields that are not archived, in display order.
     pub(crate) fn active_keys(&self) -> Vec<String> {
         self.defs
@@ -807,20 +817,13 @@ pub enum Archived {
 }
 
 impl Core {
-    fn require_fields_admin(actor: &Actor) -> Result<(), CoreError> {
-        if actor.is_admin() {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden)
-        }
-    }
-
     pub async fn create_custom_field(
         &self,
         actor: &Actor,
         input: CustomFieldInput,
     ) -> Result<CustomFieldView, CoreError> {
-        Self::require_fields_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let data = DefData::parse(&input)?;
         let now = self.now();
         let txn = self.store().begin().await?;
@@ -904,7 +907,8 @@ impl Core {
         id: CustomFieldId,
         patch: CustomFieldPatch,
     ) -> Result<CustomFieldView, CoreError> {
-        Self::require_fields_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let txn = self.store().begin().await?;
         let existing =
             repo::custom_fields::get(&txn, id.as_uuid())
@@ -987,7 +991,8 @@ impl Core {
         id: CustomFieldId,
         archive: bool,
     ) -> Result<CustomFieldView, CoreError> {
-        Self::require_fields_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let txn = self.store().begin().await?;
         let existing =
             repo::custom_fields::get(&txn, id.as_uuid())

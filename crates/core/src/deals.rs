@@ -552,7 +552,8 @@ impl Core {
         actor: &Actor,
         input: PipelineInput,
     ) -> Result<PipelineView, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let (name, plans) = parse_pipeline(&input.name, &input.stages)?;
         if plans.iter().any(|p| p.id.is_some()) {
             return Err(FieldError::new(
@@ -612,7 +613,8 @@ impl Core {
         id: PipelineId,
         patch: PipelinePatch,
     ) -> Result<PipelineView, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let txn = self.store().begin().await?;
         let current = load_pipeline(&txn, id.as_uuid()).await?;
         if patch.version != current.version {

@@ -81,6 +81,10 @@ pub enum CoreError {
     ReauthenticationRequired,
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// A write names a field the caller may not change (mass assignment is refused, never
+    /// silently dropped).
+    #[error("you may not change {field} ({group})")]
+    FieldNotPermitted { field: String, group: &'static str },
     #[error("the cursor is invalid; start again from the first page")]
     InvalidCursor,
     #[error("invalid configuration")]

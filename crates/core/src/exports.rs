@@ -165,6 +165,12 @@ pub struct ExportRequest {
 #[derive(Debug)]
 pub struct Export {
     core: Core,
+    actor: Actor,
+    /// Which contacts the exporter may read (the list's condition).
+    access: custodian_store::access::AccessCondition,
+    /// The condition is wider than the policies: decide each row.
+    recheck: bool,
+    sensitive_keys: Vec<String>,
     request: ExportRequest,
     after: Option<After>,
     started: bool,
@@ -325,6 +331,7 @@ impl Export {
             company_id: self.request.company_id,
             tag: self.request.tag.clone(),
             deleted: Deleted::Exclude,
+            access: Some(self.access.clone()),
             ..repo::contacts::Filter::default()
         };
         let page = repo::contacts::list(
@@ -358,9 +365,24 @@ impl Export {
         let mut custom = self
             .custom_page(&ids, |id| key_of.get(&id).copied())
             .await?;
+        let attrs = self.core.contacts_attrs(conn, &page.items).await?;
+        let read = crate::authz::Action::Record(crate::authz::RecordAction::Read);
         let mut records = Vec::with_capacity(page.items.len());
-        for (row, key) in page.items.iter().zip(&keys) {
-            let mut v = self.core.contact_view(key, row)?;
+        for ((row, key), attrs) in page.items.iter().zip(&keys).zip(&attrs) {
+            if self.recheck
+                && !self.core.permits_record(
+                    &self.actor,
+                    read,
+                    crate::authz::RecordType::Contact,
+                    attrs,
+                )
+            {
+                continue;
+            }
+            let v = self.core.contact_view(key, row)?;
+            let mut v = self
+                .core
+                .publish_contact_with(&self.actor, attrs, v, &self.sensitive_keys);
             let company = v
                 .company_id
                 .and_then(|c| companies.get(&c.as_uuid()).cloned())
@@ -527,10 +549,34 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 impl Core {
-    /// Starts an export. The single entry point for every export, API or UI.
-    pub fn export(&self, _actor: &Actor, request: ExportRequest) -> Result<Export, CoreError> {
+    /// Starts an export. The single entry point for every export, API or UI: the policies'
+    /// `export` on the collection, then only the records the exporter may read, each with only
+    /// the field groups they may read (masked ones masked).
+    pub async fn export(&self, actor: &Actor, request: ExportRequest) -> Result<Export, CoreError> {
+        let record = match request.kind {
+            ExportKind::Contacts => crate::authz::RecordType::Contact,
+            ExportKind::Companies => crate::authz::RecordType::Company,
+            ExportKind::Deals => crate::authz::RecordType::Deal,
+        };
+        self.require_collection(actor, record, crate::authz::CollectionAction::Export)
+            .await?;
+        let ctx = self.request_context(actor);
+        let filter = self.authz().record_filter(
+            &actor.principal,
+            crate::authz::RecordAction::Read,
+            crate::authz::RecordType::Contact,
+            &ctx,
+        )?;
+        let sensitive_keys = self
+            .field_set(self.store().conn(), FieldEntity::Contact)
+            .await?
+            .sensitive_keys();
         Ok(Export {
             core: self.clone(),
+            actor: actor.clone(),
+            access: filter.condition,
+            recheck: !filter.exact,
+            sensitive_keys,
             request,
             after: None,
             started: false,

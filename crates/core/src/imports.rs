@@ -609,6 +609,12 @@ impl Core {
         bytes: &[u8],
         options: ImportOptions,
     ) -> Result<ImportReport, CoreError> {
+        self.require_collection(
+            actor,
+            crate::authz::RecordType::Contact,
+            crate::authz::CollectionAction::Import,
+        )
+        .await?;
         if bytes.len() > MAX_IMPORT_BYTES {
             return Err(FieldError::new(
                 "file",

@@ -516,6 +516,8 @@ impl Core {
                 notes: lead.notes.clone(),
                 owner_id: existing.owner_id,
                 team: None,
+                region: None,
+                sensitivity: None,
                 tags: Vec::new(),
                 custom_fields: Default::default(),
             },

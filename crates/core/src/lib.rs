@@ -6,8 +6,10 @@ pub mod account_links;
 pub mod activities;
 pub mod actor;
 pub mod auth;
+pub mod authz;
 pub mod companies;
 pub mod complaints;
+pub mod contact_access;
 pub mod contacts;
 pub mod cursor;
 pub mod custom_fields;
@@ -94,6 +96,7 @@ struct Inner {
     outbound: outbound::Outbound,
     relying_party: passkeys::RelyingParty,
     sso: sso::Sso,
+    authz: authz::Authz,
 }
 
 impl Core {
@@ -128,6 +131,7 @@ impl Core {
                 outbound: outbound::Outbound::default(),
                 relying_party: passkeys::RelyingParty::default(),
                 sso: sso::Sso::default(),
+                authz: authz::Authz::new(authz::model::DEFAULT_POLICIES, 0)?,
             }),
         };
         core.inner
@@ -159,15 +163,6 @@ impl Core {
 
     fn keys(&self) -> &KeyRing {
         &self.inner.keys
-    }
-
-    /// Configuration (pipelines, users, keys) is for administrators only.
-    pub(crate) fn require_admin(actor: &Actor) -> Result<(), CoreError> {
-        if actor.is_admin() {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden)
-        }
     }
 
     /// Liveness of the database, for the health endpoint.

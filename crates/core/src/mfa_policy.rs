@@ -46,11 +46,15 @@ fn view(row: mfa_requirement::Model) -> MfaRequirement {
     }
 }
 
-/// Whether `rules` cover `user`.
-pub(crate) fn covers(rules: &[mfa_requirement::Model], user: &user::Model) -> bool {
+/// Whether `rules` cover `user`, who holds `roles`.
+pub(crate) fn covers(
+    rules: &[mfa_requirement::Model],
+    user: &user::Model,
+    roles: &[String],
+) -> bool {
     rules.iter().any(|r| match r.scope.as_str() {
         SCOPE_EVERYONE => true,
-        SCOPE_ROLE => r.value == user.role,
+        SCOPE_ROLE => roles.contains(&r.value),
         SCOPE_TEAM => user.team.as_deref() == Some(r.value.as_str()),
         _ => false,
     })
@@ -58,7 +62,8 @@ pub(crate) fn covers(rules: &[mfa_requirement::Model], user: &user::Model) -> bo
 
 impl Core {
     pub async fn mfa_policy(&self, actor: &Actor) -> Result<Vec<MfaRequirement>, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         Ok(repo::mfa_requirements::all(self.store().conn())
             .await?
             .into_iter()
@@ -72,20 +77,14 @@ impl Core {
         actor: &Actor,
         input: MfaRequirementInput,
     ) -> Result<MfaRequirement, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         self.require_recent_auth(actor)?;
         let value = match input.scope.as_str() {
             SCOPE_EVERYONE => String::new(),
             SCOPE_ROLE => {
                 let role = input.value.trim();
-                if role != crate::users::ROLE_STAFF && role != crate::auth::ROLE_ADMIN {
-                    return Err(FieldError::new(
-                        "value",
-                        "invalid_role",
-                        "must be staff or administrator",
-                    )
-                    .into());
-                }
+                crate::users::check_roles("value", &[role.to_owned()])?;
                 role.to_owned()
             }
             SCOPE_TEAM => custodian_domain::values::Team::parse("value", &input.value)?
@@ -122,7 +121,8 @@ impl Core {
         actor: &Actor,
         id: uuid::Uuid,
     ) -> Result<(), CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         self.require_recent_auth(actor)?;
         if repo::mfa_requirements::delete(self.store().writer(), id).await? {
             Ok(())
@@ -134,8 +134,10 @@ impl Core {
     }
 
     pub(crate) async fn mfa_required_for(&self, user: &user::Model) -> Result<bool, CoreError> {
-        let rules = repo::mfa_requirements::all(self.store().conn()).await?;
-        Ok(covers(&rules, user))
+        let conn = self.store().conn();
+        let rules = repo::mfa_requirements::all(conn).await?;
+        let roles = repo::users::roles(conn, user.id).await?;
+        Ok(covers(&rules, user, &roles))
     }
 }
 
@@ -153,14 +155,13 @@ mod tests {
         }
     }
 
-    fn user(role: &str, team: Option<&str>) -> user::Model {
+    fn user(team: Option<&str>) -> user::Model {
         user::Model {
             id: uuid::Uuid::nil(),
             email_lookup: Vec::new(),
             email_ct: Vec::new(),
             display_name_ct: None,
             password_hash: None,
-            role: role.to_owned(),
             locale: None,
             status: "active".to_owned(),
             created_at: 0,
@@ -174,18 +175,20 @@ mod tests {
             email_codes_at: None,
             sms_codes_at: None,
             deleted_at: None,
+            clearance: 0,
         }
     }
 
     #[test]
     fn rules_cover_everyone_a_role_or_a_team() {
-        let staff_north = user("staff", Some("North"));
-        assert!(!covers(&[], &staff_north));
-        assert!(covers(&[rule("everyone", "")], &staff_north));
-        assert!(covers(&[rule("role", "staff")], &staff_north));
-        assert!(!covers(&[rule("role", "administrator")], &staff_north));
-        assert!(covers(&[rule("team", "North")], &staff_north));
-        assert!(!covers(&[rule("team", "South")], &staff_north));
-        assert!(!covers(&[rule("team", "North")], &user("staff", None)));
+        let north = user(Some("North"));
+        let sales = ["sales".to_owned(), "marketing".to_owned()];
+        assert!(!covers(&[], &north, &sales));
+        assert!(covers(&[rule("everyone", "")], &north, &sales));
+        assert!(covers(&[rule("role", "marketing")], &north, &sales));
+        assert!(!covers(&[rule("role", "administrator")], &north, &sales));
+        assert!(covers(&[rule("team", "North")], &north, &sales));
+        assert!(!covers(&[rule("team", "South")], &north, &sales));
+        assert!(!covers(&[rule("team", "North")], &user(None), &sales));
     }
 }

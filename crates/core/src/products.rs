@@ -267,20 +267,13 @@ pub(crate) fn product_view(row: &product::Model) -> Result<ProductView, CoreErro
 }
 
 impl Core {
-    fn require_catalogue_admin(actor: &Actor) -> Result<(), CoreError> {
-        if actor.is_admin() {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden)
-        }
-    }
-
     pub async fn create_product(
         &self,
         actor: &Actor,
         input: ProductInput,
     ) -> Result<ProductView, CoreError> {
-        Self::require_catalogue_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let data = ProductData::parse(&input)?;
         let now = self.now();
         let row = data.apply(product::Model {
@@ -324,7 +317,8 @@ impl Core {
         id: ProductId,
         patch: ProductPatch,
     ) -> Result<ProductView, CoreError> {
-        Self::require_catalogue_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let txn = self.store().begin().await?;
         let existing = repo::products::get(&txn, id.as_uuid())
             .await?
@@ -366,7 +360,8 @@ impl Core {
         id: ProductId,
         delete: bool,
     ) -> Result<ProductView, CoreError> {
-        Self::require_catalogue_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageSettings)
+            .await?;
         let txn = self.store().begin().await?;
         let outcome = repo::products::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome("product", delete, outcome)?;

@@ -57,6 +57,11 @@ pub enum SecurityEventKind {
     SsoRefused,
     /// A body over the size limit posted where credentials go: detail the path.
     OversizedCredentials,
+    /// The policies refused an action: detail the action and the resource
+    /// (`update Contact::<id>`).
+    AccessDenied,
+    /// A masked value was shown in full: detail the field group and the record.
+    Reveal,
 }
 
 impl SecurityEventKind {
@@ -74,6 +79,8 @@ impl SecurityEventKind {
             Self::InvalidLink => "authn_link_invalid",
             Self::SsoRefused => "authn_sso_fail",
             Self::OversizedCredentials => "authn_oversized_request",
+            Self::AccessDenied => "authz_fail",
+            Self::Reveal => "data_reveal",
         }
     }
 }
@@ -478,7 +485,8 @@ impl Core {
         actor: &Actor,
         user_id: custodian_domain::UserId,
     ) -> Result<Vec<SecurityEventView>, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::MonitorSecurity)
+            .await?;
         let user: user::Model = self.user_row(user_id).await?;
         self.security_events_of(user.id).await
     }

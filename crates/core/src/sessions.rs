@@ -222,7 +222,8 @@ impl Core {
         actor: &Actor,
         user_id: UserId,
     ) -> Result<Vec<SessionView>, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::MonitorSecurity)
+            .await?;
         self.user_row(user_id).await?;
         self.session_views(actor, user_id).await
     }
@@ -233,7 +234,8 @@ impl Core {
         actor: &Actor,
         user_id: UserId,
     ) -> Result<usize, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::MonitorSecurity)
+            .await?;
         self.user_row(user_id).await?;
         let ended = repo::sessions::end_all_of_user(
             self.store().writer(),

@@ -171,7 +171,8 @@ impl Core {
         actor: &Actor,
         user_id: custodian_domain::UserId,
     ) -> Result<bool, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let user = self.user_row(user_id).await?;
         let email = self.user_email(&user).await?;
         Ok(repo::auth_throttles::clear(self.store().writer(), &self.account_key(&email)?).await?)

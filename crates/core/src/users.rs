@@ -4,6 +4,7 @@
 //! step-up). Invitations by e-mail arrive with the mail transport.
 
 use crate::auth::ROLE_ADMIN;
+use crate::authz::SystemAction;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::UserId;
@@ -11,30 +12,55 @@ use custodian_store::entities::user;
 use custodian_store::repo;
 use secrecy::SecretString;
 
-/// The role of an ordinary CRM user.
-pub const ROLE_STAFF: &str = "staff";
+/// At most this many roles per user.
+const MAX_ROLES: usize = 20;
+
+/// Refuses roles that do not exist, sorted and without repeats on success.
+pub(crate) fn check_roles(field: &str, roles: &[String]) -> Result<Vec<String>, CoreError> {
+    let mut checked = Vec::with_capacity(roles.len());
+    for role in roles {
+        let role = role.trim();
+        if !crate::authz::model::BUILTIN_ROLES.contains(&role) {
+            return Err(custodian_domain::FieldError::new(
+                field,
+                "invalid_role",
+                format!(
+                    "unknown role; the roles are: {}",
+                    crate::authz::model::BUILTIN_ROLES.join(", ")
+                ),
+            )
+            .into());
+        }
+        checked.push(role.to_owned());
+    }
+    if checked.len() > MAX_ROLES {
+        return Err(custodian_domain::FieldError::new(
+            field,
+            "too_many",
+            format!("at most {MAX_ROLES} roles"),
+        )
+        .into());
+    }
+    checked.sort();
+    checked.dedup();
+    Ok(checked)
+}
 
 impl Core {
-    /// Creates an active user with `role` (`staff` or `administrator`). Administrators only;
-    /// the password policy of sign-up applies. A taken e-mail is a 409 `conflict`.
+    /// Creates an active user with `roles`. Administrators only; the password policy of
+    /// sign-up applies. A taken e-mail is a 409 `conflict`.
     pub async fn create_user(
         &self,
         actor: &Actor,
         email: &str,
         display_name: &str,
-        role: &str,
+        roles: &[String],
         password: SecretString,
     ) -> Result<UserId, CoreError> {
-        if !actor.is_admin() {
-            return Err(CoreError::Forbidden);
-        }
-        if role != ROLE_STAFF && role != ROLE_ADMIN {
-            return Err(custodian_domain::FieldError::new(
-                "role",
-                "invalid_role",
-                "must be staff or administrator",
-            )
-            .into());
+        self.require(actor, SystemAction::ManageUsers).await?;
+        let roles = check_roles("roles", roles)?;
+        if !roles.is_empty() {
+            self.require(actor, SystemAction::ManageRoles).await?;
         }
         let (email, display_name) = crate::auth::parse_identity(email, display_name)?;
         let password = self.check_password_policy(password, &email)?;
@@ -48,7 +74,7 @@ impl Core {
                     email: &email,
                     display_name: display_name.as_ref(),
                     password_hash: Some(hash),
-                    role,
+                    roles: &roles,
                     status: crate::auth::STATUS_ACTIVE,
                 },
                 now,
@@ -70,7 +96,7 @@ pub struct UserAdminView {
     pub id: UserId,
     pub email: String,
     pub display_name: Option<String>,
-    pub role: String,
+    pub roles: Vec<String>,
     /// `active`, `invited` (has not chosen a password yet) or `disabled`.
     pub status: String,
     pub team: Option<String>,
@@ -124,6 +150,7 @@ impl Core {
         &self,
         org: &DataKey,
         row: user::Model,
+        roles: Vec<String>,
         second_factor: bool,
     ) -> Result<UserAdminView, CoreError> {
         let (email, display_name) = self.open_identity(org, &row)?;
@@ -132,7 +159,7 @@ impl Core {
             email,
             display_name,
             second_factor,
-            role: row.role,
+            roles,
             status: row.status,
             team: row.team,
             department: row.department,
@@ -143,7 +170,8 @@ impl Core {
 
     /// Every user with their attributes and second-factor state (administrators).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserAdminView>, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let conn = self.store().conn();
         let rows = repo::users::all(conn).await?;
         let with_totp: std::collections::HashSet<uuid::Uuid> =
@@ -151,13 +179,19 @@ impl Core {
                 .await?
                 .into_iter()
                 .collect();
+        let mut roles: std::collections::HashMap<uuid::Uuid, Vec<String>> =
+            std::collections::HashMap::new();
+        for (user, role) in repo::users::all_roles(conn).await? {
+            roles.entry(user).or_default().push(role);
+        }
         let org = self.keys().org_key(conn).await?;
         rows.into_iter()
             .map(|row| {
                 let second_factor = with_totp.contains(&row.id)
                     || row.email_codes_at.is_some()
                     || row.sms_codes_at.is_some();
-                self.admin_view(&org, row, second_factor)
+                let roles = roles.remove(&row.id).unwrap_or_default();
+                self.admin_view(&org, row, roles, second_factor)
             })
             .collect()
     }
@@ -168,11 +202,54 @@ impl Core {
         actor: &Actor,
         id: UserId,
     ) -> Result<UserAdminView, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let row = self.user_row(id).await?;
         let second_factor = self.has_second_factor(&row).await?;
-        let org = self.keys().org_key(self.store().conn()).await?;
-        self.admin_view(&org, row, second_factor)
+        let conn = self.store().conn();
+        let roles = repo::users::roles(conn, row.id).await?;
+        let org = self.keys().org_key(conn).await?;
+        self.admin_view(&org, row, roles, second_factor)
+    }
+
+    /// Replaces a user's roles (administrators, after their step-up: it changes what someone
+    /// may see). Removing the administrator role from the last active administrator is refused,
+    /// so the organisation never locks itself out. Effective on the user's next request.
+    pub async fn set_user_roles(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        roles: &[String],
+    ) -> Result<Vec<String>, CoreError> {
+        self.require(actor, SystemAction::ManageRoles).await?;
+        self.require_recent_auth(actor)?;
+        let roles = check_roles("roles", roles)?;
+        let row = self.user_row(id).await?;
+        let txn = self.store().begin().await?;
+        let before = repo::users::roles(&txn, row.id).await?;
+        let loses_admin =
+            before.iter().any(|r| r == ROLE_ADMIN) && !roles.iter().any(|r| r == ROLE_ADMIN);
+        if loses_admin
+            && row.status == crate::auth::STATUS_ACTIVE
+            && repo::users::count_active_with_role(&txn, ROLE_ADMIN).await? <= 1
+        {
+            return Err(CoreError::Rule {
+                code: "last_administrator",
+                message: "this is the last active administrator; make someone else an administrator first",
+            });
+        }
+        repo::users::set_roles(&txn, row.id, &roles, self.now()).await?;
+        txn.commit().await?;
+        tracing::info!(
+            target: "security",
+            user_id = %row.id,
+            by = %actor.user_id,
+            before = %before.join(" "),
+            after = %roles.join(" "),
+            "roles changed"
+        );
+        self.inner.auth_cache.forget_user(id);
+        Ok(roles)
     }
 
     /// Sets a user's team, department and region (administrators).
@@ -182,7 +259,8 @@ impl Core {
         id: UserId,
         attributes: UserAttributes,
     ) -> Result<(), CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let mut v = custodian_domain::error::Validator::new();
         let label = |v: &mut custodian_domain::error::Validator,
                      field: &str,
@@ -219,7 +297,8 @@ impl Core {
     /// Disables a user (administrators; never oneself): every session ends at once and no
     /// sign-in or API token works until enabled again. Returns the sessions ended.
     pub async fn disable_user(&self, actor: &Actor, id: UserId) -> Result<usize, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         if id == actor.user_id {
             return Err(CoreError::Rule {
                 code: "cannot_disable_self",
@@ -241,7 +320,8 @@ impl Core {
     }
 
     pub async fn enable_user(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         let mut row = self.user_row(id).await?;
         row.status = crate::auth::STATUS_ACTIVE.to_owned();
         row.updated_at = self.now();
@@ -252,7 +332,8 @@ impl Core {
     /// Removes a user's second factors — authenticator, passkeys, recovery codes, e-mail and SMS codes
     /// (a lost phone) — and ends their sessions. Administrators only, after their own step-up.
     pub async fn reset_second_factors(&self, actor: &Actor, id: UserId) -> Result<(), CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         self.require_recent_auth(actor)?;
         let mut row = self.user_row(id).await?;
         let now = self.now();
@@ -287,7 +368,8 @@ impl Core {
         id: UserId,
         reassign_to: UserId,
     ) -> Result<u64, CoreError> {
-        Self::require_admin(actor)?;
+        self.require(actor, crate::authz::SystemAction::ManageUsers)
+            .await?;
         self.require_recent_auth(actor)?;
         if id == actor.user_id {
             return Err(CoreError::Rule {
@@ -322,7 +404,10 @@ impl Core {
         let now = self.now();
         let org = self.keys().org_key(self.store().conn()).await?;
         let txn = self.store().begin().await?;
-        if row.role == ROLE_ADMIN
+        if repo::users::roles(&txn, row.id)
+            .await?
+            .iter()
+            .any(|r| r == ROLE_ADMIN)
             && row.status == crate::auth::STATUS_ACTIVE
             && repo::users::count_active_with_role(&txn, ROLE_ADMIN).await? <= 1
         {

@@ -2,6 +2,7 @@
 //! URL scheme. This crate sees ciphertext and blind indexes only — never keys or plaintext
 //! personal data.
 
+pub mod access;
 pub mod checkpoint;
 pub mod entities;
 pub mod migration;

@@ -390,21 +390,48 @@ impl TestApp {
         json
     }
 
-    /// Creates an active staff user through `Core::create_user` (the narrow seam until user
-    /// administration arrives) and signs them in with a client of their own.
+    /// Creates an active user who may work with every record (`all_records`) and signs them in
+    /// with a client of their own.
     pub async fn sign_in_new_user(&self, email: &str) -> OtherUser {
+        self.sign_in_with_roles(email, &["all_records"], None, None)
+            .await
+    }
+
+    /// Creates an active user with `roles`, a team and a region, and signs them in.
+    pub async fn sign_in_with_roles(
+        &self,
+        email: &str,
+        roles: &[&str],
+        team: Option<&str>,
+        region: Option<&str>,
+    ) -> OtherUser {
         let admin = self.core.cli_actor().await.expect("admin actor");
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         let id = self
             .core
             .create_user(
                 &admin,
                 email,
                 "",
-                custodian_core::users::ROLE_STAFF,
+                &roles,
                 SecretString::from(ADMIN_PASSWORD.to_owned()),
             )
             .await
             .expect("create user");
+        if team.is_some() || region.is_some() {
+            self.core
+                .set_user_attributes(
+                    &admin,
+                    id,
+                    custodian_core::users::UserAttributes {
+                        team: team.map(str::to_owned),
+                        department: None,
+                        region: region.map(str::to_owned),
+                    },
+                )
+                .await
+                .expect("user attributes");
+        }
         let client = client(&self.cert_pem, true);
         let login = client
             .post(self.url("/api/v1/auth/login"))
@@ -521,6 +548,38 @@ impl OtherUser {
                 .expect("send"),
         )
         .await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        split(
+            self.request(Method::PATCH, path)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        split(
+            self.request(Method::DELETE, path)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
+    }
+
+    /// Step-up of this user's session with the password.
+    pub async fn reauthenticate(&self) {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/reauthenticate",
+                &serde_json::json!({ "password": ADMIN_PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "step-up: {body}");
     }
 }
 

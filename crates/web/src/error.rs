@@ -202,6 +202,14 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden => {
                 Self::new(S::FORBIDDEN, "forbidden", "You are not allowed to do this.")
             }
+            CoreError::FieldNotPermitted { field, group } => Self::new(
+                S::FORBIDDEN,
+                "field_not_permitted",
+                format!(
+                    "You may not change {field}: your roles do not allow editing the {group} of this record. Leave the field out of the request."
+                ),
+            )
+            .with_details(serde_json::json!({ "field": field, "field_group": group })),
             CoreError::InvalidCursor => Self::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",

@@ -16,6 +16,10 @@ pub struct Model {
     pub company_id: Option<Uuid>,
     pub owner_id: Option<Uuid>,
     pub team: Option<String>,
+    /// The territory the contact belongs to; policies limit users to their own.
+    pub region: Option<String>,
+    /// 0 ordinary; higher needs a user clearance at least as high.
+    pub sensitivity: i64,
     /// JSON array of tags, so a read needs no second query; `record_tags` serves filters.
     pub tags: String,
     pub created_at: i64,

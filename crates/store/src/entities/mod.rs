@@ -50,5 +50,6 @@ pub mod sso_login;
 pub mod survey_response;
 pub mod task;
 pub mod user;
+pub mod user_role;
 pub mod user_totp;
 pub mod webauthn_ceremony;

@@ -10,7 +10,6 @@ pub struct Model {
     pub email_ct: Vec<u8>,
     pub display_name_ct: Option<Vec<u8>>,
     pub password_hash: Option<String>,
-    pub role: String,
     pub locale: Option<String>,
     pub status: String,
     pub created_at: i64,
@@ -24,5 +23,7 @@ pub struct Model {
     pub email_codes_at: Option<i64>,
     pub sms_codes_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// Highest record sensitivity the user may see.
+    pub clearance: i64,
 }
 entity_prelude!();

@@ -32,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_security_events::Migration),
             Box::new(m0020_sso_logins::Migration),
             Box::new(m0021_security_event_networks::Migration),
+            Box::new(m0022_authorization::Migration),
         ]
     }
 }
@@ -138,3 +139,4 @@ mod m0018_passkeys;
 mod m0019_security_events;
 mod m0020_sso_logins;
 mod m0021_security_event_networks;
+mod m0022_authorization;

@@ -121,3 +121,22 @@ pub async fn history<C: ConnectionTrait>(
         .all(c)
         .await?)
 }
+
+/// Who handles a complaint about each of `contacts`, as (contact, assignee): the users
+/// authorization counts as having a case with the contact.
+pub async fn case_handlers<C: ConnectionTrait>(
+    c: &C,
+    contacts: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid)>> {
+    if contacts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(complaint::Entity::find()
+        .filter(complaint::Column::ContactId.is_in(contacts.iter().copied()))
+        .filter(complaint::Column::AssigneeId.is_not_null())
+        .all(c)
+        .await?
+        .into_iter()
+        .filter_map(|row| row.assignee_id.map(|a| (row.contact_id, a)))
+        .collect())
+}

@@ -19,6 +19,8 @@ pub struct Filter {
     pub custom_value: Option<(Uuid, String)>,
     /// Only contacts who asked not to be contacted (`true`) or only the others (`false`).
     pub do_not_contact: Option<bool>,
+    /// What the caller's authorization policies let them see.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 /// Many new contacts at once (imports).
@@ -101,6 +103,9 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(dnc) = filter.do_not_contact {
         q = q.filter(contact_preferences::do_not_contact_condition(dnc, Col::Id));
+    }
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::CONTACTS));
     }
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,

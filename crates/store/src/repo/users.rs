@@ -26,7 +26,7 @@ pub async fn first_with_role<C: ConnectionTrait>(
     status: &str,
 ) -> Result<Option<user::Model>> {
     Ok(user::Entity::find()
-        .filter(user::Column::Role.eq(role))
+        .filter(has_role(role))
         .filter(user::Column::Status.eq(status))
         .order_by_asc(user::Column::CreatedAt)
         .one(c)
@@ -132,8 +132,69 @@ pub async fn get_live<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<user
 pub async fn count_active_with_role<C: ConnectionTrait>(c: &C, role: &str) -> Result<u64> {
     use sea_orm::PaginatorTrait;
     Ok(user::Entity::find()
-        .filter(user::Column::Role.eq(role))
+        .filter(has_role(role))
         .filter(user::Column::Status.eq("active"))
         .count(c)
         .await?)
+}
+
+/// Users holding `role`.
+fn has_role(role: &str) -> sea_orm::sea_query::SimpleExpr {
+    user::Column::Id.in_subquery(
+        sea_orm::sea_query::Query::select()
+            .column(user_role::Column::UserId)
+            .from(user_role::Entity)
+            .and_where(user_role::Column::Role.eq(role))
+            .to_owned(),
+    )
+}
+
+/// The user's roles, sorted.
+pub async fn roles<C: ConnectionTrait>(c: &C, user_id: Uuid) -> Result<Vec<String>> {
+    Ok(user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(user_id))
+        .order_by_asc(user_role::Column::Role)
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| r.role)
+        .collect())
+}
+
+/// Replaces the user's roles with `roles`.
+pub async fn set_roles<C: ConnectionTrait>(
+    c: &C,
+    user_id: Uuid,
+    roles: &[String],
+    now: i64,
+) -> Result<()> {
+    user_role::Entity::delete_many()
+        .filter(user_role::Column::UserId.eq(user_id))
+        .exec(c)
+        .await?;
+    if roles.is_empty() {
+        return Ok(());
+    }
+    user_role::Entity::insert_many(roles.iter().map(|role| {
+        user_role::Model {
+            user_id,
+            role: role.clone(),
+            granted_at: now,
+        }
+        .into_active_model()
+    }))
+    .exec(c)
+    .await?;
+    Ok(())
+}
+
+/// Every role assignment, as (user, role).
+pub async fn all_roles<C: ConnectionTrait>(c: &C) -> Result<Vec<(Uuid, String)>> {
+    Ok(user_role::Entity::find()
+        .order_by_asc(user_role::Column::Role)
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| (r.user_id, r.role))
+        .collect())
 }

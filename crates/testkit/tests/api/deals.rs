@@ -141,7 +141,10 @@ async fn pipeline_bad_input(backend: Backend) {
     // Pipelines are configuration: only administrators change them.
     let admin = app.core.cli_actor().await.unwrap();
     let sales = custodian_core::Actor {
-        role: "sales".to_owned(),
+        principal: std::sync::Arc::new(custodian_core::authz::Principal {
+            roles: vec!["sales".to_owned()],
+            ..(*admin.principal).clone()
+        }),
         ..admin.clone()
     };
     let input = || custodian_core::deals::PipelineInput {

@@ -307,7 +307,7 @@ async fn invitations_let_people_choose_their_password(backend: Backend) {
     let (status, sent) = app
         .post_json(
             "/api/v1/users/invitations",
-            &json!({ "email": invitee, "display_name": "Wang Fang", "role": "staff" }),
+            &json!({ "email": invitee, "display_name": "Wang Fang", "roles": ["sales"] }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
@@ -334,7 +334,7 @@ async fn invitations_let_people_choose_their_password(backend: Backend) {
     let (status, _) = app
         .post_json(
             "/api/v1/users/invitations",
-            &json!({ "email": invitee, "role": "staff" }),
+            &json!({ "email": invitee, "roles": ["sales"] }),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -394,7 +394,7 @@ async fn invitations_let_people_choose_their_password(backend: Backend) {
     let (status, sent) = app
         .post_json(
             "/api/v1/users/invitations",
-            &json!({ "email": late, "role": "staff" }),
+            &json!({ "email": late, "roles": ["sales"] }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -444,7 +444,7 @@ async fn an_undeliverable_invitation_adds_nobody(backend: Backend) {
     let (status, body) = app
         .post_json(
             "/api/v1/users/invitations",
-            &json!({ "email": "nobody@custodian.test", "role": "staff" }),
+            &json!({ "email": "nobody@custodian.test", "roles": ["sales"] }),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
@@ -457,7 +457,7 @@ async fn an_undeliverable_invitation_adds_nobody(backend: Backend) {
     let (status, body) = plain
         .post_json(
             "/api/v1/users/invitations",
-            &json!({ "email": "x@custodian.test", "role": "staff" }),
+            &json!({ "email": "x@custodian.test", "roles": ["sales"] }),
         )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

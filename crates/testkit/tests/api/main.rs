@@ -5,6 +5,7 @@
 
 mod activities;
 mod auth;
+mod authorization;
 mod browser;
 mod companies;
 mod complaints;

@@ -66,14 +66,14 @@ async fn covered_users_must_enrol_before_anything_else(backend: Backend) {
     let (status, rule) = app
         .post_json(
             "/api/v1/mfa-policy",
-            &json!({"scope": "role", "value": "staff"}),
+            &json!({"scope": "role", "value": "all_records"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{rule}");
     let (status, body) = app
         .post_json(
             "/api/v1/mfa-policy",
-            &json!({"scope": "role", "value": "staff"}),
+            &json!({"scope": "role", "value": "all_records"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");

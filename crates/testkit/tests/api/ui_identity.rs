@@ -113,7 +113,7 @@ async fn invitation_from_the_users_page(backend: Backend) {
                 ("_csrf", app.csrf.as_str()),
                 ("email", invitee),
                 ("display_name", "Zhao Lei"),
-                ("role", "staff"),
+                ("role", "sales"),
             ],
         )
         .await;

@@ -6,6 +6,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use custodian_core::contact_access::RevealedDetails;
 use custodian_core::contacts::{
     ContactInput, ContactPatch, ContactQuery, ContactSort, ContactSummary, ContactView,
 };
@@ -137,6 +138,23 @@ pub async fn delete(
         .delete_contact(&auth.actor, ContactId(id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/reveal", tag = "contacts", params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, description = "The contact details in full (recorded as a security event)", body = RevealedDetails),
+        (status = 403, description = "`reauthentication_required`: confirm it is you first; `forbidden` otherwise", body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn reveal(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<RevealedDetails>> {
+    Ok(Json(
+        state
+            .core
+            .reveal_contact_details(&auth.actor, ContactId(id))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/restore", tag = "contacts", params(("id" = String, Path, format = Uuid)),

@@ -242,8 +242,10 @@ pub struct InviteRequest {
     email: String,
     #[serde(default)]
     display_name: String,
-    /// `staff` or `administrator`.
-    role: String,
+    /// Roles to give (`sales`, `marketing`, `administrator`, …); none: no access until an
+    /// administrator assigns some.
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/users/invitations", tag = "users", request_body = InviteRequest,
@@ -259,7 +261,7 @@ pub async fn invite(
 ) -> ApiResult<(StatusCode, Json<InvitationSent>)> {
     let sent = state
         .core
-        .invite_user(&auth.actor, &body.email, &body.display_name, &body.role)
+        .invite_user(&auth.actor, &body.email, &body.display_name, &body.roles)
         .await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }

@@ -145,6 +145,7 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/attributes",
             axum::routing::put(users::set_attributes),
         )
+        .route("/users/{id}/roles", axum::routing::put(users::set_roles))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route(
@@ -165,6 +166,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(contacts::delete),
         )
         .route("/contacts/{id}/restore", post(contacts::restore))
+        .route("/contacts/{id}/reveal", post(contacts::reveal))
         .route("/companies", get(companies::list).post(companies::create))
         .route(
             "/companies/{id}",

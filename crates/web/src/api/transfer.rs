@@ -236,5 +236,5 @@ pub async fn export(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let request = export_request(&kind, p)?;
-    Ok(download(state.core.export(&auth.actor, request)?))
+    Ok(download(state.core.export(&auth.actor, request).await?))
 }

@@ -45,6 +45,35 @@ pub async fn set_attributes(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A user's roles.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// `administrator`, `sales`, `marketing`, `support`, `manager`, `auditor`,
+    /// `privacy_officer`, `security_officer`, `all_regions`, `all_records`.
+    pub roles: Vec<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{id}/roles", tag = "users",
+    params(("id" = Uuid, Path)), request_body = Roles,
+    responses((status = 200, description = "The roles now held; effective on the user's next request", body = Roles),
+        (status = 403, description = "`reauthentication_required`: confirm it is you first; `forbidden` otherwise", body = crate::error::ApiError),
+        (status = 403, body = crate::error::ApiError), (status = 404, body = crate::error::ApiError),
+        (status = 409, description = "`last_administrator`", body = crate::error::ApiError),
+        (status = 422, description = "`invalid_role`", body = crate::error::ApiError)))]
+pub async fn set_roles(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<Roles>,
+) -> ApiResult<Json<Roles>> {
+    let roles = state
+        .core
+        .set_user_roles(&auth.actor, UserId(id), &body.roles)
+        .await?;
+    Ok(Json(Roles { roles }))
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Disabled {
     /// Sessions ended with it.

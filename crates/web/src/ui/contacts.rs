@@ -423,6 +423,8 @@ impl ContactForm {
             notes: optional(&self.notes),
             owner_id: None,
             team: optional(&self.team),
+            region: None,
+            sensitivity: None,
             tags: split_list(&self.tags),
             custom_fields: super::custom_fields::values_from_form(&self.custom),
         })
@@ -444,6 +446,8 @@ impl ContactForm {
             notes: Some(input.notes),
             owner_id: None,
             team: Some(input.team),
+            region: None,
+            sensitivity: None,
             tags: Some(input.tags),
             custom_fields: Some(input.custom_fields),
         })

@@ -473,7 +473,10 @@ impl Viewer {
 
     /// Whether the signed-in user may change configuration such as pipelines.
     pub(crate) fn is_admin(&self) -> bool {
-        self.auth.actor.is_admin()
+        self.state.core.may(
+            &self.auth.actor,
+            custodian_core::authz::SystemAction::ManageSettings,
+        )
     }
 
     pub(crate) fn chrome(&self, nav: &'static str) -> Chrome {

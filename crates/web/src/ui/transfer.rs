@@ -291,6 +291,6 @@ pub(crate) async fn export(
         return Err(v.fail(bad_request()));
     };
     let request = export_request(&kind, params).map_err(|e: ApiError| v.fail(e))?;
-    let export = v.core().export(v.actor(), request).ui(&v)?;
+    let export = v.core().export(v.actor(), request).await.ui(&v)?;
     Ok(download(export))
 }

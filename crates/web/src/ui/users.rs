@@ -61,7 +61,7 @@ fn row(v: &Viewer, u: UserAdminView) -> UserRow {
         is_self: u.id == v.actor().user_id,
         email: u.email,
         name: u.display_name.unwrap_or_default(),
-        role: u.role,
+        role: u.roles.join(", "),
         team: u.team.unwrap_or_default(),
         department: u.department.unwrap_or_default(),
         region: u.region.unwrap_or_default(),
@@ -328,20 +328,23 @@ pub(crate) async fn invite(
         return Err(v.fail(bad_request()));
     };
     v.check_csrf(&form.csrf)?;
-    let role = if form.role.is_empty() {
-        custodian_core::users::ROLE_STAFF.to_owned()
+    let roles: Vec<String> = if form.role.is_empty() {
+        Vec::new()
     } else {
-        form.role
+        vec![form.role]
     };
     match v
         .core()
-        .invite_user(v.actor(), &form.email, &form.display_name, &role)
+        .invite_user(v.actor(), &form.email, &form.display_name, &roles)
         .await
     {
         Ok(_) => list_page(&v, Some("users.invited")).await,
         Err(CoreError::Validation(field_errors)) => {
-            let errors =
-                FormErrors::from_fields(&v.t(), &field_errors, &["email", "display_name", "role"]);
+            let errors = FormErrors::from_fields(
+                &v.t(),
+                &field_errors,
+                &["email", "display_name", "role", "roles"],
+            );
             list_page_with(&v, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
         }
         Err(e @ (CoreError::ChannelUnavailable(_) | CoreError::DeliveryFailed(_))) => {
