@@ -48,11 +48,6 @@ impl TokenLimits {
 }
 
 impl Actor {
-    /// Holds `role` (display decisions only; permissions come from the policies).
-    pub fn has_role(&self, role: &str) -> bool {
-        self.principal.roles.iter().any(|r| r == role)
-    }
-
     pub fn session_id(&self) -> Option<SessionId> {
         match self.method {
             AuthMethod::Session(id) => Some(id),

@@ -440,8 +440,8 @@ impl Core {
         self.inner.contact_writer.create(prepared).await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(custom.values()?);
-        self.publish_contact(actor, &contact_attrs(&row, Vec::new()), view)
-            .await
+        let attrs = contact_attrs(&row, Vec::new());
+        Ok(self.publish_contact_with(actor, &attrs, view, &fields.sensitive_keys()))
     }
 
     /// Creates many contacts in one transaction: all or none (imports, demo data).
@@ -646,7 +646,7 @@ impl Core {
         txn.commit().await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(values);
-        self.publish_contact(actor, &after, view).await
+        Ok(self.publish_contact_with(actor, &after, view, &fields.sensitive_keys()))
     }
 
     /// A merge of imported values into an existing contact, validated and encrypted; nothing

@@ -77,10 +77,6 @@ impl RecordType {
             RecordType::SurveyResponse => "survey response",
         }
     }
-
-    pub fn from_cedar_type(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.cedar_type() == name)
-    }
 }
 
 /// Fields that are granted together. A record's identifying fields (a contact's name, a
