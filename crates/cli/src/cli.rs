@@ -75,6 +75,70 @@ pub enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Authorization policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an active user with roles and attributes (as the first administrator; for
+    /// scripted set-ups — people are normally invited from the Users page).
+    Add {
+        #[command(flatten)]
+        location: Location,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Comma-separated roles, e.g. `sales` or `manager,all_regions`.
+        #[arg(long, default_value = "")]
+        roles: String,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// File holding the user's password (first line).
+        #[arg(long)]
+        password_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a file of Cedar policies against the authorization schema (no database needed).
+    Check {
+        /// The policy file.
+        file: PathBuf,
+    },
+    /// Print the policies in force (`--schema`: the schema they are written against).
+    Show {
+        #[command(flatten)]
+        location: Location,
+        #[arg(long)]
+        schema: bool,
+    },
+    /// Answer whether a user may do an action to a resource, and which policies decided.
+    Explain {
+        #[command(flatten)]
+        location: Location,
+        /// The user's e-mail address (or id).
+        #[arg(long)]
+        user: String,
+        /// An action, e.g. `read`, `contact_details.reveal`, `admin.users`.
+        #[arg(long)]
+        action: String,
+        /// `Type:id` (`Contact:<uuid>`), `Collection:<name>` or `System`.
+        #[arg(long)]
+        resource: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +349,47 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
                 bail!("invalid configuration:\n  {}", problems.join("\n  "))
             }
         }
+        Command::Policy { command } => run_policy(command, &wiring).await,
+        Command::User {
+            command:
+                UserCommand::Add {
+                    location,
+                    email,
+                    name,
+                    roles,
+                    team,
+                    region,
+                    password_file,
+                },
+        } => {
+            let password = read_password_file(&password_file)?;
+            let prepared = open_existing(&location, &wiring).await?;
+            let core = &prepared.core;
+            let actor = core.cli_actor().await?;
+            let roles: Vec<String> = roles
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let id = core
+                .create_user(&actor, &email, &name, &roles, password)
+                .await
+                .context("cannot add the user")?;
+            core.set_user_attributes(
+                &actor,
+                id,
+                custodian_core::users::UserAttributes {
+                    team,
+                    department: None,
+                    region,
+                },
+            )
+            .await
+            .context("cannot set the user's team and region")?;
+            say(&format!("added user {id}"));
+            Ok(())
+        }
         Command::Demo {
             command: DemoCommand::Seed { location, contacts },
         } => {
@@ -297,6 +402,68 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
                 .await?;
             let summary = crate::demo::seed(&prepared.core, contacts).await?;
             say(&summary);
+            Ok(())
+        }
+    }
+}
+
+async fn run_policy(command: PolicyCommand, wiring: &Wiring) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Check { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read the policy file {}", file.display()))?;
+            custodian_core::policies::check_policy_text(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            say(&format!(
+                "{}: the policies parse and match the authorization schema",
+                file.display()
+            ));
+            Ok(())
+        }
+        PolicyCommand::Show { location, schema } => {
+            if schema {
+                say(custodian_core::authz::Authz::schema_text().trim_end());
+                return Ok(());
+            }
+            let prepared = open_existing(&location, wiring).await?;
+            let actor = prepared.core.cli_actor().await?;
+            let overview = prepared.core.policy_overview(&actor).await?;
+            say(&format!("// version {}", overview.active_version));
+            say(overview.text.trim_end());
+            Ok(())
+        }
+        PolicyCommand::Explain {
+            location,
+            user,
+            action,
+            resource,
+        } => {
+            let prepared = open_existing(&location, wiring).await?;
+            let actor = prepared.core.cli_actor().await?;
+            let request = custodian_core::policies::ExplainRequest {
+                user,
+                action,
+                resource,
+            };
+            let answer = prepared.core.explain(&actor, request).await?;
+            let verdict = if answer.allowed { "ALLOW" } else { "DENY" };
+            let why = if answer.policies.is_empty() {
+                "no policy permits it (deny by default)".to_owned()
+            } else if answer.allowed {
+                format!("permitted by {}", answer.policies.join(", "))
+            } else {
+                format!("forbidden by {}", answer.policies.join(", "))
+            };
+            say(&format!(
+                "{verdict}: {} {} — {why} (policy version {})",
+                answer.action, answer.resource, answer.policy_version
+            ));
+            if !answer.errors.is_empty() {
+                say(&format!(
+                    "policies that could not be evaluated: {}",
+                    answer.errors.join(", ")
+                ));
+            }
             Ok(())
         }
     }

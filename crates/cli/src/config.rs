@@ -22,6 +22,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub search: SearchConfig,
     pub crypto: CryptoConfig,
+    pub authorization: AuthorizationConfig,
     pub users: UsersConfig,
     pub mail: MailConfig,
     pub sms: SmsConfig,
@@ -217,6 +218,13 @@ pub struct CryptoConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct AuthorizationConfig {
+    /// A policy change needs a second administrator's approval.
+    pub two_person_policy_changes: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `json` (default, for log shippers) or `pretty`.
     pub format: String,
@@ -263,6 +271,9 @@ impl Default for Config {
             },
             crypto: CryptoConfig {
                 data_key_cache_size: core.data_key_cache_size,
+            },
+            authorization: AuthorizationConfig {
+                two_person_policy_changes: core.policy_two_person_rule,
             },
             log: LogConfig::default(),
         }
@@ -311,6 +322,11 @@ impl Default for SearchConfig {
 impl Default for CryptoConfig {
     fn default() -> Self {
         Config::default().crypto
+    }
+}
+impl Default for AuthorizationConfig {
+    fn default() -> Self {
+        Config::default().authorization
     }
 }
 impl Default for LogConfig {
@@ -418,6 +434,7 @@ impl Config {
             setup_code_ttl_secs: CoreSettings::default().setup_code_ttl_secs,
             search_expected_rows: self.search.expected_rows,
             data_key_cache_size: self.crypto.data_key_cache_size,
+            policy_two_person_rule: self.authorization.two_person_policy_changes,
         }
     }
 
@@ -736,6 +753,11 @@ expected_rows = 1000000
 [crypto]
 # Unwrapped data keys kept in memory (zeroized on eviction).
 data_key_cache_size = 10000
+
+[authorization]
+# A change of the authorization policies takes effect only when a second administrator
+# approves it (two-person rule). Turn off only where there is one administrator.
+two_person_policy_changes = true
 
 [log]
 # json (for log shippers) or pretty (for a terminal).

@@ -3,9 +3,11 @@
 //! Subject and body are encrypted with the key the links decide (`links.rs`): the contact's
 //! own key when a contact is involved, else the organisation key.
 
+use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::{LinkInput, RecordKind};
 use crate::patch;
+use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -15,7 +17,7 @@ use custodian_domain::values::{
 };
 use custodian_domain::{ActivityId, CompanyId, ContactId, DealId, FieldError, UserId};
 use custodian_store::entities::activity;
-use custodian_store::page::KeyValue;
+use custodian_store::page::{After, KeyValue};
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -296,106 +298,152 @@ impl Core {
         actor: &Actor,
         input: ActivityInput,
     ) -> Result<ActivityView, CoreError> {
-        let mut data = ActivityData::parse(&input)?;
-        data.owner_id.get_or_insert(actor.user_id.as_uuid());
-        let now = self.now();
-        let links = LinkInput {
-            contact_id: input.contact_id,
-            company_id: input.company_id,
-            deal_id: input.deal_id,
-        };
-        let txn = self.store().begin().await?;
-        let resolved = self.resolve_links(&txn, links, true).await?;
-        crate::check_user(&txn, "owner_id", data.owner_id).await?;
-        // Reaching out to someone who asked not to be contacted is refused unless the user
-        // says explicitly that this one must happen.
-        let outbound = matches!(data.kind, ActivityKind::Call | ActivityKind::Email)
-            && data.direction == Some(ActivityDirection::Outbound);
-        if outbound
-            && !input.override_do_not_contact
-            && let Some(contact) = resolved.contact_id
-            && repo::contact_preferences::is_do_not_contact(&txn, contact).await?
-        {
-            return Err(CoreError::Rule {
-                code: "do_not_contact",
-                message: "the contact asked not to be contacted; confirm the override to log an outbound call or e-mail anyway",
-            });
+        let result = async {
+            let mut data = ActivityData::parse(&input)?;
+            data.owner_id.get_or_insert(actor.user_id.as_uuid());
+            let now = self.now();
+            let links = LinkInput {
+                contact_id: input.contact_id,
+                company_id: input.company_id,
+                deal_id: input.deal_id,
+            };
+            let txn = self.store().begin().await?;
+            let resolved = self.resolve_links(&txn, actor, links, true).await?;
+            crate::check_user(&txn, "owner_id", data.owner_id).await?;
+            // Reaching out to someone who asked not to be contacted is refused unless the user
+            // says explicitly that this one must happen.
+            let outbound = matches!(data.kind, ActivityKind::Call | ActivityKind::Email)
+                && data.direction == Some(ActivityDirection::Outbound);
+            if outbound
+                && !input.override_do_not_contact
+                && let Some(contact) = resolved.contact_id
+                && repo::contact_preferences::is_do_not_contact(&txn, contact).await?
+            {
+                return Err(CoreError::Rule {
+                    code: "do_not_contact",
+                    message: "the contact asked not to be contacted; confirm the override to log an outbound call or e-mail anyway",
+                });
+            }
+            let placement = Placement::new(actor, resolved.about.as_ref());
+            let mut row = activity::Model {
+                id: ActivityId::new_at(now).as_uuid(),
+                kind: String::new(),
+                direction: None,
+                outcome: None,
+                dek_id: resolved.key.id(),
+                subject_ct: None,
+                body_ct: None,
+                duration_minutes: None,
+                occurred_at: now,
+                owner_id: None,
+                contact_id: resolved.contact_id,
+                company_id: resolved.company_id,
+                deal_id: resolved.deal_id,
+                created_by: actor.user_id.as_uuid(),
+                team: placement.team,
+                region: placement.region,
+                sensitivity: placement.sensitivity,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            self.fill_activity(&resolved.key, &mut row, &data)?;
+            self.authorize_new(actor, &row)?;
+            if data.body.is_some() {
+                self.require_group_update(actor, &row, "body", FieldGroup::Notes)?;
+            }
+            repo::activities::insert(&txn, row.clone()).await?;
+            txn.commit().await?;
+            self.publish_activity(actor, &resolved.key, &row)
         }
-        let mut row = activity::Model {
-            id: ActivityId::new_at(now).as_uuid(),
-            kind: String::new(),
-            direction: None,
-            outcome: None,
-            dek_id: resolved.key.id(),
-            subject_ct: None,
-            body_ct: None,
-            duration_minutes: None,
-            occurred_at: now,
-            owner_id: None,
-            contact_id: resolved.contact_id,
-            company_id: resolved.company_id,
-            deal_id: resolved.deal_id,
-            created_by: actor.user_id.as_uuid(),
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        self.fill_activity(&resolved.key, &mut row, &data)?;
-        repo::activities::insert(&txn, row.clone()).await?;
-        txn.commit().await?;
-        self.activity_view(&resolved.key, &row)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     pub async fn get_activity(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ActivityId,
     ) -> Result<ActivityView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::activities::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: ENTITY })?;
+        let row = self
+            .authorized_activity(actor, id, RecordAction::Read)
+            .await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.activity_view(&key, &row)
+        self.publish_activity(actor, &key, &row)
+    }
+
+    async fn authorized_activity(
+        &self,
+        actor: &Actor,
+        id: ActivityId,
+        action: RecordAction,
+    ) -> Result<activity::Model, CoreError> {
+        let row = repo::activities::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await
+    }
+
+    /// The view, without the body unless the actor reads notes on it.
+    fn publish_activity(
+        &self,
+        actor: &Actor,
+        key: &DataKey,
+        row: &activity::Model,
+    ) -> Result<ActivityView, CoreError> {
+        let mut view = self.activity_view(key, row)?;
+        if !self.reads_group(actor, row, FieldGroup::Notes) {
+            view.body = None;
+        }
+        Ok(view)
     }
 
     pub async fn update_activity(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ActivityId,
         patch: ActivityPatch,
     ) -> Result<ActivityView, CoreError> {
-        let conn = self.store().conn();
-        let existing = repo::activities::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: ENTITY })?;
-        crate::check_changeable(
-            existing.deleted_at,
-            existing.version,
-            patch.version,
-            "the activity is deleted; restore it before changing it",
-        )?;
-        let key = self.keys().data_key(conn, existing.dek_id).await?;
-        let current = self.activity_view(&key, &existing)?;
-        let data = ActivityData::parse(&apply_patch(to_input(&current), patch))?;
-        let mut row = existing.clone();
-        self.fill_activity(&key, &mut row, &data)?;
-        if data.occurred_at.is_none() {
-            row.occurred_at = existing.occurred_at;
+        let result = async {
+            let conn = self.store().conn();
+            let existing = self
+                .authorized_activity(actor, id, RecordAction::Update)
+                .await?;
+            if patch.body.is_some() {
+                self.require_group_update(actor, &existing, "body", FieldGroup::Notes)?;
+            }
+            crate::check_changeable(
+                existing.deleted_at,
+                existing.version,
+                patch.version,
+                "the activity is deleted; restore it before changing it",
+            )?;
+            let key = self.keys().data_key(conn, existing.dek_id).await?;
+            let current = self.activity_view(&key, &existing)?;
+            let data = ActivityData::parse(&apply_patch(to_input(&current), patch))?;
+            let mut row = existing.clone();
+            self.fill_activity(&key, &mut row, &data)?;
+            if data.occurred_at.is_none() {
+                row.occurred_at = existing.occurred_at;
+            }
+            row.updated_at = self.now().max(existing.updated_at);
+            row.version = existing.version + 1;
+            self.authorize_changed(actor, &existing.access_attrs(), &row)?;
+            let txn = self.store().begin().await?;
+            crate::check_user(&txn, "owner_id", data.owner_id).await?;
+            let outcome =
+                repo::activities::update_versioned(&txn, row.clone(), existing.version).await?;
+            crate::versioned_write(ENTITY, outcome)?;
+            txn.commit().await?;
+            self.publish_activity(actor, &key, &row)
         }
-        row.updated_at = self.now().max(existing.updated_at);
-        row.version = existing.version + 1;
-        let txn = self.store().begin().await?;
-        crate::check_user(&txn, "owner_id", data.owner_id).await?;
-        let outcome =
-            repo::activities::update_versioned(&txn, row.clone(), existing.version).await?;
-        crate::versioned_write(ENTITY, outcome)?;
-        txn.commit().await?;
-        self.activity_view(&key, &row)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
-    pub async fn delete_activity(&self, _actor: &Actor, id: ActivityId) -> Result<(), CoreError> {
+    pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<(), CoreError> {
+        self.authorized_activity(actor, id, RecordAction::Delete)
+            .await?;
         self.set_activity_deleted(id, true).await
     }
 
@@ -404,6 +452,8 @@ impl Core {
         actor: &Actor,
         id: ActivityId,
     ) -> Result<ActivityView, CoreError> {
+        self.authorized_activity(actor, id, RecordAction::Restore)
+            .await?;
         self.set_activity_deleted(id, false).await?;
         self.get_activity(actor, id).await
     }
@@ -419,9 +469,12 @@ impl Core {
     /// Activities newest first, filtered by record, owner and kind.
     pub async fn list_activities(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: ActivityQuery,
     ) -> Result<ActivityPage, CoreError> {
+        self.require_collection(actor, RecordType::Activity, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Activity)?;
         let limit = cursor::page_size(query.limit)?;
         let after = query
             .cursor
@@ -438,12 +491,26 @@ impl Core {
             owner_id: query.owner_id,
             kind: kind.map(|k| k.code().to_owned()),
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let conn = self.store().conn();
-        let page = repo::activities::list(conn, &filter, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(SORT, &page, |last| {
-            (KeyValue::Int(last.occurred_at), last.id)
-        });
+        let key_of = |last: &activity::Model| (KeyValue::Int(last.occurred_at), last.id);
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::activities::list(conn, filter, after.as_ref(), limit).await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(SORT, &page, key_of);
         // One query for the keys the page needs (a contact's timeline needs one).
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
@@ -451,13 +518,13 @@ impl Core {
             .items
             .iter()
             .zip(keys)
-            .map(|(row, key)| self.activity_view(&key, row))
+            .map(|(row, key)| self.publish_activity(actor, &key, row))
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(ActivityPage { items, next_cursor })
     }
 
-    /// A record's timeline: its live activities, newest first. 404 when the record does not
-    /// exist or is deleted.
+    /// A record's timeline: its live activities the actor may read, newest first. 404 when the
+    /// record does not exist, is deleted or is not readable.
     pub async fn timeline(
         &self,
         actor: &Actor,
@@ -466,30 +533,7 @@ impl Core {
         cursor: Option<String>,
         limit: Option<u64>,
     ) -> Result<ActivityPage, CoreError> {
-        let conn = self.store().conn();
-        let (live, entity) = match kind {
-            RecordKind::Contact => (
-                repo::contacts::get(conn, id)
-                    .await?
-                    .is_some_and(|r| r.deleted_at.is_none()),
-                "contact",
-            ),
-            RecordKind::Company => (
-                repo::companies::get(conn, id)
-                    .await?
-                    .is_some_and(|r| r.deleted_at.is_none()),
-                "company",
-            ),
-            RecordKind::Deal => (
-                repo::deals::get(conn, id)
-                    .await?
-                    .is_some_and(|r| r.deleted_at.is_none()),
-                "deal",
-            ),
-        };
-        if !live {
-            return Err(CoreError::NotFound { entity });
-        }
+        self.require_live_record(actor, kind, id).await?;
         let mut query = ActivityQuery {
             cursor,
             limit,

@@ -633,6 +633,8 @@ impl Core {
         if !token.starts_with(SESSION_TOKEN_PREFIX) || token.len() > 128 {
             return Err(self.unknown_credential("session", ip).await?);
         }
+        // Policies changed by another server apply from this request on.
+        self.refresh_policies().await?;
         let hash = hash_token(token);
         let now = self.now();
         let here = self.wide_network_key(ip)?;
@@ -692,6 +694,8 @@ impl Core {
         if !token.starts_with(API_TOKEN_PREFIX) || token.len() > 128 {
             return Err(self.unknown_credential("api_token", ip).await?);
         }
+        // Policies changed by another server apply from this request on.
+        self.refresh_policies().await?;
         let hash = hash_token(token);
         let now = self.now();
         if let Some(mut actor) = self.inner.auth_cache.get(&hash, now, None) {

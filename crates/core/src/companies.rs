@@ -1,10 +1,12 @@
 //! Companies (accounts). Not data subjects: their address is encrypted under the organisation
 //! data key; name, industry, size, region and website are internal and stay sortable.
 
+use crate::authz::{CollectionAction, RecordAction, RecordType};
 use crate::contacts::{row_tags, tag_strings};
 use crate::cursor;
 use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
+use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -16,7 +18,7 @@ use custodian_domain::values::{
 use custodian_domain::{CompanyId, FieldError, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::company;
-use custodian_store::page::{Direction, KeyValue};
+use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::companies::Sort as CompanySortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -275,21 +277,25 @@ impl Core {
         actor: &Actor,
         input: CompanyInput,
     ) -> Result<CompanyView, CoreError> {
-        let now = self.now();
-        let txn = self.store().begin().await?;
-        let fields = self.field_set(&txn, FieldEntity::Company).await?;
-        let custom = fields.check(&input.custom_fields, true);
-        let ((row, key), custom) = cf::merge(
-            self.insert_company(&txn, actor, &input, CompanyId::new_at(now), now)
-                .await,
-            custom,
-        )?;
-        self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
-            .await?;
-        txn.commit().await?;
-        let mut view = self.company_view(Some(&key), &row)?;
-        view.custom_fields = Some(custom.values()?);
-        Ok(view)
+        let result = async {
+            let now = self.now();
+            let txn = self.store().begin().await?;
+            let fields = self.field_set(&txn, FieldEntity::Company).await?;
+            let custom = fields.check(&input.custom_fields, true);
+            let ((row, key), custom) = cf::merge(
+                self.insert_company(&txn, actor, &input, CompanyId::new_at(now), now)
+                    .await,
+                custom,
+            )?;
+            self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
+                .await?;
+            txn.commit().await?;
+            let mut view = self.company_view(Some(&key), &row)?;
+            view.custom_fields = Some(custom.values()?);
+            Ok(view)
+        }
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Validates and writes a new company inside the caller's transaction (creation, lead
@@ -306,7 +312,9 @@ impl Core {
         data.owner_id.get_or_insert(actor.user_id.as_uuid());
         self.check_company_owner(txn, &data).await?;
         let key = self.keys().org_key(txn).await?;
-        let row = self.encrypt_company(&key, id.as_uuid(), &data, now, now, 1)?;
+        let placement = Placement::new(actor, None);
+        let row = self.encrypt_company(&key, id.as_uuid(), &data, &placement, now, now, 1)?;
+        self.authorize_new(actor, &row)?;
         repo::companies::insert(txn, row.clone()).await?;
         repo::tags::insert_new(txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
         Ok((row, key))
@@ -314,13 +322,13 @@ impl Core {
 
     pub async fn get_company(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: CompanyId,
     ) -> Result<CompanyView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::companies::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "company" })?;
+        let row = self
+            .authorized_company(actor, id, RecordAction::Read)
+            .await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         let mut view = self.company_view(Some(&key), &row)?;
         view.custom_fields = Some(
@@ -336,53 +344,63 @@ impl Core {
         id: CompanyId,
         patch: CompanyPatch,
     ) -> Result<CompanyView, CoreError> {
-        let current = self.get_company(actor, id).await?;
-        if current.deleted_at.is_some() {
-            return Err(CoreError::Conflict(
-                "the company is deleted; restore it before editing",
-            ));
+        let result = async {
+            let before = self
+                .authorized_company(actor, id, RecordAction::Update)
+                .await?
+                .access_attrs();
+            let current = self.get_company(actor, id).await?;
+            if current.deleted_at.is_some() {
+                return Err(CoreError::Conflict(
+                    "the company is deleted; restore it before editing",
+                ));
+            }
+            let expected = patch.version;
+            if expected != current.version {
+                return Err(CoreError::StaleVersion {
+                    current_version: current.version,
+                });
+            }
+            let custom_input = patch.custom_fields.clone().unwrap_or_default();
+            let now = self.now().max(to_ms(current.updated_at));
+            let txn = self.store().begin().await?;
+            let fields = self.field_set(&txn, FieldEntity::Company).await?;
+            let (data, custom) = cf::merge(
+                CompanyData::parse(&apply_patch(to_input(&current), patch)),
+                fields.check(&custom_input, false),
+            )?;
+            self.check_company_owner(&txn, &data).await?;
+            let existing = repo::companies::get(&txn, id.as_uuid())
+                .await?
+                .ok_or(CoreError::NotFound { entity: "company" })?;
+            let key = self.keys().data_key(&txn, existing.dek_id).await?;
+            let row = self.encrypt_company(
+                &key,
+                id.as_uuid(),
+                &data,
+                &Placement::of(&existing),
+                existing.created_at,
+                now,
+                expected + 1,
+            )?;
+            self.authorize_changed(actor, &before, &row)?;
+            crate::versioned_write(
+                "company",
+                repo::companies::update_versioned(&txn, row.clone(), expected).await?,
+            )?;
+            repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
+            self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
+                .await?;
+            let values = self
+                .record_custom(&txn, FieldEntity::Company, row.id, &key)
+                .await?;
+            txn.commit().await?;
+            let mut view = self.company_view(Some(&key), &row)?;
+            view.custom_fields = Some(values);
+            Ok(view)
         }
-        let expected = patch.version;
-        if expected != current.version {
-            return Err(CoreError::StaleVersion {
-                current_version: current.version,
-            });
-        }
-        let custom_input = patch.custom_fields.clone().unwrap_or_default();
-        let now = self.now().max(to_ms(current.updated_at));
-        let txn = self.store().begin().await?;
-        let fields = self.field_set(&txn, FieldEntity::Company).await?;
-        let (data, custom) = cf::merge(
-            CompanyData::parse(&apply_patch(to_input(&current), patch)),
-            fields.check(&custom_input, false),
-        )?;
-        self.check_company_owner(&txn, &data).await?;
-        let existing = repo::companies::get(&txn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "company" })?;
-        let key = self.keys().data_key(&txn, existing.dek_id).await?;
-        let row = self.encrypt_company(
-            &key,
-            id.as_uuid(),
-            &data,
-            existing.created_at,
-            now,
-            expected + 1,
-        )?;
-        crate::versioned_write(
-            "company",
-            repo::companies::update_versioned(&txn, row.clone(), expected).await?,
-        )?;
-        repo::tags::replace(&txn, ENTITY, id.as_uuid(), &tag_strings(&data.tags)).await?;
-        self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
-            .await?;
-        let values = self
-            .record_custom(&txn, FieldEntity::Company, row.id, &key)
-            .await?;
-        txn.commit().await?;
-        let mut view = self.company_view(Some(&key), &row)?;
-        view.custom_fields = Some(values);
-        Ok(view)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<(), CoreError> {
@@ -399,10 +417,16 @@ impl Core {
 
     async fn set_company_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: CompanyId,
         delete: bool,
     ) -> Result<CompanyView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        self.authorized_company(actor, id, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::companies::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome("company", delete, outcome)?;
@@ -421,9 +445,12 @@ impl Core {
 
     pub async fn list_companies(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: CompanyQuery,
     ) -> Result<CompanyPage, CoreError> {
+        self.require_collection(actor, RecordType::Company, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Company)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -461,12 +488,11 @@ impl Core {
                 .map(|q| name_sort_key(q.trim()))
                 .filter(|q| !q.is_empty()),
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let (sort, direction) = query.sort.parts();
         let conn = self.store().conn();
-        let page =
-            repo::companies::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let key_of = |last: &company::Model| {
             (
                 match sort {
                     repo::companies::Sort::Created => KeyValue::Int(last.created_at),
@@ -475,7 +501,24 @@ impl Core {
                 },
                 last.id,
             )
-        });
+        };
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::companies::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
         let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut custom = self
             .custom_values(conn, FieldEntity::Company, &ids, None)
@@ -490,6 +533,16 @@ impl Core {
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(CompanyPage { items, next_cursor })
+    }
+
+    async fn authorized_company(
+        &self,
+        actor: &Actor,
+        id: CompanyId,
+        action: RecordAction,
+    ) -> Result<company::Model, CoreError> {
+        let row = repo::companies::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await
     }
 
     async fn check_company_owner<C: ConnectionTrait>(
@@ -507,11 +560,13 @@ impl Core {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn encrypt_company(
         &self,
         key: &DataKey,
         id: Uuid,
         data: &CompanyData,
+        placement: &Placement,
         created_at: i64,
         updated_at: i64,
         version: i64,
@@ -530,12 +585,19 @@ impl Core {
             name_sort: name_sort_key(data.name.as_str()),
             industry: data.industry.map(|i| i.code().to_owned()),
             size_band: data.size.map(|s| s.code().to_owned()),
-            region: data.region.as_ref().map(|r| r.as_str().to_owned()),
+            // The territory can be moved, not removed (that would open it to every region).
+            region: data
+                .region
+                .as_ref()
+                .map(|r| r.as_str().to_owned())
+                .or_else(|| placement.region.clone()),
             website: data.website.as_ref().map(|w| w.as_str().to_owned()),
             address_ct,
             dek_id: key.id(),
             owner_id: data.owner_id,
             tags: serde_json::to_string(&tag_strings(&data.tags)).unwrap_or_default(),
+            team: placement.team.clone(),
+            sensitivity: placement.sensitivity,
             created_at,
             updated_at,
             deleted_at: None,

@@ -5,8 +5,10 @@
 //! (`ComplaintStatus::can_become`), each recorded with who and when; resolving needs a
 //! resolution text.
 
+use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
+use crate::record_access::Placement;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -19,7 +21,7 @@ use custodian_domain::{
 };
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{complaint, complaint_status_change};
-use custodian_store::page::{Direction, KeyValue};
+use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::complaints::Sort as ComplaintSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -252,133 +254,162 @@ impl Core {
         actor: &Actor,
         input: ComplaintInput,
     ) -> Result<ComplaintView, CoreError> {
-        let data = ComplaintData::parse(
-            &input.subject,
-            &input.description,
-            &input.category,
-            &input.severity,
-        )?;
-        let conn = self.store().conn();
-        let links = self
-            .resolve_links(
-                conn,
-                LinkInput {
-                    contact_id: Some(input.contact_id),
-                    company_id: input.company_id,
-                    deal_id: input.deal_id,
-                },
-                true,
-            )
-            .await?;
-        let mut v = Validator::new();
-        if let Some(order) = input.order_id {
-            let live = repo::orders::get(conn, order)
-                .await?
-                .is_some_and(|o| o.deleted_at.is_none());
-            if !live {
-                v.push(FieldError::new(
-                    "order_id",
-                    "unknown_order",
-                    "no order with this id exists",
-                ));
+        let result = async {
+            let data = ComplaintData::parse(
+                &input.subject,
+                &input.description,
+                &input.category,
+                &input.severity,
+            )?;
+            let conn = self.store().conn();
+            let links = self
+                .resolve_links(
+                    conn,
+                    actor,
+                    LinkInput {
+                        contact_id: Some(input.contact_id),
+                        company_id: input.company_id,
+                        deal_id: input.deal_id,
+                    },
+                    true,
+                )
+                .await?;
+            let mut v = Validator::new();
+            if let Some(order) = input.order_id {
+                let live = repo::orders::get(conn, order)
+                    .await?
+                    .is_some_and(|o| o.deleted_at.is_none());
+                if !live {
+                    v.push(FieldError::new(
+                        "order_id",
+                        "unknown_order",
+                        "no order with this id exists",
+                    ));
+                }
             }
-        }
-        if let Some(product) = input.product_id {
-            let live = repo::products::get(conn, product)
-                .await?
-                .is_some_and(|p| p.deleted_at.is_none());
-            if !live {
-                v.push(FieldError::new(
-                    "product_id",
-                    "unknown_product",
-                    "no product with this id exists",
-                ));
+            if let Some(product) = input.product_id {
+                let live = repo::products::get(conn, product)
+                    .await?
+                    .is_some_and(|p| p.deleted_at.is_none());
+                if !live {
+                    v.push(FieldError::new(
+                        "product_id",
+                        "unknown_product",
+                        "no product with this id exists",
+                    ));
+                }
             }
+            v.finish()?;
+            crate::check_user(conn, "assignee_id", input.assignee_id).await?;
+            let contact_id = links.contact_id.ok_or(CoreError::Internal(
+                "a complaint's contact was checked but is missing",
+            ))?;
+            let now = self.now();
+            let placement = Placement::new(actor, links.about.as_ref());
+            let mut row = complaint::Model {
+                id: ComplaintId::new_at(now).as_uuid(),
+                contact_id,
+                company_id: links.company_id,
+                order_id: input.order_id,
+                product_id: input.product_id,
+                deal_id: links.deal_id,
+                dek_id: links.key.id(),
+                subject_ct: Vec::new(),
+                description_ct: Vec::new(),
+                category: String::new(),
+                severity: String::new(),
+                severity_rank: 0,
+                status: ComplaintStatus::Open.code().to_owned(),
+                assignee_id: input.assignee_id,
+                resolution_ct: None,
+                response_due_at: now,
+                resolved_at: None,
+                closed_at: None,
+                created_by: actor.user_id.as_uuid(),
+                team: placement.team,
+                region: placement.region,
+                sensitivity: placement.sensitivity,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            self.fill_complaint(&links.key, &mut row, &data)?;
+            self.authorize_new(actor, &row)?;
+            self.require_group_update(actor, &row, "description", FieldGroup::PreferencesFeedback)?;
+            let txn = self.store().begin().await?;
+            repo::complaints::insert(&txn, row.clone()).await?;
+            self.record_complaint_change(&txn, actor, &row, None, now)
+                .await?;
+            txn.commit().await?;
+            self.publish_complaint(actor, &links.key, &row)
         }
-        v.finish()?;
-        crate::check_user(conn, "assignee_id", input.assignee_id).await?;
-        let contact_id = links.contact_id.ok_or(CoreError::Internal(
-            "a complaint's contact was checked but is missing",
-        ))?;
-        let now = self.now();
-        let mut row = complaint::Model {
-            id: ComplaintId::new_at(now).as_uuid(),
-            contact_id,
-            company_id: links.company_id,
-            order_id: input.order_id,
-            product_id: input.product_id,
-            deal_id: links.deal_id,
-            dek_id: links.key.id(),
-            subject_ct: Vec::new(),
-            description_ct: Vec::new(),
-            category: String::new(),
-            severity: String::new(),
-            severity_rank: 0,
-            status: ComplaintStatus::Open.code().to_owned(),
-            assignee_id: input.assignee_id,
-            resolution_ct: None,
-            response_due_at: now,
-            resolved_at: None,
-            closed_at: None,
-            created_by: actor.user_id.as_uuid(),
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        self.fill_complaint(&links.key, &mut row, &data)?;
-        let txn = self.store().begin().await?;
-        repo::complaints::insert(&txn, row.clone()).await?;
-        self.record_complaint_change(&txn, actor, &row, None, now)
-            .await?;
-        txn.commit().await?;
-        self.complaint_view(&links.key, &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     pub async fn get_complaint(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ComplaintId,
     ) -> Result<ComplaintView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::complaints::get(conn, id.as_uuid())
-            .await?
-            .ok_or_else(not_found)?;
+        let row = repo::complaints::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.complaint_view(&key, &row, true)
+        self.publish_complaint(actor, &key, &row)
     }
 
     pub async fn update_complaint(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ComplaintId,
         patch: ComplaintPatch,
     ) -> Result<ComplaintView, CoreError> {
-        let conn = self.store().conn();
-        let existing = self.live_complaint(conn, id, patch.version).await?;
-        if ComplaintStatus::parse("status", &existing.status).is_ok_and(ComplaintStatus::is_final) {
-            return Err(complaint_closed());
+        let result = async {
+            let conn = self.store().conn();
+            let existing = self.live_complaint(conn, actor, id, patch.version).await?;
+            for (field, named) in [
+                ("subject", patch.subject.is_some()),
+                ("description", patch.description.is_some()),
+            ] {
+                if named {
+                    self.require_group_update(
+                        actor,
+                        &existing,
+                        field,
+                        FieldGroup::PreferencesFeedback,
+                    )?;
+                }
+            }
+            if ComplaintStatus::parse("status", &existing.status)
+                .is_ok_and(ComplaintStatus::is_final)
+            {
+                return Err(complaint_closed());
+            }
+            let key = self.keys().data_key(conn, existing.dek_id).await?;
+            let old = self.complaint_view(&key, &existing, true)?;
+            let data = ComplaintData::parse(
+                patch.subject.as_deref().unwrap_or(&old.subject),
+                patch
+                    .description
+                    .as_deref()
+                    .unwrap_or(old.description.as_deref().unwrap_or_default()),
+                patch.category.as_deref().unwrap_or(&existing.category),
+                patch.severity.as_deref().unwrap_or(&existing.severity),
+            )?;
+            let assignee = patch.assignee_id.unwrap_or(existing.assignee_id);
+            crate::check_user(conn, "assignee_id", assignee).await?;
+            let mut row = existing.clone();
+            self.fill_complaint(&key, &mut row, &data)?;
+            row.assignee_id = assignee;
+            let txn = self.store().begin().await?;
+            self.write_complaint(&txn, &existing, &mut row).await?;
+            txn.commit().await?;
+            self.publish_complaint(actor, &key, &row)
         }
-        let key = self.keys().data_key(conn, existing.dek_id).await?;
-        let old = self.complaint_view(&key, &existing, true)?;
-        let data = ComplaintData::parse(
-            patch.subject.as_deref().unwrap_or(&old.subject),
-            patch
-                .description
-                .as_deref()
-                .unwrap_or(old.description.as_deref().unwrap_or_default()),
-            patch.category.as_deref().unwrap_or(&existing.category),
-            patch.severity.as_deref().unwrap_or(&existing.severity),
-        )?;
-        let assignee = patch.assignee_id.unwrap_or(existing.assignee_id);
-        crate::check_user(conn, "assignee_id", assignee).await?;
-        let mut row = existing.clone();
-        self.fill_complaint(&key, &mut row, &data)?;
-        row.assignee_id = assignee;
-        let txn = self.store().begin().await?;
-        self.write_complaint(&txn, &existing, &mut row).await?;
-        txn.commit().await?;
-        self.complaint_view(&key, &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Moves the complaint along its allowed transitions (409 `invalid_transition`
@@ -389,88 +420,100 @@ impl Core {
         id: ComplaintId,
         request: ComplaintTransition,
     ) -> Result<ComplaintView, CoreError> {
-        let mut v = Validator::new();
-        let next = v.check(ComplaintStatus::parse("status", &request.status));
-        let resolution = request
-            .resolution
-            .as_deref()
-            .filter(|r| !r.trim().is_empty())
-            .and_then(|r| v.check(block_text("resolution", r, limits::RESOLUTION)));
-        let blank = request
-            .resolution
-            .as_deref()
-            .is_none_or(|r| r.trim().is_empty());
-        if next == Some(ComplaintStatus::Resolved) && blank {
-            v.push(FieldError::new(
-                "resolution",
-                "resolution_required",
-                "say how the complaint was resolved",
-            ));
-        }
-        if resolution.is_some() && next.is_some_and(|n| n != ComplaintStatus::Resolved) {
-            v.push(FieldError::new(
-                "resolution",
-                "not_applicable",
-                "a resolution is given only when resolving",
-            ));
-        }
-        v.finish()?;
-        let next = next.ok_or(CoreError::Internal("validated status missing"))?;
-        let conn = self.store().conn();
-        let existing = self.live_complaint(conn, id, request.version).await?;
-        let current = ComplaintStatus::parse("status", &existing.status)
-            .map_err(|_| CoreError::Internal("stored complaint status is unknown"))?;
-        if !current.can_become(next) {
-            return Err(CoreError::Rule {
-                code: "invalid_transition",
-                message: "this status change is not allowed from the complaint's current status",
-            });
-        }
-        let key = self.keys().data_key(conn, existing.dek_id).await?;
-        let now = self.now().max(existing.updated_at);
-        let mut row = existing.clone();
-        row.status = next.code().to_owned();
-        match next {
-            ComplaintStatus::Resolved => {
-                row.resolved_at = Some(now);
-                row.resolution_ct = resolution
-                    .as_ref()
-                    .map(|r| {
-                        self.keys().encrypt(
-                            &key,
-                            TABLE,
-                            "resolution",
-                            row.id,
-                            r.as_bytes(),
-                            self.rng(),
-                        )
-                    })
-                    .transpose()?;
+        let result = async {
+            let mut v = Validator::new();
+            let next = v.check(ComplaintStatus::parse("status", &request.status));
+            let resolution = request
+                .resolution
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .and_then(|r| v.check(block_text("resolution", r, limits::RESOLUTION)));
+            let blank = request
+                .resolution
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty());
+            if next == Some(ComplaintStatus::Resolved) && blank {
+                v.push(FieldError::new(
+                    "resolution",
+                    "resolution_required",
+                    "say how the complaint was resolved",
+                ));
             }
-            ComplaintStatus::Closed | ComplaintStatus::Rejected => row.closed_at = Some(now),
-            // Back to investigating: the resolution did not satisfy; it stays on record
-            // until a new one replaces it.
-            ComplaintStatus::Investigating | ComplaintStatus::Open => row.resolved_at = None,
+            if resolution.is_some() && next.is_some_and(|n| n != ComplaintStatus::Resolved) {
+                v.push(FieldError::new(
+                    "resolution",
+                    "not_applicable",
+                    "a resolution is given only when resolving",
+                ));
+            }
+            v.finish()?;
+            let next = next.ok_or(CoreError::Internal("validated status missing"))?;
+            let conn = self.store().conn();
+            let existing = self.live_complaint(conn, actor, id, request.version).await?;
+            if request.resolution.is_some() {
+                self.require_group_update(
+                    actor,
+                    &existing,
+                    "resolution",
+                    FieldGroup::PreferencesFeedback,
+                )?;
+            }
+            let current = ComplaintStatus::parse("status", &existing.status)
+                .map_err(|_| CoreError::Internal("stored complaint status is unknown"))?;
+            if !current.can_become(next) {
+                return Err(CoreError::Rule {
+                    code: "invalid_transition",
+                    message: "this status change is not allowed from the complaint's current status",
+                });
+            }
+            let key = self.keys().data_key(conn, existing.dek_id).await?;
+            let now = self.now().max(existing.updated_at);
+            let mut row = existing.clone();
+            row.status = next.code().to_owned();
+            match next {
+                ComplaintStatus::Resolved => {
+                    row.resolved_at = Some(now);
+                    row.resolution_ct = resolution
+                        .as_ref()
+                        .map(|r| {
+                            self.keys().encrypt(
+                                &key,
+                                TABLE,
+                                "resolution",
+                                row.id,
+                                r.as_bytes(),
+                                self.rng(),
+                            )
+                        })
+                        .transpose()?;
+                }
+                ComplaintStatus::Closed | ComplaintStatus::Rejected => row.closed_at = Some(now),
+                // Back to investigating: the resolution did not satisfy; it stays on record
+                // until a new one replaces it.
+                ComplaintStatus::Investigating | ComplaintStatus::Open => row.resolved_at = None,
+            }
+            let txn = self.store().begin().await?;
+            self.write_complaint(&txn, &existing, &mut row).await?;
+            self.record_complaint_change(&txn, actor, &row, Some(&existing.status), now)
+                .await?;
+            txn.commit().await?;
+            self.publish_complaint(actor, &key, &row)
         }
-        let txn = self.store().begin().await?;
-        self.write_complaint(&txn, &existing, &mut row).await?;
-        self.record_complaint_change(&txn, actor, &row, Some(&existing.status), now)
-            .await?;
-        txn.commit().await?;
-        self.complaint_view(&key, &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// The status history, oldest first.
     pub async fn complaint_history(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ComplaintId,
     ) -> Result<Vec<ComplaintChangeView>, CoreError> {
         let conn = self.store().conn();
-        repo::complaints::get(conn, id.as_uuid())
+        let row = repo::complaints::get(conn, id.as_uuid())
             .await?
-            .filter(|c| c.deleted_at.is_none())
-            .ok_or_else(not_found)?;
+            .filter(|c| c.deleted_at.is_none());
+        self.authorized(actor, row, RecordAction::Read).await?;
         let rows = repo::complaints::history(conn, id.as_uuid(), MAX_HISTORY).await?;
         Ok(rows
             .into_iter()
@@ -499,10 +542,17 @@ impl Core {
 
     async fn set_complaint_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: ComplaintId,
         delete: bool,
     ) -> Result<ComplaintView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        let row = repo::complaints::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::complaints::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome(ENTITY, delete, outcome)?;
@@ -514,7 +564,7 @@ impl Core {
             .keys()
             .data_key(self.store().conn(), row.dek_id)
             .await?;
-        self.complaint_view(&key, &row, true)
+        self.publish_complaint(actor, &key, &row)
     }
 
     pub async fn list_complaints(
@@ -522,6 +572,9 @@ impl Core {
         actor: &Actor,
         query: ComplaintQuery,
     ) -> Result<ComplaintPage, CoreError> {
+        self.require_collection(actor, RecordType::Complaint, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Complaint)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -573,12 +626,11 @@ impl Core {
             company_id: query.company_id,
             order_id: query.order_id,
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let conn = self.store().conn();
         let (sort, direction) = query.sort.parts();
-        let page =
-            repo::complaints::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let key_of = |last: &complaint::Model| {
             (
                 KeyValue::Int(match sort {
                     ComplaintSortKey::Due => last.response_due_at,
@@ -588,7 +640,24 @@ impl Core {
                 }),
                 last.id,
             )
-        });
+        };
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::complaints::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page
@@ -600,15 +669,28 @@ impl Core {
         Ok(ComplaintPage { items, next_cursor })
     }
 
+    /// The publishable view: the free text (description, resolution) only to callers who
+    /// read preferences and feedback on it.
+    fn publish_complaint(
+        &self,
+        actor: &Actor,
+        key: &DataKey,
+        row: &complaint::Model,
+    ) -> Result<ComplaintView, CoreError> {
+        let text = self.reads_group(actor, row, FieldGroup::PreferencesFeedback);
+        self.complaint_view(key, row, text)
+    }
+
+    /// A complaint the actor may update, live and at the expected version.
     async fn live_complaint<C: ConnectionTrait>(
         &self,
         conn: &C,
+        actor: &Actor,
         id: ComplaintId,
         expected_version: i64,
     ) -> Result<complaint::Model, CoreError> {
-        let row = repo::complaints::get(conn, id.as_uuid())
-            .await?
-            .ok_or_else(not_found)?;
+        let row = repo::complaints::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Update).await?;
         crate::check_changeable(
             row.deleted_at,
             row.version,

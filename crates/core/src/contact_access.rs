@@ -351,7 +351,7 @@ impl Core {
         let ctx = self.request_context(actor);
         let policy = self.authz().record_filter(
             &actor.principal,
-            RecordAction::Read,
+            Action::Record(RecordAction::Read),
             RecordType::Contact,
             &ctx,
         )?;

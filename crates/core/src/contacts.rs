@@ -2,8 +2,8 @@
 //! are encrypted with that key (AAD binds table, column and row); e-mail, phone and name are
 //! searchable through truncated blind indexes.
 
-use crate::authz::fields::FieldGroups;
-use crate::authz::{Action, CollectionAction, RecordAction, RecordAttrs, RecordType};
+use crate::authz::fields::{FieldGroups, GroupAccess};
+use crate::authz::{Action, CollectionAction, FieldGroup, RecordAction, RecordAttrs, RecordType};
 use crate::contact_access::{
     changed_access_attribute, contact_attrs, contact_input_fields, contact_patch_fields,
 };
@@ -767,7 +767,7 @@ impl Core {
             .as_deref()
             .map(|c| cursor::decode(sort_code, c))
             .transpose()?;
-        let ids = self.search_contact_ids(&query).await?;
+        let ids = self.search_contact_ids(actor, &query).await?;
         let custom_value = match &query.custom_field {
             Some((key, value)) => Some(self.custom_filter(FieldEntity::Contact, key, value).await?),
             None => None,
@@ -813,6 +813,7 @@ impl Core {
     /// has no search parameter.
     async fn search_contact_ids(
         &self,
+        actor: &Actor,
         query: &ContactQuery,
     ) -> Result<Option<Vec<Uuid>>, CoreError> {
         let mut result: Option<Vec<Uuid>> = None;
@@ -826,7 +827,7 @@ impl Core {
             let email = Email::parse("email", raw)?;
             let wanted = email.as_str();
             narrow(
-                self.blind_search(SearchField::Email, &[wanted.to_owned()], |emails| {
+                self.blind_search(actor, SearchField::Email, &[wanted.to_owned()], |emails| {
                     emails.iter().any(|e| e == wanted)
                 })
                 .await?,
@@ -836,7 +837,7 @@ impl Core {
             let phone = Phone::parse("phone", raw)?;
             let wanted = phone.as_str();
             narrow(
-                self.blind_search(SearchField::Phone, &[wanted.to_owned()], |phones| {
+                self.blind_search(actor, SearchField::Phone, &[wanted.to_owned()], |phones| {
                     phones.iter().any(|p| p == wanted)
                 })
                 .await?,
@@ -854,7 +855,7 @@ impl Core {
             }
             let wanted = normalize_for_match(raw);
             narrow(
-                self.blind_search(SearchField::Name, &words, |names| {
+                self.blind_search(actor, SearchField::Name, &words, |names| {
                     names.iter().any(|name| {
                         normalize_for_match(name).contains(&wanted)
                             || words.iter().all(|w| name_tokens(name).contains(w))
@@ -870,6 +871,7 @@ impl Core {
     /// `matches` on the decrypted contact.
     async fn blind_search(
         &self,
+        actor: &Actor,
         field: SearchField,
         values: &[String],
         matches: impl Fn(&[String]) -> bool,
@@ -892,19 +894,32 @@ impl Core {
             )
             .into());
         }
-        self.confirm(conn, &candidates, field, matches).await
+        self.confirm(actor, conn, &candidates, field, matches).await
     }
 
     /// Decrypts candidate rows and keeps those the predicate confirms: blind indexes are
-    /// truncated, so a token match is only a candidate.
+    /// truncated, so a token match is only a candidate. A search by e-mail or phone only
+    /// matches contacts whose details the actor reads in full: otherwise it would confirm a
+    /// value the caller sees only masked.
     async fn confirm<C: ConnectionTrait>(
         &self,
+        actor: &Actor,
         conn: &C,
         candidates: &[Uuid],
         field: SearchField,
         matches: impl Fn(&[String]) -> bool,
     ) -> Result<Vec<Uuid>, CoreError> {
-        let rows = repo::contacts::get_many(conn, candidates).await?;
+        let mut rows = repo::contacts::get_many(conn, candidates).await?;
+        if matches!(field, SearchField::Email | SearchField::Phone) {
+            let attrs = self.contacts_attrs(conn, &rows).await?;
+            let mut attrs = attrs.iter();
+            rows.retain(|_| {
+                attrs.next().is_some_and(|a| {
+                    self.group_access(actor, RecordType::Contact, a, FieldGroup::ContactDetails)
+                        == GroupAccess::Full
+                })
+            });
+        }
         let key_ids: Vec<Uuid> = rows.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let mut out = Vec::new();

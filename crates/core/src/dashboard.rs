@@ -5,12 +5,14 @@
 //! currency and is never summed across currencies. Months and days are UTC, from the injected
 //! clock.
 
+use crate::authz::{Action, FieldAccess, FieldGroup, RecordType};
 use crate::{Actor, Core, CoreError};
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::money::Currency;
 use custodian_domain::values::{ActivityKind, CalendarDate, DealStatus};
 use custodian_domain::{FieldError, PipelineId, StageId, TaskId, UserId};
+use custodian_store::access::AccessCondition;
 use custodian_store::page::Direction;
 use custodian_store::repo::{self, Deleted};
 use serde::Serialize;
@@ -351,7 +353,33 @@ fn stored_currency(code: &str) -> Result<Currency, CoreError> {
 }
 
 impl Core {
-    /// Everything the dashboard shows, for any signed-in user. Invalid filters are 422s
+    /// What the actor's dashboard counts: only rows they may read, money only where they may
+    /// read the amounts. A condition the query cannot express exactly counts nothing rather
+    /// than too much.
+    pub(crate) fn dashboard_scope(
+        &self,
+        actor: &Actor,
+    ) -> Result<repo::dashboard::Scope, CoreError> {
+        let exact = |filter: crate::authz::RecordFilter| {
+            if filter.exact {
+                filter.condition
+            } else {
+                AccessCondition::False
+            }
+        };
+        Ok(repo::dashboard::Scope {
+            deals: exact(self.read_filter(actor, RecordType::Deal)?),
+            deal_amounts: exact(self.action_filter(
+                actor,
+                Action::Field(FieldGroup::Financials, FieldAccess::Read),
+                RecordType::Deal,
+            )?),
+            activities: exact(self.read_filter(actor, RecordType::Activity)?),
+            tasks: exact(self.read_filter(actor, RecordType::Task)?),
+        })
+    }
+
+    /// Everything the dashboard shows, for any signed-in user, counting what they may read. Invalid filters are 422s
     /// (`invalid_id`, `unknown_pipeline`, `out_of_range`, `invalid_date`, `invalid_range`,
     /// `invalid_currency`).
     pub async fn dashboard(
@@ -363,6 +391,7 @@ impl Core {
         let generated_at = from_millis(now);
         let today = generated_at.date();
         let f = parse_filters(&query, today)?;
+        let scope = self.dashboard_scope(actor)?;
         let pipelines = self.list_pipelines(actor).await?;
         let pipeline =
             match f.pipeline_id {
@@ -387,7 +416,9 @@ impl Core {
         let (mut open_deals, mut open_total, mut weighted_total) =
             (0_i64, PerCurrency::default(), PerCurrency::default());
         if let Some(p) = pipeline {
-            let totals = repo::deals::open_totals(conn, p.id.as_uuid()).await?;
+            let totals =
+                repo::deals::open_totals(conn, p.id.as_uuid(), &scope.deals, &scope.deal_amounts)
+                    .await?;
             for stage in &p.stages {
                 let mut stage_deals = 0;
                 let mut values = Vec::new();
@@ -448,7 +479,8 @@ impl Core {
         if let Some(p) = pipeline {
             let statuses = [DealStatus::Won.code(), DealStatus::Lost.code()];
             let closed =
-                repo::dashboard::closed_totals(conn, p.id.as_uuid(), &statuses, &bounds).await?;
+                repo::dashboard::closed_totals(conn, &scope, p.id.as_uuid(), &statuses, &bounds)
+                    .await?;
             for row in closed {
                 let Some((month, won, lost)) = usize::try_from(row.bucket)
                     .ok()
@@ -492,7 +524,8 @@ impl Core {
         // (c) Activities per owner and kind.
         let period_end = f.to.next_day().map_or(i64::MAX, start_millis);
         let counts =
-            repo::dashboard::activities_by_owner(conn, start_millis(f.from), period_end).await?;
+            repo::dashboard::activities_by_owner(conn, &scope, start_millis(f.from), period_end)
+                .await?;
         let mut owners: Vec<OwnerActivities> = Vec::new();
         for row in counts {
             let owner_id = row.owner_id.map(UserId);
@@ -546,7 +579,7 @@ impl Core {
             .map(|s| s.code())
             .collect();
         let mut by_assignee: Vec<AssigneeOverdue> =
-            repo::dashboard::overdue_by_assignee(conn, &active, now)
+            repo::dashboard::overdue_by_assignee(conn, &scope, &active, now)
                 .await?
                 .into_iter()
                 .map(|r| AssigneeOverdue {

@@ -2,9 +2,11 @@
 //! move through them. Every stage or status change of a deal is recorded in an append-only
 //! history with who and when, in the same transaction as the change.
 
+use crate::authz::{Action, CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
+use crate::record_access::{AccessRow, Placement, Territory};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -689,23 +691,47 @@ impl Core {
         actor: &Actor,
         input: DealInput,
     ) -> Result<DealView, CoreError> {
-        let now = self.now();
-        let txn = self.store().begin().await?;
-        let fields = self.field_set(&txn, FieldEntity::Deal).await?;
-        let custom = fields.check(&input.custom_fields, true);
-        let ((row, key), custom) =
-            cf::merge(self.insert_deal(&txn, actor, &input, now).await, custom)?;
-        self.write_custom(&txn, FieldEntity::Deal, &key, row.id, &custom, now)
-            .await?;
-        txn.commit().await?;
-        let mut view = self.deal_view(Some(&key), &row)?;
-        view.custom_fields = Some(custom.values()?);
-        Ok(view)
+        let result = async {
+            let now = self.now();
+            let txn = self.store().begin().await?;
+            let fields = self.field_set(&txn, FieldEntity::Deal).await?;
+            let custom = fields.check(&input.custom_fields, true);
+            let ((row, key), custom) =
+                cf::merge(self.insert_deal(&txn, actor, &input, now).await, custom)?;
+            self.write_custom(&txn, FieldEntity::Deal, &key, row.id, &custom, now)
+                .await?;
+            txn.commit().await?;
+            let mut view = self.publish_deal(actor, self.deal_view(Some(&key), &row)?, &row);
+            view.custom_fields = Some(custom.values()?);
+            Ok(view)
+        }
+        .await;
+        self.recording_denials(actor, result).await
     }
 
-    /// The detail view of a deal as stored now, custom values included.
-    async fn deal_detail(&self, key: &DataKey, row: &deal::Model) -> Result<DealView, CoreError> {
-        let mut view = self.deal_view(Some(key), row)?;
+    /// The view without the amount unless the actor reads the deal's financials.
+    pub(crate) fn publish_deal(
+        &self,
+        actor: &Actor,
+        mut view: DealView,
+        row: &deal::Model,
+    ) -> DealView {
+        if !self.reads_group(actor, row, FieldGroup::Financials) {
+            view.amount = None;
+            view.currency = None;
+        }
+        view
+    }
+
+    /// The detail view of a deal as stored now, custom values included, with what the actor
+    /// may read.
+    async fn deal_detail(
+        &self,
+        actor: &Actor,
+        key: &DataKey,
+        row: &deal::Model,
+    ) -> Result<DealView, CoreError> {
+        let mut view = self.publish_deal(actor, self.deal_view(Some(key), row)?, row);
         view.custom_fields = Some(
             self.record_custom(self.store().conn(), FieldEntity::Deal, row.id, key)
                 .await?,
@@ -725,7 +751,8 @@ impl Core {
         let mut data = DealData::parse(input)?;
         data.owner_id.get_or_insert(actor.user_id.as_uuid());
         let stage = resolve_stage(txn, input.pipeline_id, input.stage_id).await?;
-        check_deal_references(txn, &data).await?;
+        let about = self.check_deal_references(txn, actor, &data).await?;
+        let placement = Placement::new(actor, about.as_ref());
         let key = self.keys().org_key(txn).await?;
         let row = deal::Model {
             id: DealId::new_at(now).as_uuid(),
@@ -744,58 +771,90 @@ impl Core {
             outcome_reason_ct: None,
             closed_at: None,
             stage_entered_at: now,
+            team: placement.team,
+            region: placement.region,
+            sensitivity: placement.sensitivity,
             created_at: now,
             updated_at: now,
             deleted_at: None,
             version: 1,
         };
         let row = with_data(row, &data);
+        self.authorize_new(actor, &row)?;
+        if data.money.is_some() {
+            self.require_group_update(actor, &row, "amount", FieldGroup::Financials)?;
+        }
         repo::deals::insert(txn, row.clone()).await?;
         self.record_change(txn, actor, &row, None, now).await?;
         Ok((row, key))
     }
 
-    pub async fn get_deal(&self, _actor: &Actor, id: DealId) -> Result<DealView, CoreError> {
+    pub async fn get_deal(&self, actor: &Actor, id: DealId) -> Result<DealView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::deals::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "deal" })?;
+        let row = self.authorized_deal(actor, id, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.deal_detail(&key, &row).await
+        self.deal_detail(actor, &key, &row).await
+    }
+
+    async fn authorized_deal(
+        &self,
+        actor: &Actor,
+        id: DealId,
+        action: RecordAction,
+    ) -> Result<deal::Model, CoreError> {
+        let row = repo::deals::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await
     }
 
     pub async fn update_deal(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: DealId,
         patch: DealPatch,
     ) -> Result<DealView, CoreError> {
-        let txn = self.store().begin().await?;
-        let (existing, key) = self.live_deal(&txn, id, patch.version).await?;
-        let current = self.deal_view(Some(&key), &existing)?;
-        let fields = self.field_set(&txn, FieldEntity::Deal).await?;
-        let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
-        let (data, custom) = cf::merge(
-            DealData::parse(&apply_patch(to_input(&current), patch)),
-            custom,
-        )?;
-        check_deal_references(&txn, &data).await?;
-        let mut row = with_data(existing.clone(), &data);
-        row.updated_at = self.now().max(existing.updated_at);
-        row.version = existing.version + 1;
-        let outcome = repo::deals::update_versioned(&txn, row.clone(), existing.version).await?;
-        crate::versioned_write("deal", outcome)?;
-        self.write_custom(
-            &txn,
-            FieldEntity::Deal,
-            &key,
-            row.id,
-            &custom,
-            row.updated_at,
-        )
-        .await?;
-        txn.commit().await?;
-        self.deal_detail(&key, &row).await
+        let result = async {
+            let before = self
+                .authorized_deal(actor, id, RecordAction::Update)
+                .await?;
+            if patch.amount.is_some() || patch.currency.is_some() {
+                let field = if patch.amount.is_some() {
+                    "amount"
+                } else {
+                    "currency"
+                };
+                self.require_group_update(actor, &before, field, FieldGroup::Financials)?;
+            }
+            let txn = self.store().begin().await?;
+            let (existing, key) = self.live_deal(&txn, id, patch.version).await?;
+            let current = self.deal_view(Some(&key), &existing)?;
+            let fields = self.field_set(&txn, FieldEntity::Deal).await?;
+            let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
+            let (data, custom) = cf::merge(
+                DealData::parse(&apply_patch(to_input(&current), patch)),
+                custom,
+            )?;
+            self.check_deal_references(&txn, actor, &data).await?;
+            let mut row = with_data(existing.clone(), &data);
+            row.updated_at = self.now().max(existing.updated_at);
+            row.version = existing.version + 1;
+            self.authorize_changed(actor, &existing.access_attrs(), &row)?;
+            let outcome =
+                repo::deals::update_versioned(&txn, row.clone(), existing.version).await?;
+            crate::versioned_write("deal", outcome)?;
+            self.write_custom(
+                &txn,
+                FieldEntity::Deal,
+                &key,
+                row.id,
+                &custom,
+                row.updated_at,
+            )
+            .await?;
+            txn.commit().await?;
+            self.deal_detail(actor, &key, &row).await
+        }
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Moves an open deal to another stage (of this or another pipeline), recording history.
@@ -806,6 +865,8 @@ impl Core {
         id: DealId,
         request: MoveDeal,
     ) -> Result<DealView, CoreError> {
+        self.authorized_deal(actor, id, RecordAction::Update)
+            .await?;
         let txn = self.store().begin().await?;
         let (existing, key) = self.live_deal(&txn, id, request.version).await?;
         if existing.status != DealStatus::Open.code() {
@@ -818,7 +879,7 @@ impl Core {
             .await?
             .ok_or_else(|| unknown_stage("stage_id"))?;
         if stage.id == existing.stage_id {
-            return self.deal_detail(&key, &existing).await;
+            return self.deal_detail(actor, &key, &existing).await;
         }
         let now = after_last_change(self.now(), &existing);
         let mut row = existing.clone();
@@ -829,7 +890,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_detail(&key, &row).await
+        self.deal_detail(actor, &key, &row).await
     }
 
     /// Closes an open deal as won or lost, with an optional reason (encrypted).
@@ -852,6 +913,8 @@ impl Core {
             .and_then(|r| v.check(OutcomeReason::parse("reason", r)));
         v.finish()?;
         let outcome = outcome.ok_or(CoreError::Internal("validated outcome missing"))?;
+        self.authorized_deal(actor, id, RecordAction::Update)
+            .await?;
         let txn = self.store().begin().await?;
         let (existing, key) = self.live_deal(&txn, id, request.version).await?;
         if existing.status != DealStatus::Open.code() {
@@ -880,7 +943,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_detail(&key, &row).await
+        self.deal_detail(actor, &key, &row).await
     }
 
     /// Reopens a won or lost deal, in the stage it closed in unless another is given.
@@ -890,6 +953,8 @@ impl Core {
         id: DealId,
         request: ReopenDeal,
     ) -> Result<DealView, CoreError> {
+        self.authorized_deal(actor, id, RecordAction::Update)
+            .await?;
         let txn = self.store().begin().await?;
         let (existing, key) = self.live_deal(&txn, id, request.version).await?;
         if existing.status == DealStatus::Open.code() {
@@ -914,7 +979,7 @@ impl Core {
             .save_transition(&txn, actor, &existing, row, now)
             .await?;
         txn.commit().await?;
-        self.deal_detail(&key, &row).await
+        self.deal_detail(actor, &key, &row).await
     }
 
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<(), CoreError> {
@@ -927,10 +992,16 @@ impl Core {
 
     async fn set_deal_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: DealId,
         delete: bool,
     ) -> Result<DealView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        self.authorized_deal(actor, id, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::deals::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome("deal", delete, outcome)?;
@@ -939,14 +1010,13 @@ impl Core {
             .ok_or(CoreError::NotFound { entity: "deal" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         txn.commit().await?;
-        self.deal_detail(&key, &row).await
+        self.deal_detail(actor, &key, &row).await
     }
 
-    pub async fn list_deals(
-        &self,
-        _actor: &Actor,
-        query: DealQuery,
-    ) -> Result<DealPage, CoreError> {
+    pub async fn list_deals(&self, actor: &Actor, query: DealQuery) -> Result<DealPage, CoreError> {
+        self.require_collection(actor, RecordType::Deal, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Deal)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -988,17 +1058,26 @@ impl Core {
                 .map(|q| normalize_for_match(q.trim()))
                 .filter(|q| !q.is_empty()),
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let (sort, direction) = query.sort.parts();
-        let page = repo::deals::list(
-            self.store().conn(),
-            &filter,
-            sort,
-            direction,
-            after.as_ref(),
-            limit,
-        )
-        .await?;
+        let conn = self.store().conn();
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::deals::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                |last| deal_cursor_key(sort, last),
+            )
+            .await?;
         let next_cursor = next_deal_cursor(sort_code, sort, page.has_more, page.items.last());
         let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut custom = self
@@ -1008,7 +1087,7 @@ impl Core {
             .items
             .iter()
             .map(|row| {
-                let mut view = self.deal_view(None, row)?;
+                let mut view = self.publish_deal(actor, self.deal_view(None, row)?, row);
                 view.custom_fields = Some(custom.remove(&row.id).unwrap_or_default());
                 Ok(view)
             })
@@ -1038,7 +1117,16 @@ impl Core {
         };
         let conn = self.store().conn();
         let pipeline = load_pipeline(conn, pipeline_id.as_uuid()).await?;
-        let totals = repo::deals::open_totals(conn, pipeline_id.as_uuid()).await?;
+        self.require_collection(actor, RecordType::Deal, CollectionAction::List)
+            .await?;
+        let scope = self.dashboard_scope(actor)?;
+        let totals = repo::deals::open_totals(
+            conn,
+            pipeline_id.as_uuid(),
+            &scope.deals,
+            &scope.deal_amounts,
+        )
+        .await?;
         let mut columns = Vec::new();
         for stage in &pipeline.stages {
             let page = self
@@ -1080,11 +1168,12 @@ impl Core {
     /// Stage and status changes of a deal, newest first.
     pub async fn deal_history(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: DealId,
         cursor_text: Option<&str>,
         limit: Option<u64>,
     ) -> Result<StageChangePage, CoreError> {
+        self.authorized_deal(actor, id, RecordAction::Read).await?;
         let limit = cursor::page_size(limit)?;
         let after = cursor_text
             .map(|c| cursor::decode(HISTORY_SORT, c))
@@ -1245,24 +1334,23 @@ fn with_data(mut row: deal::Model, data: &DealData) -> deal::Model {
     row
 }
 
+fn deal_cursor_key(sort: repo::deals::Sort, row: &deal::Model) -> (KeyValue, Uuid) {
+    let key = match sort {
+        repo::deals::Sort::Created => KeyValue::Int(row.created_at),
+        repo::deals::Sort::Updated => KeyValue::Int(row.updated_at),
+        repo::deals::Sort::Title => KeyValue::Text(row.title_sort.clone()),
+    };
+    (key, row.id)
+}
+
 fn next_deal_cursor(
     sort_code: &str,
     sort: repo::deals::Sort,
     has_more: bool,
     last: Option<&deal::Model>,
 ) -> Option<String> {
-    let last = last.filter(|_| has_more)?;
-    Some(cursor::encode(
-        sort_code,
-        &After {
-            key: match sort {
-                repo::deals::Sort::Created => KeyValue::Int(last.created_at),
-                repo::deals::Sort::Updated => KeyValue::Int(last.updated_at),
-                repo::deals::Sort::Title => KeyValue::Text(last.title_sort.clone()),
-            },
-            id: last.id,
-        },
-    ))
+    let (key, id) = deal_cursor_key(sort, last.filter(|_| has_more)?);
+    Some(cursor::encode(sort_code, &After { key, id }))
 }
 
 async fn load_pipeline<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<PipelineView, CoreError> {
@@ -1323,41 +1411,67 @@ async fn resolve_stage<C: ConnectionTrait>(
         .ok_or(CoreError::Internal("pipeline without stages"))
 }
 
-async fn check_deal_references<C: ConnectionTrait>(
-    conn: &C,
-    data: &DealData,
-) -> Result<(), CoreError> {
-    let mut v = Validator::new();
-    if let Some(owner) = data.owner_id
-        && repo::users::get_live(conn, owner).await?.is_none()
-    {
-        v.push(FieldError::new(
-            "owner_id",
-            "unknown_user",
-            "no user with this id exists",
-        ));
+impl Core {
+    /// Checks the deal's owner, company and contact (which must exist, be live and be readable
+    /// by the actor), and returns the territory the deal takes on: its contact's, else its
+    /// company's.
+    async fn check_deal_references<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        actor: &Actor,
+        data: &DealData,
+    ) -> Result<Option<Territory>, CoreError> {
+        let read = Action::Record(RecordAction::Read);
+        let mut about = None;
+        let mut v = Validator::new();
+        if let Some(owner) = data.owner_id
+            && repo::users::get_live(conn, owner).await?.is_none()
+        {
+            v.push(FieldError::new(
+                "owner_id",
+                "unknown_user",
+                "no user with this id exists",
+            ));
+        }
+        let company = match data.company_id {
+            Some(id) => repo::companies::get(conn, id).await?.filter(|c| {
+                c.deleted_at.is_none()
+                    && self.permits_record(actor, read, RecordType::Company, &c.access_attrs())
+            }),
+            None => None,
+        };
+        if let Some(company) = &company {
+            about = Some(Territory::of(&company.access_attrs()));
+        }
+        if data.company_id.is_some() && company.is_none() {
+            v.push(FieldError::new(
+                "company_id",
+                "unknown_company",
+                "no company with this id exists",
+            ));
+        }
+        let contact = match data.contact_id {
+            Some(id) => match repo::contacts::get(conn, id).await? {
+                Some(c) if c.deleted_at.is_none() => {
+                    let attrs = self.contact_attrs_of(conn, &c).await?;
+                    self.permits_record(actor, read, RecordType::Contact, &attrs)
+                        .then_some(attrs)
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(attrs) = &contact {
+            about = Some(Territory::of(attrs));
+        }
+        if data.contact_id.is_some() && contact.is_none() {
+            v.push(FieldError::new(
+                "contact_id",
+                "unknown_contact",
+                "no contact with this id exists",
+            ));
+        }
+        v.finish()?;
+        Ok(about)
     }
-    if let Some(company) = data.company_id
-        && repo::companies::get(conn, company)
-            .await?
-            .is_none_or(|c| c.deleted_at.is_some())
-    {
-        v.push(FieldError::new(
-            "company_id",
-            "unknown_company",
-            "no company with this id exists",
-        ));
-    }
-    if let Some(contact) = data.contact_id
-        && repo::contacts::get(conn, contact)
-            .await?
-            .is_none_or(|c| c.deleted_at.is_some())
-    {
-        v.push(FieldError::new(
-            "contact_id",
-            "unknown_contact",
-            "no contact with this id exists",
-        ));
-    }
-    Ok(v.finish()?)
 }

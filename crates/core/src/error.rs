@@ -81,6 +81,18 @@ pub enum CoreError {
     ReauthenticationRequired,
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// Policy text that does not parse or does not match the authorization model.
+    #[error("{0}")]
+    InvalidPolicy(crate::authz::PolicyError),
+    /// A denial decided inside a transaction: the use case records it as a security event
+    /// once the transaction has ended ([`crate::Core::recording_denials`]) and answers with
+    /// `error`.
+    #[error("{error}")]
+    Denied {
+        action: String,
+        target: String,
+        error: Box<CoreError>,
+    },
     /// A write names a field the caller may not change (mass assignment is refused, never
     /// silently dropped).
     #[error("you may not change {field} ({group})")]

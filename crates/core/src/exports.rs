@@ -12,6 +12,7 @@
 //! get the same formula guard.
 
 use crate::custom_fields::CustomValues;
+use crate::record_access::AccessRow;
 use crate::tabular;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
@@ -414,12 +415,25 @@ impl Export {
         Ok((records, next))
     }
 
+    /// Whether a row the query admitted is readable: always, unless some policy could not be
+    /// expressed in the query.
+    fn readable<R: AccessRow>(&self, row: &R) -> bool {
+        !self.recheck
+            || self.core.permits_record(
+                &self.actor,
+                crate::authz::Action::Record(crate::authz::RecordAction::Read),
+                R::RECORD,
+                &row.access_attrs(),
+            )
+    }
+
     async fn companies(&self) -> Result<(Vec<ExportRecord>, Option<After>), CoreError> {
         let conn = self.core.store().scan_conn();
         let filter = repo::companies::Filter {
             owner_id: self.request.owner_id,
             tag: self.request.tag.clone(),
             deleted: Deleted::Exclude,
+            access: Some(self.access.clone()),
             ..repo::companies::Filter::default()
         };
         let page = repo::companies::list(
@@ -436,7 +450,7 @@ impl Export {
         let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut custom = self.custom_page(&ids, |_| Some(key.as_ref())).await?;
         let mut records = Vec::with_capacity(page.items.len());
-        for row in &page.items {
+        for row in page.items.iter().filter(|row| self.readable(*row)) {
             let mut v = self.core.company_view(Some(&key), row)?;
             let (values, custom_cells) = self.custom(custom.remove(&row.id));
             v.custom_fields = values;
@@ -470,6 +484,7 @@ impl Export {
             owner_id: self.request.owner_id,
             company_id: self.request.company_id,
             deleted: Deleted::Exclude,
+            access: Some(self.access.clone()),
             ..repo::deals::Filter::default()
         };
         let page = repo::deals::list(
@@ -486,8 +501,9 @@ impl Export {
         let ids: Vec<Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut custom = self.custom_page(&ids, |_| Some(key.as_ref())).await?;
         let mut records = Vec::with_capacity(page.items.len());
-        for row in &page.items {
-            let mut v = self.core.deal_view(Some(&key), row)?;
+        for row in page.items.iter().filter(|row| self.readable(*row)) {
+            let view = self.core.deal_view(Some(&key), row)?;
+            let mut v = self.core.publish_deal(&self.actor, view, row);
             let (values, custom_cells) = self.custom(custom.remove(&row.id));
             v.custom_fields = values;
             let json = self.json(&v)?;
@@ -563,8 +579,8 @@ impl Core {
         let ctx = self.request_context(actor);
         let filter = self.authz().record_filter(
             &actor.principal,
-            crate::authz::RecordAction::Read,
-            crate::authz::RecordType::Contact,
+            crate::authz::Action::Record(crate::authz::RecordAction::Read),
+            record,
             &ctx,
         )?;
         let sensitive_keys = self

@@ -4,11 +4,14 @@
 //! key, the lead's ciphertext is cleared and its data key destroyed, so nothing of the person
 //! stays readable under the old key.
 
+use crate::authz::fields::{GroupAccess, mask_email, mask_phone};
+use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::companies::CompanyInput;
 use crate::contacts::{ContactInput, insert_prepared};
 use crate::cursor;
 use crate::deals::DealInput;
 use crate::patch;
+use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -20,7 +23,7 @@ use custodian_domain::values::{
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, LeadId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::lead;
-use custodian_store::page::{Direction, KeyValue};
+use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::leads::Sort as LeadSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -324,111 +327,185 @@ fn ensure_changeable(row: &lead::Model) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// The fields of a new lead with their groups, and whether the input sets them.
+fn lead_fields(input: &LeadInput) -> [(&'static str, FieldGroup, bool); 3] {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    [
+        ("email", FieldGroup::ContactDetails, set(&input.email)),
+        ("phone", FieldGroup::ContactDetails, set(&input.phone)),
+        ("notes", FieldGroup::Notes, set(&input.notes)),
+    ]
+}
+
 impl Core {
     pub async fn create_lead(
         &self,
         actor: &Actor,
         input: LeadInput,
     ) -> Result<LeadView, CoreError> {
-        let mut data = LeadData::parse(&input)?;
-        data.owner_id.get_or_insert(actor.user_id.as_uuid());
-        let now = self.now();
-        let id = LeadId::new_at(now);
-        let (key, key_row) = self
-            .keys()
-            .new_data_key(&format!("lead:{id}"), self.rng(), now)?;
-        let mut row = lead::Model {
-            id: id.as_uuid(),
-            dek_id: key.id(),
-            name_ct: None,
-            email_ct: None,
-            phone_ct: None,
-            job_title_ct: None,
-            notes_ct: None,
-            status_reason_ct: None,
-            company_name: None,
-            source: String::new(),
-            status: LeadStatus::New.code().to_owned(),
-            score: 0,
-            owner_id: None,
-            converted_contact_id: None,
-            converted_company_id: None,
-            converted_deal_id: None,
-            converted_at: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        self.encrypt_lead(&key, &mut row, &data)?;
-        let tokens = self.lead_tokens(&data)?;
-        let txn = self.store().begin().await?;
-        crate::check_user(&txn, "owner_id", data.owner_id).await?;
-        repo::data_keys::insert(&txn, key_row).await?;
-        repo::leads::insert(&txn, row.clone()).await?;
-        repo::search_tokens::insert_new(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
+        let result = async {
+            let mut data = LeadData::parse(&input)?;
+            data.owner_id.get_or_insert(actor.user_id.as_uuid());
+            let now = self.now();
+            let id = LeadId::new_at(now);
+            let (key, key_row) =
+                self.keys()
+                    .new_data_key(&format!("lead:{id}"), self.rng(), now)?;
+            let placement = Placement::new(actor, None);
+            let mut row = lead::Model {
+                id: id.as_uuid(),
+                dek_id: key.id(),
+                name_ct: None,
+                email_ct: None,
+                phone_ct: None,
+                job_title_ct: None,
+                notes_ct: None,
+                status_reason_ct: None,
+                company_name: None,
+                source: String::new(),
+                status: LeadStatus::New.code().to_owned(),
+                score: 0,
+                owner_id: None,
+                converted_contact_id: None,
+                converted_company_id: None,
+                converted_deal_id: None,
+                converted_at: None,
+                team: placement.team,
+                region: placement.region,
+                sensitivity: placement.sensitivity,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            self.encrypt_lead(&key, &mut row, &data)?;
+            self.authorize_new(actor, &row)?;
+            for (field, group, written) in lead_fields(&input) {
+                if written {
+                    self.require_group_update(actor, &row, field, group)?;
+                }
+            }
+            let tokens = self.lead_tokens(&data)?;
+            let txn = self.store().begin().await?;
+            crate::check_user(&txn, "owner_id", data.owner_id).await?;
+            repo::data_keys::insert(&txn, key_row).await?;
+            repo::leads::insert(&txn, row.clone()).await?;
+            repo::search_tokens::insert_new(
+                &txn,
+                ENTITY,
+                row.id,
+                self.keys().index_version(),
+                &tokens,
+            )
             .await?;
-        txn.commit().await?;
-        self.lead_view(Some(&key), &row, true)
+            txn.commit().await?;
+            self.publish_lead(actor, Some(&key), &row, true)
+        }
+        .await;
+        self.recording_denials(actor, result).await
     }
 
-    pub async fn get_lead(&self, _actor: &Actor, id: LeadId) -> Result<LeadView, CoreError> {
+    pub async fn get_lead(&self, actor: &Actor, id: LeadId) -> Result<LeadView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::leads::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "lead" })?;
-        self.lead_view_loading_key(conn, &row, true).await
+        let row = repo::leads::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Read).await?;
+        self.lead_view_loading_key(actor, conn, &row, true).await
+    }
+
+    /// The view with what the actor may read: contact details full, masked or withheld;
+    /// notes and the status reason only with notes.
+    fn publish_lead(
+        &self,
+        actor: &Actor,
+        key: Option<&DataKey>,
+        row: &lead::Model,
+        detail: bool,
+    ) -> Result<LeadView, CoreError> {
+        let notes = self.reads_group(actor, row, FieldGroup::Notes);
+        let mut view = self.lead_view(key, row, detail && notes)?;
+        let details = self.group_access(
+            actor,
+            RecordType::Lead,
+            &row.access_attrs(),
+            FieldGroup::ContactDetails,
+        );
+        match details {
+            GroupAccess::Full => {}
+            GroupAccess::Masked => {
+                view.email = view.email.map(|e| mask_email(&e));
+                view.phone = view.phone.map(|p| mask_phone(&p));
+            }
+            GroupAccess::Hidden => {
+                view.email = None;
+                view.phone = None;
+            }
+        }
+        Ok(view)
     }
 
     pub async fn update_lead(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: LeadId,
         patch: LeadPatch,
     ) -> Result<LeadView, CoreError> {
-        let status = match patch.status.as_deref() {
-            None => None,
-            Some(raw) => match LeadStatus::parse("status", raw)? {
-                s @ (LeadStatus::New | LeadStatus::Contacted) => Some(s),
-                _ => {
-                    return Err(FieldError::new(
-                        "status",
-                        "invalid_status_change",
-                        "only new or contacted can be set here; qualify, disqualify and convert have their own actions",
-                    )
-                    .into());
+        let result = async {
+            let status = match patch.status.as_deref() {
+                None => None,
+                Some(raw) => match LeadStatus::parse("status", raw)? {
+                    s @ (LeadStatus::New | LeadStatus::Contacted) => Some(s),
+                    _ => {
+                        return Err(FieldError::new(
+                            "status",
+                            "invalid_status_change",
+                            "only new or contacted can be set here; qualify, disqualify and convert have their own actions",
+                        )
+                        .into());
+                    }
+                },
+            };
+            let (existing, key) = self.changeable_lead(actor, id, patch.version).await?;
+            for (field, group, named) in [
+                ("email", FieldGroup::ContactDetails, patch.email.is_some()),
+                ("phone", FieldGroup::ContactDetails, patch.phone.is_some()),
+                ("notes", FieldGroup::Notes, patch.notes.is_some()),
+            ] {
+                if named {
+                    self.require_group_update(actor, &existing, field, group)?;
                 }
-            },
-        };
-        let (existing, key) = self.changeable_lead(id, patch.version).await?;
-        let current = self.lead_view(Some(&key), &existing, true)?;
-        let data = LeadData::parse(&apply_patch(to_input(&current), patch))?;
-        let mut row = existing.clone();
-        self.encrypt_lead(&key, &mut row, &data)?;
-        if let Some(status) = status {
-            row.status = status.code().to_owned();
-            row.status_reason_ct = None;
+            }
+            let current = self.lead_view(Some(&key), &existing, true)?;
+            let data = LeadData::parse(&apply_patch(to_input(&current), patch))?;
+            let mut row = existing.clone();
+            self.encrypt_lead(&key, &mut row, &data)?;
+            if let Some(status) = status {
+                row.status = status.code().to_owned();
+                row.status_reason_ct = None;
+            }
+            self.authorize_changed(actor, &existing.access_attrs(), &row)?;
+            let tokens = self.lead_tokens(&data)?;
+            let txn = self.store().begin().await?;
+            crate::check_user(&txn, "owner_id", data.owner_id).await?;
+            self.write_lead(&txn, &existing, &mut row).await?;
+            repo::search_tokens::replace(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
+                .await?;
+            txn.commit().await?;
+            self.publish_lead(actor, Some(&key), &row, true)
         }
-        let tokens = self.lead_tokens(&data)?;
-        let txn = self.store().begin().await?;
-        crate::check_user(&txn, "owner_id", data.owner_id).await?;
-        self.write_lead(&txn, &existing, &mut row).await?;
-        repo::search_tokens::replace(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
-            .await?;
-        txn.commit().await?;
-        self.lead_view(Some(&key), &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Marks the lead qualified (from new, contacted or disqualified).
     pub async fn qualify_lead(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: LeadId,
         request: QualifyLead,
     ) -> Result<LeadView, CoreError> {
-        let (existing, key) = self.changeable_lead(id, request.version).await?;
+        let (existing, key) = self.changeable_lead(actor, id, request.version).await?;
         if existing.status == LeadStatus::Qualified.code() {
-            return self.lead_view(Some(&key), &existing, true);
+            return self.publish_lead(actor, Some(&key), &existing, true);
         }
         let mut row = existing.clone();
         row.status = LeadStatus::Qualified.code().to_owned();
@@ -436,19 +513,19 @@ impl Core {
         let txn = self.store().begin().await?;
         self.write_lead(&txn, &existing, &mut row).await?;
         txn.commit().await?;
-        self.lead_view(Some(&key), &row, true)
+        self.publish_lead(actor, Some(&key), &row, true)
     }
 
     pub async fn disqualify_lead(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: LeadId,
         request: DisqualifyLead,
     ) -> Result<LeadView, CoreError> {
         let reason = present(request.reason.as_deref())
             .map(|r| OutcomeReason::parse("reason", r))
             .transpose()?;
-        let (existing, key) = self.changeable_lead(id, request.version).await?;
+        let (existing, key) = self.changeable_lead(actor, id, request.version).await?;
         let mut row = existing.clone();
         row.status = LeadStatus::Disqualified.code().to_owned();
         row.status_reason_ct = reason
@@ -457,7 +534,7 @@ impl Core {
         let txn = self.store().begin().await?;
         self.write_lead(&txn, &existing, &mut row).await?;
         txn.commit().await?;
-        self.lead_view(Some(&key), &row, true)
+        self.publish_lead(actor, Some(&key), &row, true)
     }
 
     /// Converts the lead into a contact (its personal fields re-encrypted under the contact's
@@ -470,105 +547,110 @@ impl Core {
         id: LeadId,
         request: ConvertLead,
     ) -> Result<LeadView, CoreError> {
-        if request.create_company && request.company_id.is_some() {
-            return Err(FieldError::new(
-                "create_company",
-                "conflicting_company",
-                "either link an existing company (company_id) or create one, not both",
-            )
-            .into());
-        }
-        let (existing, key) = self.changeable_lead(id, request.version).await?;
-        if existing.status == LeadStatus::Disqualified.code() {
-            return Err(rule(
-                "lead_disqualified",
-                "the lead is disqualified; qualify it before converting it",
-            ));
-        }
-        let lead = self.lead_view(Some(&key), &existing, true)?;
-        let now = self.now().max(existing.updated_at);
-        let new_company = match (request.create_company, &lead.company_name) {
-            (false, _) => None,
-            (true, Some(name)) => Some((CompanyId::new_at(now), name.clone())),
-            (true, None) => {
+        let result = async {
+            if request.create_company && request.company_id.is_some() {
                 return Err(FieldError::new(
                     "create_company",
-                    "company_name_required",
-                    "the lead has no company name to create a company from; add one or link an existing company",
+                    "conflicting_company",
+                    "either link an existing company (company_id) or create one, not both",
                 )
                 .into());
             }
-        };
-        let company_id = new_company
-            .as_ref()
-            .map(|(id, _)| id.as_uuid())
-            .or(request.company_id);
-        // Encrypt under the contact's own new key before taking the write lock.
-        let contact = self.prepare_contact(
-            actor,
-            &ContactInput {
-                name: lead.name.clone().unwrap_or_default(),
-                emails: lead.email.clone().into_iter().collect(),
-                phones: lead.phone.clone().into_iter().collect(),
-                job_title: lead.job_title.clone(),
-                company_id,
-                address: None,
-                notes: lead.notes.clone(),
-                owner_id: existing.owner_id,
-                team: None,
-                region: None,
-                sensitivity: None,
-                tags: Vec::new(),
-                custom_fields: Default::default(),
-            },
-        )?;
-        let txn = self.store().begin().await?;
-        if let Some((company_id, name)) = &new_company {
-            let input = CompanyInput {
-                name: name.clone(),
-                owner_id: existing.owner_id,
-                ..CompanyInput::default()
-            };
-            self.insert_company(&txn, actor, &input, *company_id, now)
-                .await?;
-        }
-        insert_prepared(&txn, &contact).await?;
-        let deal_id = match &request.deal {
-            Some(deal) => {
-                let input = DealInput {
-                    title: deal.title.clone(),
-                    pipeline_id: deal.pipeline_id,
-                    stage_id: deal.stage_id,
-                    amount: deal.amount.clone(),
-                    currency: deal.currency.clone(),
-                    expected_close_on: deal.expected_close_on.clone(),
-                    owner_id: existing.owner_id,
-                    company_id,
-                    contact_id: Some(contact.id().as_uuid()),
-                    custom_fields: Default::default(),
-                };
-                Some(self.insert_deal(&txn, actor, &input, now).await?.0.id)
+            let (existing, key) = self.changeable_lead(actor, id, request.version).await?;
+            if existing.status == LeadStatus::Disqualified.code() {
+                return Err(rule(
+                    "lead_disqualified",
+                    "the lead is disqualified; qualify it before converting it",
+                ));
             }
-            None => None,
-        };
-        let mut row = existing.clone();
-        row.name_ct = None;
-        row.email_ct = None;
-        row.phone_ct = None;
-        row.job_title_ct = None;
-        row.notes_ct = None;
-        row.status_reason_ct = None;
-        row.status = LeadStatus::Converted.code().to_owned();
-        row.converted_contact_id = Some(contact.id().as_uuid());
-        row.converted_company_id = company_id;
-        row.converted_deal_id = deal_id;
-        row.converted_at = Some(now);
-        self.write_lead(&txn, &existing, &mut row).await?;
-        repo::search_tokens::delete_for(&txn, ENTITY, row.id).await?;
-        repo::data_keys::destroy(&txn, existing.dek_id, now).await?;
-        txn.commit().await?;
-        self.keys().forget(existing.dek_id);
-        self.lead_view(None, &row, true)
+            let lead = self.lead_view(Some(&key), &existing, true)?;
+            let now = self.now().max(existing.updated_at);
+            let new_company = match (request.create_company, &lead.company_name) {
+                (false, _) => None,
+                (true, Some(name)) => Some((CompanyId::new_at(now), name.clone())),
+                (true, None) => {
+                    return Err(FieldError::new(
+                        "create_company",
+                        "company_name_required",
+                        "the lead has no company name to create a company from; add one or link an existing company",
+                    )
+                    .into());
+                }
+            };
+            let company_id = new_company
+                .as_ref()
+                .map(|(id, _)| id.as_uuid())
+                .or(request.company_id);
+            // Encrypt under the contact's own new key before taking the write lock.
+            let contact = self.prepare_contact(
+                actor,
+                &ContactInput {
+                    name: lead.name.clone().unwrap_or_default(),
+                    emails: lead.email.clone().into_iter().collect(),
+                    phones: lead.phone.clone().into_iter().collect(),
+                    job_title: lead.job_title.clone(),
+                    company_id,
+                    address: None,
+                    notes: lead.notes.clone(),
+                    owner_id: existing.owner_id,
+                    // The contact stays where the lead was.
+                    team: existing.team.clone(),
+                    region: existing.region.clone(),
+                    sensitivity: Some(existing.sensitivity),
+                    tags: Vec::new(),
+                    custom_fields: Default::default(),
+                },
+            )?;
+            let txn = self.store().begin().await?;
+            if let Some((company_id, name)) = &new_company {
+                let input = CompanyInput {
+                    name: name.clone(),
+                    owner_id: existing.owner_id,
+                    ..CompanyInput::default()
+                };
+                self.insert_company(&txn, actor, &input, *company_id, now)
+                    .await?;
+            }
+            insert_prepared(&txn, &contact).await?;
+            let deal_id = match &request.deal {
+                Some(deal) => {
+                    let input = DealInput {
+                        title: deal.title.clone(),
+                        pipeline_id: deal.pipeline_id,
+                        stage_id: deal.stage_id,
+                        amount: deal.amount.clone(),
+                        currency: deal.currency.clone(),
+                        expected_close_on: deal.expected_close_on.clone(),
+                        owner_id: existing.owner_id,
+                        company_id,
+                        contact_id: Some(contact.id().as_uuid()),
+                        custom_fields: Default::default(),
+                    };
+                    Some(self.insert_deal(&txn, actor, &input, now).await?.0.id)
+                }
+                None => None,
+            };
+            let mut row = existing.clone();
+            row.name_ct = None;
+            row.email_ct = None;
+            row.phone_ct = None;
+            row.job_title_ct = None;
+            row.notes_ct = None;
+            row.status_reason_ct = None;
+            row.status = LeadStatus::Converted.code().to_owned();
+            row.converted_contact_id = Some(contact.id().as_uuid());
+            row.converted_company_id = company_id;
+            row.converted_deal_id = deal_id;
+            row.converted_at = Some(now);
+            self.write_lead(&txn, &existing, &mut row).await?;
+            repo::search_tokens::delete_for(&txn, ENTITY, row.id).await?;
+            repo::data_keys::destroy(&txn, existing.dek_id, now).await?;
+            txn.commit().await?;
+            self.keys().forget(existing.dek_id);
+            self.publish_lead(actor, None, &row, true)
+        }
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     pub async fn delete_lead(&self, actor: &Actor, id: LeadId) -> Result<(), CoreError> {
@@ -581,10 +663,17 @@ impl Core {
 
     async fn set_lead_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: LeadId,
         delete: bool,
     ) -> Result<LeadView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        let row = repo::leads::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::leads::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome("lead", delete, outcome)?;
@@ -592,15 +681,14 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "lead" })?;
         txn.commit().await?;
-        self.lead_view_loading_key(self.store().conn(), &row, true)
+        self.lead_view_loading_key(actor, self.store().conn(), &row, true)
             .await
     }
 
-    pub async fn list_leads(
-        &self,
-        _actor: &Actor,
-        query: LeadQuery,
-    ) -> Result<LeadPage, CoreError> {
+    pub async fn list_leads(&self, actor: &Actor, query: LeadQuery) -> Result<LeadPage, CoreError> {
+        self.require_collection(actor, RecordType::Lead, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Lead)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -620,7 +708,7 @@ impl Core {
         v.finish()?;
         let conn = self.store().conn();
         let ids = match &email {
-            Some(email) => Some(self.leads_with_email(conn, email).await?),
+            Some(email) => Some(self.leads_with_email(actor, conn, email).await?),
             None => None,
         };
         let filter = repo::leads::Filter {
@@ -630,10 +718,10 @@ impl Core {
             min_score: min_score.map(|s| i64::from(s.value())),
             ids,
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let (sort, direction) = query.sort.parts();
-        let page = repo::leads::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let key_of = |last: &lead::Model| {
             (
                 KeyValue::Int(match sort {
                     LeadSortKey::Created => last.created_at,
@@ -642,7 +730,24 @@ impl Core {
                 }),
                 last.id,
             )
-        });
+        };
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::leads::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
         // One query for the page's missing keys; converted leads have none left to load.
         let live = |row: &&lead::Model| row.status != LeadStatus::Converted.code();
         let key_ids: Vec<Uuid> = page.items.iter().filter(live).map(|r| r.dek_id).collect();
@@ -652,14 +757,17 @@ impl Core {
             .iter()
             .map(|row| {
                 let key = if live(&row) { keys.next() } else { None };
-                self.lead_view(key.as_deref(), row, false)
+                self.publish_lead(actor, key.as_deref(), row, false)
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(LeadPage { items, next_cursor })
     }
 
+    /// Leads whose e-mail is exactly `email`, among those whose contact details the actor
+    /// reads in full (a search must not confirm a value the caller sees only masked).
     async fn leads_with_email<C: ConnectionTrait>(
         &self,
+        actor: &Actor,
         conn: &C,
         email: &Email,
     ) -> Result<Vec<Uuid>, CoreError> {
@@ -686,6 +794,9 @@ impl Core {
             let Some(ct) = row.email_ct.as_deref() else {
                 continue;
             };
+            if !self.reads_group(actor, row, FieldGroup::ContactDetails) {
+                continue;
+            }
             if self
                 .keys()
                 .decrypt_string(&key, TABLE, "email", row.id, ct)?
@@ -700,13 +811,13 @@ impl Core {
     /// The lead at the version the client saw, still a lead, with its key.
     async fn changeable_lead(
         &self,
+        actor: &Actor,
         id: LeadId,
         expected_version: i64,
     ) -> Result<(lead::Model, Arc<DataKey>), CoreError> {
         let conn = self.store().conn();
-        let row = repo::leads::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "lead" })?;
+        let row = repo::leads::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Update).await?;
         ensure_changeable(&row)?;
         if row.version != expected_version {
             return Err(CoreError::StaleVersion {
@@ -777,15 +888,16 @@ impl Core {
     /// Converted leads have no key left to load (it was destroyed) and no ciphertext to read.
     async fn lead_view_loading_key<C: ConnectionTrait>(
         &self,
+        actor: &Actor,
         conn: &C,
         row: &lead::Model,
         detail: bool,
     ) -> Result<LeadView, CoreError> {
         if row.status == LeadStatus::Converted.code() {
-            return self.lead_view(None, row, detail);
+            return self.publish_lead(actor, None, row, detail);
         }
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.lead_view(Some(&key), row, detail)
+        self.publish_lead(actor, Some(&key), row, detail)
     }
 
     /// `detail` adds the sensitive notes and the status reason.

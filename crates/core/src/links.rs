@@ -3,7 +3,9 @@
 //! the contact's own key (erasing the contact erases it too); text about a company or deal alone
 //! goes under the organisation key.
 
-use crate::{Core, CoreError};
+use crate::authz::{Action, RecordAction, RecordType};
+use crate::record_access::{AccessRow, Territory};
+use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::FieldError;
 use custodian_domain::error::Validator;
@@ -62,18 +64,25 @@ pub struct ResolvedLinks {
     pub company_id: Option<Uuid>,
     pub deal_id: Option<Uuid>,
     pub key: Arc<DataKey>,
+    /// The territory and sensitivity of what the entry is about (the contact, else the
+    /// company, else the deal), which the entry takes on.
+    pub(crate) about: Option<Territory>,
 }
 
 impl Core {
-    /// Checks that every named record exists and is live (422 `unknown_contact`,
-    /// `unknown_company`, `unknown_deal` otherwise), fills in the records they imply, and picks
-    /// the key. `required` refuses an entry linked to nothing (`link_required`).
+    /// Checks that every named record exists, is live and is readable by the actor (422
+    /// `unknown_contact`, `unknown_company`, `unknown_deal` otherwise: a record one may not
+    /// read cannot be linked to, nor told apart from one that does not exist), fills in the
+    /// records they imply, and picks the key. `required` refuses an entry linked to nothing
+    /// (`link_required`).
     pub(crate) async fn resolve_links<C: ConnectionTrait>(
         &self,
         conn: &C,
+        actor: &Actor,
         links: LinkInput,
         required: bool,
     ) -> Result<ResolvedLinks, CoreError> {
+        let read = Action::Record(RecordAction::Read);
         let mut v = Validator::new();
         if required && links.is_empty() {
             v.push(FieldError::new(
@@ -84,11 +93,21 @@ impl Core {
         }
         let mut contact_id = links.contact_id;
         let mut company_id = links.company_id;
+        let mut about = None;
         if let Some(id) = links.deal_id {
             match repo::deals::get(conn, id).await? {
-                Some(deal) if deal.deleted_at.is_none() => {
+                Some(deal)
+                    if deal.deleted_at.is_none()
+                        && self.permits_record(
+                            actor,
+                            read,
+                            RecordType::Deal,
+                            &deal.access_attrs(),
+                        ) =>
+                {
                     contact_id = contact_id.or(deal.contact_id);
                     company_id = company_id.or(deal.company_id);
+                    about = Some(Territory::of(&deal.access_attrs()));
                 }
                 _ => v.push(FieldError::new(
                     "deal_id",
@@ -99,10 +118,22 @@ impl Core {
         }
         let mut contact_dek = None;
         if let Some(id) = contact_id {
-            match repo::contacts::get(conn, id).await? {
+            let contact = match repo::contacts::get(conn, id).await? {
                 Some(contact) if contact.deleted_at.is_none() => {
+                    let attrs = self.contact_attrs_of(conn, &contact).await?;
+                    // Only a contact the caller named must be readable; a deal's contact
+                    // comes with the deal.
+                    (links.contact_id.is_none()
+                        || self.permits_record(actor, read, RecordType::Contact, &attrs))
+                    .then_some((contact, attrs))
+                }
+                _ => None,
+            };
+            match contact {
+                Some((contact, attrs)) => {
                     company_id = company_id.or(contact.company_id);
                     contact_dek = Some(contact.dek_id);
+                    about = Some(Territory::of(&attrs));
                 }
                 // A deal's contact that was deleted since is dropped, not an error; a contact
                 // named by the caller must exist.
@@ -115,9 +146,16 @@ impl Core {
             }
         }
         if let Some(id) = company_id {
-            let live = repo::companies::get(conn, id)
+            let company = repo::companies::get(conn, id)
                 .await?
-                .is_some_and(|c| c.deleted_at.is_none());
+                .filter(|c| c.deleted_at.is_none());
+            let live = company.as_ref().is_some_and(|c| {
+                links.company_id.is_none()
+                    || self.permits_record(actor, read, RecordType::Company, &c.access_attrs())
+            });
+            if let Some(company) = company.filter(|_| live) {
+                about = about.or_else(|| Some(Territory::of(&company.access_attrs())));
+            }
             if !live {
                 if links.company_id.is_some() {
                     v.push(FieldError::new(
@@ -140,6 +178,7 @@ impl Core {
             company_id,
             deal_id: links.deal_id,
             key,
+            about,
         })
     }
 }

@@ -9,10 +9,12 @@
 //! a contact is the customer, else the organisation key (`links::resolve_links`). Amounts,
 //! lines and status identify no one and stay plain so totals are sums in the database.
 
+use crate::authz::{Action, CollectionAction, FieldAccess, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
 use crate::patch;
 use crate::products::stored_currency;
+use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::from_millis;
@@ -26,7 +28,7 @@ use custodian_domain::values::{CalendarDate, Notes};
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, OrderId, ProductId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::{order, order_line, product};
-use custodian_store::page::{Direction, KeyValue};
+use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::orders::{Customer, Sort as OrderSortKey};
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -535,89 +537,97 @@ impl Core {
         actor: &Actor,
         input: OrderInput,
     ) -> Result<OrderView, CoreError> {
-        let now = self.now();
-        let id = OrderId::new_at(now).as_uuid();
-        let mut v = Validator::new();
-        let header = parse_header(
-            &mut v,
-            &input.currency,
-            input.ordered_on.as_deref(),
-            input.notes.as_deref(),
-            input.lines.len(),
-            now,
-        );
-        let links = LinkInput {
-            contact_id: input.contact_id,
-            company_id: input.company_id,
-            deal_id: input.deal_id,
-        };
-        if links.is_empty() {
-            v.push(customer_required());
-        }
-        let txn = self.store().begin().await?;
-        let priced = match &header {
-            Some(h) if input.lines.len() <= limits::LINES => {
-                let products = load_products(&txn, &input.lines).await?;
-                Some(price_lines(
-                    &mut v,
-                    id,
-                    h.currency,
-                    &input.lines,
-                    &products,
-                    &HashSet::new(),
-                ))
+        let result = async {
+            let now = self.now();
+            let id = OrderId::new_at(now).as_uuid();
+            let mut v = Validator::new();
+            let header = parse_header(
+                &mut v,
+                &input.currency,
+                input.ordered_on.as_deref(),
+                input.notes.as_deref(),
+                input.lines.len(),
+                now,
+            );
+            let links = LinkInput {
+                contact_id: input.contact_id,
+                company_id: input.company_id,
+                deal_id: input.deal_id,
+            };
+            if links.is_empty() {
+                v.push(customer_required());
             }
-            _ => None,
-        };
-        let owner_id = input.owner_id.or(Some(actor.user_id.as_uuid()));
-        check_owner(&txn, &mut v, owner_id).await?;
-        v.finish()?;
-        let (Some(header), Some(priced)) = (header, priced) else {
-            return Err(CoreError::Internal("validated order missing"));
-        };
-        let resolved = self.resolve_links(&txn, links, false).await?;
-        if resolved.contact_id.is_none() && resolved.company_id.is_none() {
-            return Err(customer_required().into());
+            let txn = self.store().begin().await?;
+            let priced = match &header {
+                Some(h) if input.lines.len() <= limits::LINES => {
+                    let products = load_products(&txn, &input.lines).await?;
+                    Some(price_lines(
+                        &mut v,
+                        id,
+                        h.currency,
+                        &input.lines,
+                        &products,
+                        &HashSet::new(),
+                    ))
+                }
+                _ => None,
+            };
+            let owner_id = input.owner_id.or(Some(actor.user_id.as_uuid()));
+            check_owner(&txn, &mut v, owner_id).await?;
+            v.finish()?;
+            let (Some(header), Some(priced)) = (header, priced) else {
+                return Err(CoreError::Internal("validated order missing"));
+            };
+            let resolved = self.resolve_links(&txn, actor, links, false).await?;
+            if resolved.contact_id.is_none() && resolved.company_id.is_none() {
+                return Err(customer_required().into());
+            }
+            let placement = Placement::new(actor, resolved.about.as_ref());
+            let number = order_number(repo::orders::next_number(&txn).await?);
+            let row = order::Model {
+                id,
+                number,
+                status: OrderStatus::Draft.code().to_owned(),
+                currency: header.currency.code().to_owned(),
+                ordered_on: header.ordered_on,
+                contact_id: resolved.contact_id,
+                company_id: resolved.company_id,
+                deal_id: resolved.deal_id,
+                owner_id,
+                dek_id: resolved.key.id(),
+                notes_ct: self.encrypt_notes(&resolved.key, id, header.notes.as_ref())?,
+                subtotal_minor: priced.subtotal,
+                discount_minor: priced.discount,
+                total_minor: priced.total,
+                line_count: i64::try_from(priced.lines.len()).unwrap_or(i64::MAX),
+                placed_at: None,
+                paid_at: None,
+                fulfilled_at: None,
+                cancelled_at: None,
+                refunded_at: None,
+                team: placement.team,
+                region: placement.region,
+                sensitivity: placement.sensitivity,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            self.authorize_new(actor, &row)?;
+            let lines = with_line_ids(priced.lines, now);
+            repo::orders::insert(&txn, row.clone()).await?;
+            repo::orders::replace_lines(&txn, id, lines.clone()).await?;
+            txn.commit().await?;
+            self.order_view(Some(&resolved.key), &row, Some(&lines))
         }
-        let number = order_number(repo::orders::next_number(&txn).await?);
-        let row = order::Model {
-            id,
-            number,
-            status: OrderStatus::Draft.code().to_owned(),
-            currency: header.currency.code().to_owned(),
-            ordered_on: header.ordered_on,
-            contact_id: resolved.contact_id,
-            company_id: resolved.company_id,
-            deal_id: resolved.deal_id,
-            owner_id,
-            dek_id: resolved.key.id(),
-            notes_ct: self.encrypt_notes(&resolved.key, id, header.notes.as_ref())?,
-            subtotal_minor: priced.subtotal,
-            discount_minor: priced.discount,
-            total_minor: priced.total,
-            line_count: i64::try_from(priced.lines.len()).unwrap_or(i64::MAX),
-            placed_at: None,
-            paid_at: None,
-            fulfilled_at: None,
-            cancelled_at: None,
-            refunded_at: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        let lines = with_line_ids(priced.lines, now);
-        repo::orders::insert(&txn, row.clone()).await?;
-        repo::orders::replace_lines(&txn, id, lines.clone()).await?;
-        txn.commit().await?;
-        self.order_view(Some(&resolved.key), &row, Some(&lines))
+        .await;
+        self.recording_denials(actor, result).await
     }
 
-    pub async fn get_order(&self, _actor: &Actor, id: OrderId) -> Result<OrderView, CoreError> {
+    pub async fn get_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::orders::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "order" })?;
+        let row = repo::orders::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         let lines = repo::orders::lines(conn, row.id).await?;
         self.order_view(Some(&key), &row, Some(&lines))
@@ -626,111 +636,121 @@ impl Core {
     /// Changes a draft order; `lines`, when given, replaces every line in the same transaction.
     pub async fn update_order(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: OrderId,
         patch: OrderPatch,
     ) -> Result<OrderView, CoreError> {
-        let now = self.now();
-        let txn = self.store().begin().await?;
-        let (existing, old_key) = self.live_order(&txn, id, patch.version).await?;
-        if existing.status != OrderStatus::Draft.code() {
-            return Err(rule(
-                "order_not_draft",
-                "only draft orders can be edited; placed orders change through their status",
-            ));
-        }
-        let old_currency = stored_currency(TABLE, &existing.currency)?;
-        let existing_lines = repo::orders::lines(&txn, existing.id).await?;
-        let old_notes = self.decrypt_notes(&old_key, &existing)?;
-        let currency = patch
-            .currency
-            .clone()
-            .unwrap_or_else(|| existing.currency.clone());
-        let ordered_on = patch
-            .ordered_on
-            .clone()
-            .unwrap_or_else(|| existing.ordered_on.clone());
-        let notes = match patch.notes {
-            Some(n) => n,
-            None => old_notes,
-        };
-        let inputs = patch
-            .lines
-            .unwrap_or_else(|| line_inputs(old_currency, &existing_lines));
-        let mut v = Validator::new();
-        let header = parse_header(
-            &mut v,
-            &currency,
-            Some(&ordered_on),
-            notes.as_deref(),
-            inputs.len(),
-            now,
-        );
-        let links = LinkInput {
-            contact_id: patch.contact_id.unwrap_or(existing.contact_id),
-            company_id: patch.company_id.unwrap_or(existing.company_id),
-            deal_id: patch.deal_id.unwrap_or(existing.deal_id),
-        };
-        if links.is_empty() {
-            v.push(customer_required());
-        }
-        let priced = match &header {
-            Some(h) if inputs.len() <= limits::LINES => {
-                let products = load_products(&txn, &inputs).await?;
-                let on_order: HashSet<Uuid> =
-                    existing_lines.iter().filter_map(|l| l.product_id).collect();
-                Some(price_lines(
-                    &mut v,
-                    existing.id,
-                    h.currency,
-                    &inputs,
-                    &products,
-                    &on_order,
-                ))
+        let result = async {
+            self.authorized_order(actor, id, RecordAction::Update)
+                .await?;
+            let now = self.now();
+            let txn = self.store().begin().await?;
+            let (existing, old_key) = self.live_order(&txn, id, patch.version).await?;
+            if existing.status != OrderStatus::Draft.code() {
+                return Err(rule(
+                    "order_not_draft",
+                    "only draft orders can be edited; placed orders change through their status",
+                ));
             }
-            _ => None,
-        };
-        let owner_id = patch.owner_id.unwrap_or(existing.owner_id);
-        check_owner(&txn, &mut v, owner_id).await?;
-        v.finish()?;
-        let (Some(header), Some(priced)) = (header, priced) else {
-            return Err(CoreError::Internal("validated order missing"));
-        };
-        let resolved = self.resolve_links(&txn, links, false).await?;
-        if resolved.contact_id.is_none() && resolved.company_id.is_none() {
-            return Err(customer_required().into());
+            let old_currency = stored_currency(TABLE, &existing.currency)?;
+            let existing_lines = repo::orders::lines(&txn, existing.id).await?;
+            let old_notes = self.decrypt_notes(&old_key, &existing)?;
+            let currency = patch
+                .currency
+                .clone()
+                .unwrap_or_else(|| existing.currency.clone());
+            let ordered_on = patch
+                .ordered_on
+                .clone()
+                .unwrap_or_else(|| existing.ordered_on.clone());
+            let notes = match patch.notes {
+                Some(n) => n,
+                None => old_notes,
+            };
+            let inputs = patch
+                .lines
+                .unwrap_or_else(|| line_inputs(old_currency, &existing_lines));
+            let mut v = Validator::new();
+            let header = parse_header(
+                &mut v,
+                &currency,
+                Some(&ordered_on),
+                notes.as_deref(),
+                inputs.len(),
+                now,
+            );
+            let links = LinkInput {
+                contact_id: patch.contact_id.unwrap_or(existing.contact_id),
+                company_id: patch.company_id.unwrap_or(existing.company_id),
+                deal_id: patch.deal_id.unwrap_or(existing.deal_id),
+            };
+            if links.is_empty() {
+                v.push(customer_required());
+            }
+            let priced = match &header {
+                Some(h) if inputs.len() <= limits::LINES => {
+                    let products = load_products(&txn, &inputs).await?;
+                    let on_order: HashSet<Uuid> =
+                        existing_lines.iter().filter_map(|l| l.product_id).collect();
+                    Some(price_lines(
+                        &mut v,
+                        existing.id,
+                        h.currency,
+                        &inputs,
+                        &products,
+                        &on_order,
+                    ))
+                }
+                _ => None,
+            };
+            let owner_id = patch.owner_id.unwrap_or(existing.owner_id);
+            check_owner(&txn, &mut v, owner_id).await?;
+            v.finish()?;
+            let (Some(header), Some(priced)) = (header, priced) else {
+                return Err(CoreError::Internal("validated order missing"));
+            };
+            let resolved = self.resolve_links(&txn, actor, links, false).await?;
+            if resolved.contact_id.is_none() && resolved.company_id.is_none() {
+                return Err(customer_required().into());
+            }
+            let mut row = existing.clone();
+            row.currency = header.currency.code().to_owned();
+            row.ordered_on = header.ordered_on;
+            row.contact_id = resolved.contact_id;
+            row.company_id = resolved.company_id;
+            row.deal_id = resolved.deal_id;
+            row.owner_id = owner_id;
+            row.dek_id = resolved.key.id();
+            row.notes_ct = self.encrypt_notes(&resolved.key, row.id, header.notes.as_ref())?;
+            row.subtotal_minor = priced.subtotal;
+            row.discount_minor = priced.discount;
+            row.total_minor = priced.total;
+            row.line_count = i64::try_from(priced.lines.len()).unwrap_or(i64::MAX);
+            row.updated_at = now.max(existing.updated_at);
+            row.version = existing.version + 1;
+            self.authorize_changed(actor, &existing.access_attrs(), &row)?;
+            let lines = with_line_ids(priced.lines, now);
+            let outcome =
+                repo::orders::update_versioned(&txn, row.clone(), existing.version).await?;
+            crate::versioned_write("order", outcome)?;
+            repo::orders::replace_lines(&txn, row.id, lines.clone()).await?;
+            txn.commit().await?;
+            self.order_view(Some(&resolved.key), &row, Some(&lines))
         }
-        let mut row = existing.clone();
-        row.currency = header.currency.code().to_owned();
-        row.ordered_on = header.ordered_on;
-        row.contact_id = resolved.contact_id;
-        row.company_id = resolved.company_id;
-        row.deal_id = resolved.deal_id;
-        row.owner_id = owner_id;
-        row.dek_id = resolved.key.id();
-        row.notes_ct = self.encrypt_notes(&resolved.key, row.id, header.notes.as_ref())?;
-        row.subtotal_minor = priced.subtotal;
-        row.discount_minor = priced.discount;
-        row.total_minor = priced.total;
-        row.line_count = i64::try_from(priced.lines.len()).unwrap_or(i64::MAX);
-        row.updated_at = now.max(existing.updated_at);
-        row.version = existing.version + 1;
-        let lines = with_line_ids(priced.lines, now);
-        let outcome = repo::orders::update_versioned(&txn, row.clone(), existing.version).await?;
-        crate::versioned_write("order", outcome)?;
-        repo::orders::replace_lines(&txn, row.id, lines.clone()).await?;
-        txn.commit().await?;
-        self.order_view(Some(&resolved.key), &row, Some(&lines))
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Moves an order along its status (see [`OrderStatus::can_become`]), stamping the time.
     pub async fn transition_order(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: OrderId,
         request: TransitionOrder,
     ) -> Result<OrderView, CoreError> {
         let next = OrderStatus::parse("status", &request.status)?;
+        self.authorized_order(actor, id, RecordAction::Update)
+            .await?;
         let txn = self.store().begin().await?;
         let (existing, key) = self.live_order(&txn, id, request.version).await?;
         let current = OrderStatus::parse("status", &existing.status).map_err(|_| {
@@ -774,7 +794,9 @@ impl Core {
 
     /// Soft-deletes a draft or cancelled order. Orders that were placed are financial history:
     /// cancel or refund them instead.
-    pub async fn delete_order(&self, _actor: &Actor, id: OrderId) -> Result<(), CoreError> {
+    pub async fn delete_order(&self, actor: &Actor, id: OrderId) -> Result<(), CoreError> {
+        self.authorized_order(actor, id, RecordAction::Delete)
+            .await?;
         let txn = self.store().begin().await?;
         let existing = repo::orders::get(&txn, id.as_uuid())
             .await?
@@ -794,7 +816,9 @@ impl Core {
         Ok(())
     }
 
-    pub async fn restore_order(&self, _actor: &Actor, id: OrderId) -> Result<OrderView, CoreError> {
+    pub async fn restore_order(&self, actor: &Actor, id: OrderId) -> Result<OrderView, CoreError> {
+        self.authorized_order(actor, id, RecordAction::Restore)
+            .await?;
         let txn = self.store().begin().await?;
         let outcome = repo::orders::set_deleted(&txn, id.as_uuid(), false, self.now()).await?;
         crate::soft_delete_outcome("order", false, outcome)?;
@@ -809,9 +833,12 @@ impl Core {
 
     pub async fn list_orders(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: OrderQuery,
     ) -> Result<OrderPage, CoreError> {
+        self.require_collection(actor, RecordType::Order, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Order)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -827,18 +854,11 @@ impl Core {
             contact_id: query.contact_id,
             company_id: query.company_id,
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let (sort, direction) = query.sort.parts();
-        let page = repo::orders::list(
-            self.store().conn(),
-            &filter,
-            sort,
-            direction,
-            after.as_ref(),
-            limit,
-        )
-        .await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let conn = self.store().conn();
+        let key_of = |last: &order::Model| {
             (
                 match sort {
                     OrderSortKey::OrderedOn => KeyValue::Text(last.ordered_on.clone()),
@@ -847,7 +867,24 @@ impl Core {
                 },
                 last.id,
             )
-        });
+        };
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::orders::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
         let items = page
             .items
             .iter()
@@ -867,9 +904,11 @@ impl Core {
         let conn = self.store().conn();
         let (repo_customer, mut query) = match customer {
             CustomerRef::Contact(id) => {
-                repo::contacts::get(conn, id.as_uuid())
-                    .await?
-                    .ok_or(CoreError::NotFound { entity: "contact" })?;
+                let (_, attrs) = self
+                    .authorized_contact(actor, id, RecordAction::Read)
+                    .await?;
+                self.require_purchase_history(actor, RecordType::Contact, &attrs)
+                    .await?;
                 (
                     Customer::Contact(id.as_uuid()),
                     OrderQuery {
@@ -879,9 +918,13 @@ impl Core {
                 )
             }
             CustomerRef::Company(id) => {
-                repo::companies::get(conn, id.as_uuid())
+                let row = repo::companies::get(conn, id.as_uuid()).await?;
+                let attrs = self
+                    .authorized(actor, row, RecordAction::Read)
                     .await?
-                    .ok_or(CoreError::NotFound { entity: "company" })?;
+                    .access_attrs();
+                self.require_purchase_history(actor, RecordType::Company, &attrs)
+                    .await?;
                 (
                     Customer::Company(id.as_uuid()),
                     OrderQuery {
@@ -916,6 +959,37 @@ impl Core {
         }
         let orders = self.list_orders(actor, query).await?;
         Ok(PurchaseHistory { summary, orders })
+    }
+
+    async fn authorized_order(
+        &self,
+        actor: &Actor,
+        id: OrderId,
+        action: RecordAction,
+    ) -> Result<order::Model, CoreError> {
+        let row = repo::orders::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await
+    }
+
+    /// A customer's purchase history is its own field group: marketing may read a contact
+    /// but not what they bought.
+    async fn require_purchase_history(
+        &self,
+        actor: &Actor,
+        record: RecordType,
+        attrs: &crate::authz::RecordAttrs,
+    ) -> Result<(), CoreError> {
+        let action = Action::Field(FieldGroup::PurchaseHistory, FieldAccess::Read);
+        if self.permits_record(actor, action, record, attrs) {
+            return Ok(());
+        }
+        Err(self
+            .denied(
+                actor,
+                action,
+                &format!("{}::{}", record.cedar_type(), attrs.id),
+            )
+            .await?)
     }
 
     /// The order, not deleted, at the version the client saw, with its key.

@@ -4,6 +4,7 @@
 //! the database (`classification.rs` says why); the do-not-contact reason is the person's own
 //! words, encrypted under the contact's key.
 
+use crate::authz::{Action, FieldAccess, FieldGroup, RecordAction, RecordType};
 use crate::{Actor, Core, CoreError};
 use custodian_domain::clock::{from_millis, to_millis};
 use custodian_domain::error::Validator;
@@ -180,26 +181,38 @@ fn split_codes(stored: &str) -> Vec<String> {
 }
 
 impl Core {
-    /// A live contact, or 404.
-    pub(crate) async fn live_contact<C: ConnectionTrait>(
+    /// A live contact the actor may read, whose preferences and feedback they may `access`
+    /// (read or update): 404 if they may not read the contact, 403 if not its preferences.
+    pub(crate) async fn contact_preferences_access(
         &self,
-        conn: &C,
+        actor: &Actor,
         id: ContactId,
+        access: FieldAccess,
     ) -> Result<contact::Model, CoreError> {
-        repo::contacts::get(conn, id.as_uuid())
-            .await?
-            .filter(|c| c.deleted_at.is_none())
-            .ok_or(CoreError::NotFound { entity: "contact" })
+        let (row, attrs) = self
+            .authorized_contact(actor, id, RecordAction::Read)
+            .await?;
+        if row.deleted_at.is_some() {
+            return Err(CoreError::NotFound { entity: "contact" });
+        }
+        let action = Action::Field(FieldGroup::PreferencesFeedback, access);
+        if !self.permits_record(actor, action, RecordType::Contact, &attrs) {
+            return Err(self
+                .denied(actor, action, &format!("Contact::{}", row.id))
+                .await?);
+        }
+        Ok(row)
     }
 
     /// The contact's preferences; a contact without any has the empty record at version 0.
     pub async fn get_preferences(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         contact: ContactId,
     ) -> Result<PreferencesView, CoreError> {
         let conn = self.store().conn();
-        self.live_contact(conn, contact).await?;
+        self.contact_preferences_access(actor, contact, FieldAccess::Read)
+            .await?;
         match repo::contact_preferences::get_for_contact(conn, contact.as_uuid()).await? {
             Some(row) => self.preferences_view(conn, &row).await,
             None => Ok(PreferencesView::empty(contact)),
@@ -215,7 +228,9 @@ impl Core {
     ) -> Result<PreferencesView, CoreError> {
         let data = PreferencesData::parse(&input)?;
         let conn = self.store().conn();
-        let contact_row = self.live_contact(conn, contact).await?;
+        let contact_row = self
+            .contact_preferences_access(actor, contact, FieldAccess::Update)
+            .await?;
         let existing = repo::contact_preferences::get_for_contact(conn, contact.as_uuid()).await?;
         let current_version = existing.as_ref().map_or(0, |r| r.version);
         if current_version != input.version {

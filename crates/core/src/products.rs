@@ -2,6 +2,7 @@
 //! in products. Products are business data; an interest level says something about a person
 //! and is encrypted under the contact's key.
 
+use crate::authz::FieldAccess;
 use crate::cursor;
 use crate::patch;
 use crate::{Actor, Core, CoreError};
@@ -441,13 +442,13 @@ impl Core {
     /// The contact's product interests, most recent first.
     pub async fn list_product_interests(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         contact: ContactId,
     ) -> Result<Vec<InterestView>, CoreError> {
         let conn = self.store().conn();
-        let row = repo::contacts::get(conn, contact.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: "contact" })?;
+        let row = self
+            .contact_preferences_access(actor, contact, FieldAccess::Read)
+            .await?;
         let interests =
             repo::product_interests::for_contact(conn, contact.as_uuid(), MAX_INTERESTS).await?;
         if interests.is_empty() {
@@ -487,11 +488,10 @@ impl Core {
     ) -> Result<InterestView, CoreError> {
         let level = InterestLevel::parse("level", &input.level)?;
         let now = self.now();
+        let row = self
+            .contact_preferences_access(actor, contact, FieldAccess::Update)
+            .await?;
         let txn = self.store().begin().await?;
-        let row = repo::contacts::get(&txn, contact.as_uuid())
-            .await?
-            .filter(|c| c.deleted_at.is_none())
-            .ok_or(CoreError::NotFound { entity: "contact" })?;
         let product = repo::products::get(&txn, input.product_id)
             .await?
             .filter(|p| p.deleted_at.is_none())
@@ -538,10 +538,12 @@ impl Core {
 
     pub async fn remove_product_interest(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         contact: ContactId,
         product: ProductId,
     ) -> Result<(), CoreError> {
+        self.contact_preferences_access(actor, contact, FieldAccess::Update)
+            .await?;
         let txn = self.store().begin().await?;
         if !repo::product_interests::delete(&txn, contact.as_uuid(), product.as_uuid()).await? {
             return Err(CoreError::NotFound {

@@ -10,6 +10,7 @@
 //! name (only their e-mail is indexed). A name shared by too many contacts (one common
 //! surname) is reported as too broad instead of answered partially.
 
+use crate::authz::{Action, CollectionAction, RecordType, Resource};
 use crate::companies::{CompanyQuery, CompanyView};
 use crate::contacts::{ContactQuery, ContactSummary};
 use crate::deals::{DealQuery, DealView};
@@ -85,33 +86,52 @@ impl Core {
             .into());
         }
         let mut out = SearchResults::default();
+        // Each kind only for callers who may list it (an auditor's search finds nothing,
+        // rather than failing).
+        let may = |record| {
+            self.permits(
+                actor,
+                Action::Collection(CollectionAction::List),
+                Resource::Collection(record),
+            )
+        };
+        let (contacts, leads, companies, deals) = (
+            may(RecordType::Contact),
+            may(RecordType::Lead),
+            may(RecordType::Company),
+            may(RecordType::Deal),
+        );
         match classify(q) {
             SearchKind::Email => {
                 let email = q.replace('＠', "@");
-                let contacts = self
-                    .list_contacts(
-                        actor,
-                        ContactQuery {
-                            email: Some(email.clone()),
-                            limit: Some(RESULTS_PER_KIND),
-                            ..ContactQuery::default()
-                        },
-                    )
-                    .await?;
-                out.contacts = contacts.items;
-                let leads = self
-                    .list_leads(
-                        actor,
-                        LeadQuery {
-                            email: Some(email),
-                            limit: Some(RESULTS_PER_KIND),
-                            ..LeadQuery::default()
-                        },
-                    )
-                    .await?;
-                out.leads = leads.items;
+                if contacts {
+                    let contacts = self
+                        .list_contacts(
+                            actor,
+                            ContactQuery {
+                                email: Some(email.clone()),
+                                limit: Some(RESULTS_PER_KIND),
+                                ..ContactQuery::default()
+                            },
+                        )
+                        .await?;
+                    out.contacts = contacts.items;
+                }
+                if leads {
+                    let leads = self
+                        .list_leads(
+                            actor,
+                            LeadQuery {
+                                email: Some(email),
+                                limit: Some(RESULTS_PER_KIND),
+                                ..LeadQuery::default()
+                            },
+                        )
+                        .await?;
+                    out.leads = leads.items;
+                }
             }
-            SearchKind::Phone => {
+            SearchKind::Phone if contacts => {
                 let contacts = self
                     .list_contacts(
                         actor,
@@ -124,52 +144,59 @@ impl Core {
                     .await?;
                 out.contacts = contacts.items;
             }
+            SearchKind::Phone => {}
             SearchKind::Name => {
-                let contacts = self
-                    .list_contacts(
-                        actor,
-                        ContactQuery {
-                            name: Some(q.to_owned()),
-                            limit: Some(RESULTS_PER_KIND),
-                            ..ContactQuery::default()
-                        },
-                    )
-                    .await;
-                match contacts {
-                    Ok(page) => out.contacts = page.items,
-                    Err(CoreError::Validation(errors))
-                        if errors.iter().any(|e| e.code == "too_many_matches") =>
-                    {
-                        out.contacts_too_broad = true;
+                if contacts {
+                    let contacts = self
+                        .list_contacts(
+                            actor,
+                            ContactQuery {
+                                name: Some(q.to_owned()),
+                                limit: Some(RESULTS_PER_KIND),
+                                ..ContactQuery::default()
+                            },
+                        )
+                        .await;
+                    match contacts {
+                        Ok(page) => out.contacts = page.items,
+                        Err(CoreError::Validation(errors))
+                            if errors.iter().any(|e| e.code == "too_many_matches") =>
+                        {
+                            out.contacts_too_broad = true;
+                        }
+                        // A query of punctuation only has no name words: no contacts, other kinds
+                        // may still match by prefix.
+                        Err(CoreError::Validation(errors))
+                            if errors.iter().all(|e| e.code == "invalid_search") => {}
+                        Err(e) => return Err(e),
                     }
-                    // A query of punctuation only has no name words: no contacts, other kinds
-                    // may still match by prefix.
-                    Err(CoreError::Validation(errors))
-                        if errors.iter().all(|e| e.code == "invalid_search") => {}
-                    Err(e) => return Err(e),
                 }
-                out.companies = self
-                    .list_companies(
-                        actor,
-                        CompanyQuery {
-                            q: Some(q.to_owned()),
-                            limit: Some(RESULTS_PER_KIND),
-                            ..CompanyQuery::default()
-                        },
-                    )
-                    .await?
-                    .items;
-                out.deals = self
-                    .list_deals(
-                        actor,
-                        DealQuery {
-                            q: Some(q.to_owned()),
-                            limit: Some(RESULTS_PER_KIND),
-                            ..DealQuery::default()
-                        },
-                    )
-                    .await?
-                    .items;
+                if companies {
+                    out.companies = self
+                        .list_companies(
+                            actor,
+                            CompanyQuery {
+                                q: Some(q.to_owned()),
+                                limit: Some(RESULTS_PER_KIND),
+                                ..CompanyQuery::default()
+                            },
+                        )
+                        .await?
+                        .items;
+                }
+                if deals {
+                    out.deals = self
+                        .list_deals(
+                            actor,
+                            DealQuery {
+                                q: Some(q.to_owned()),
+                                limit: Some(RESULTS_PER_KIND),
+                                ..DealQuery::default()
+                            },
+                        )
+                        .await?
+                        .items;
+                }
             }
         }
         Ok(out)

@@ -62,6 +62,9 @@ pub enum SecurityEventKind {
     AccessDenied,
     /// A masked value was shown in full: detail the field group and the record.
     Reveal,
+    /// The authorization policies were proposed, put in force or rejected: detail what and
+    /// the version (`activated v3`).
+    PolicyChange,
 }
 
 impl SecurityEventKind {
@@ -81,6 +84,7 @@ impl SecurityEventKind {
             Self::OversizedCredentials => "authn_oversized_request",
             Self::AccessDenied => "authz_fail",
             Self::Reveal => "data_reveal",
+            Self::PolicyChange => "authz_policy_change",
         }
     }
 }

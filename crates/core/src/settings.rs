@@ -34,6 +34,9 @@ pub struct CoreSettings {
     pub search_expected_rows: u64,
     /// Unwrapped data keys kept in memory.
     pub data_key_cache_size: usize,
+    /// A change of the authorization policies takes effect only once a second administrator
+    /// approves it (separation of duties).
+    pub policy_two_person_rule: bool,
 }
 
 impl Default for CoreSettings {
@@ -54,6 +57,7 @@ impl Default for CoreSettings {
             setup_code_ttl_secs: 24 * 60 * 60,
             search_expected_rows: 1_000_000,
             data_key_cache_size: 10_000,
+            policy_two_person_rule: true,
         }
     }
 }

@@ -3,8 +3,10 @@
 //! query; the comment is the person's words, encrypted under the contact's key. The NPS and
 //! CSAT arithmetic and its rounding live in `custodian_domain::feedback`.
 
+use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordFilter, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
+use crate::record_access::Placement;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::{from_millis, to_millis};
@@ -17,7 +19,7 @@ use custodian_domain::{
     CompanyId, ContactId, DealId, FieldError, OrderId, SurveyResponseId, UserId,
 };
 use custodian_store::entities::survey_response;
-use custodian_store::page::KeyValue;
+use custodian_store::page::{After, KeyValue};
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -253,6 +255,7 @@ impl Core {
         let links = self
             .resolve_links(
                 conn,
+                actor,
                 LinkInput {
                     contact_id: Some(input.contact_id),
                     company_id: None,
@@ -277,6 +280,7 @@ impl Core {
         let contact_id = links.contact_id.ok_or(CoreError::Internal(
             "a survey's contact was checked but is missing",
         ))?;
+        let placement = Placement::new(actor, links.about.as_ref());
         let mut row = survey_response::Model {
             id: SurveyResponseId::new_at(now).as_uuid(),
             contact_id,
@@ -290,41 +294,70 @@ impl Core {
             channel: None,
             responded_at: now,
             recorded_by: actor.user_id.as_uuid(),
+            team: placement.team,
+            region: placement.region,
+            sensitivity: placement.sensitivity,
             created_at: now,
             updated_at: now,
             deleted_at: None,
             version: 1,
         };
         self.fill_survey(&links.key, &mut row, &data)?;
+        self.authorize_new(actor, &row)?;
+        if data.comment.is_some() {
+            self.require_group_update(actor, &row, "comment", FieldGroup::PreferencesFeedback)?;
+        }
         let txn = self.store().begin().await?;
         repo::surveys::insert(&txn, row.clone()).await?;
         txn.commit().await?;
-        self.survey_view(&links.key, &row)
+        self.publish_survey(actor, &links.key, &row)
     }
 
     pub async fn get_survey(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: SurveyResponseId,
     ) -> Result<SurveyView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::surveys::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: ENTITY })?;
+        let row = repo::surveys::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.survey_view(&key, &row)
+        self.publish_survey(actor, &key, &row)
+    }
+
+    /// The view without the comment unless the actor reads feedback on it.
+    fn publish_survey(
+        &self,
+        actor: &Actor,
+        key: &DataKey,
+        row: &survey_response::Model,
+    ) -> Result<SurveyView, CoreError> {
+        let mut view = self.survey_view(key, row)?;
+        if !self.reads_group(actor, row, FieldGroup::PreferencesFeedback) {
+            view.comment = None;
+        }
+        Ok(view)
     }
 
     pub async fn update_survey(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: SurveyResponseId,
         patch: SurveyPatch,
     ) -> Result<SurveyView, CoreError> {
         let conn = self.store().conn();
-        let existing = repo::surveys::get(conn, id.as_uuid())
-            .await?
-            .ok_or(CoreError::NotFound { entity: ENTITY })?;
+        let existing = repo::surveys::get(conn, id.as_uuid()).await?;
+        let existing = self
+            .authorized(actor, existing, RecordAction::Update)
+            .await?;
+        if patch.comment.is_some() {
+            self.require_group_update(
+                actor,
+                &existing,
+                "comment",
+                FieldGroup::PreferencesFeedback,
+            )?;
+        }
         crate::check_changeable(
             existing.deleted_at,
             existing.version,
@@ -354,7 +387,7 @@ impl Core {
         let outcome = repo::surveys::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write(ENTITY, outcome)?;
         txn.commit().await?;
-        self.survey_view(&key, &row)
+        self.publish_survey(actor, &key, &row)
     }
 
     pub async fn delete_survey(
@@ -375,10 +408,17 @@ impl Core {
 
     async fn set_survey_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: SurveyResponseId,
         delete: bool,
     ) -> Result<SurveyView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        let row = repo::surveys::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::surveys::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome(ENTITY, delete, outcome)?;
@@ -390,10 +430,18 @@ impl Core {
             .keys()
             .data_key(self.store().conn(), row.dek_id)
             .await?;
-        self.survey_view(&key, &row)
+        self.publish_survey(actor, &key, &row)
     }
 
-    fn survey_filter(query: &SurveyQuery) -> Result<repo::surveys::Filter, CoreError> {
+    /// The filter of a survey query, limited to the responses the actor may read.
+    async fn survey_filter(
+        &self,
+        actor: &Actor,
+        query: &SurveyQuery,
+    ) -> Result<(repo::surveys::Filter, RecordFilter), CoreError> {
+        self.require_collection(actor, RecordType::SurveyResponse, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::SurveyResponse)?;
         let mut v = Validator::new();
         let kind = present(query.kind.as_deref())
             .and_then(|k| v.check(SurveyKind::parse("kind", k)))
@@ -410,20 +458,22 @@ impl Core {
             ));
         }
         v.finish()?;
-        Ok(repo::surveys::Filter {
+        let filter = repo::surveys::Filter {
             contact_id: query.contact_id,
             company_id: query.company_id,
             kind,
             from: from.flatten(),
             to: to.flatten(),
             deleted: query.deleted,
-        })
+            access: Some(access.condition.clone()),
+        };
+        Ok((filter, access))
     }
 
     /// Responses newest first.
     pub async fn list_surveys(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: SurveyQuery,
     ) -> Result<SurveyPage, CoreError> {
         let limit = cursor::page_size(query.limit)?;
@@ -432,19 +482,32 @@ impl Core {
             .as_deref()
             .map(|c| cursor::decode(SORT, c))
             .transpose()?;
-        let filter = Self::survey_filter(&query)?;
+        let (filter, access) = self.survey_filter(actor, &query).await?;
         let conn = self.store().conn();
-        let page = repo::surveys::list(conn, &filter, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(SORT, &page, |last| {
-            (KeyValue::Int(last.responded_at), last.id)
-        });
+        let key_of = |last: &survey_response::Model| (KeyValue::Int(last.responded_at), last.id);
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::surveys::list(conn, filter, after.as_ref(), limit).await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(SORT, &page, key_of);
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page
             .items
             .iter()
             .zip(keys)
-            .map(|(row, key)| self.survey_view(&key, row))
+            .map(|(row, key)| self.publish_survey(actor, &key, row))
             .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(SurveyPage { items, next_cursor })
     }
@@ -453,10 +516,14 @@ impl Core {
     /// ignored): one grouped count per kind and score, then exact arithmetic.
     pub async fn survey_summary(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         query: SurveyQuery,
     ) -> Result<SurveySummary, CoreError> {
-        let mut filter = Self::survey_filter(&query)?;
+        let (mut filter, access) = self.survey_filter(actor, &query).await?;
+        if !access.exact {
+            // Counted in SQL: a condition wider than the policies would count too much.
+            filter.access = Some(custodian_store::access::AccessCondition::False);
+        }
         filter.deleted = Deleted::Exclude;
         let rows = repo::surveys::score_counts(self.store().conn(), &filter).await?;
         let mut nps_counts = ScoreCounts::default();

@@ -4,10 +4,12 @@
 //! Assigning a task to someone else notifies them; a reminder moment makes the reminder sweep
 //! notify the assignee once (see `notifications.rs`).
 
+use crate::authz::{CollectionAction, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::{LinkInput, ResolvedLinks};
 use crate::notifications::NotificationKind;
 use crate::patch;
+use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::clock::{from_millis, to_millis};
@@ -16,7 +18,7 @@ use custodian_domain::values::{Moment, Notes, TaskPriority, TaskStatus, TaskTitl
 use custodian_domain::{CompanyId, ContactId, DealId, FieldError, TaskId, UserId};
 use custodian_store::ConnectionTrait;
 use custodian_store::entities::task;
-use custodian_store::page::{Direction, KeyValue};
+use custodian_store::page::{After, Direction, KeyValue};
 use custodian_store::repo::tasks::Sort as TaskSortKey;
 use custodian_store::repo::{self, Deleted};
 use serde::{Deserialize, Serialize};
@@ -379,60 +381,68 @@ impl Core {
         actor: &Actor,
         input: TaskInput,
     ) -> Result<TaskView, CoreError> {
-        let data = TaskData::parse(&input, ACTIVE_STATUSES)?;
-        let assignee = data.assignee_id.unwrap_or(actor.user_id.as_uuid());
-        let now = self.now();
-        let id = TaskId::new_at(now);
-        let conn = self.store().conn();
-        check_assignee(conn, assignee).await?;
-        let links = self.resolve_links(conn, data.links, false).await?;
-        let mut row = task::Model {
-            id: id.as_uuid(),
-            dek_id: links.key.id(),
-            title_ct: Vec::new(),
-            notes_ct: None,
-            assignee_id: assignee,
-            created_by: actor.user_id.as_uuid(),
-            status: data.status.code().to_owned(),
-            priority: String::new(),
-            priority_rank: 0,
-            due_at: None,
-            due_all_day: false,
-            due_key: i64::MAX,
-            remind_at: None,
-            reminded_at: None,
-            contact_id: None,
-            company_id: None,
-            deal_id: None,
-            completed_at: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-            version: 1,
-        };
-        self.fill_task(&mut row, &data, &links)?;
-        let txn = self.store().begin().await?;
-        repo::tasks::insert(&txn, row.clone()).await?;
-        if assignee != actor.user_id.as_uuid() {
-            self.notify(
-                &txn,
-                assignee,
-                NotificationKind::TaskAssigned,
-                row.id,
-                Some(actor.user_id.as_uuid()),
-                now,
-            )
-            .await?;
+        let result = async {
+            let data = TaskData::parse(&input, ACTIVE_STATUSES)?;
+            let assignee = data.assignee_id.unwrap_or(actor.user_id.as_uuid());
+            let now = self.now();
+            let id = TaskId::new_at(now);
+            let conn = self.store().conn();
+            check_assignee(conn, assignee).await?;
+            let links = self.resolve_links(conn, actor, data.links, false).await?;
+            let placement = Placement::new(actor, links.about.as_ref());
+            let mut row = task::Model {
+                id: id.as_uuid(),
+                dek_id: links.key.id(),
+                title_ct: Vec::new(),
+                notes_ct: None,
+                assignee_id: assignee,
+                created_by: actor.user_id.as_uuid(),
+                status: data.status.code().to_owned(),
+                priority: String::new(),
+                priority_rank: 0,
+                due_at: None,
+                due_all_day: false,
+                due_key: i64::MAX,
+                remind_at: None,
+                reminded_at: None,
+                contact_id: None,
+                company_id: None,
+                deal_id: None,
+                completed_at: None,
+                team: placement.team,
+                region: placement.region,
+                sensitivity: placement.sensitivity,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+                version: 1,
+            };
+            self.fill_task(&mut row, &data, &links)?;
+            self.authorize_new(actor, &row)?;
+            let txn = self.store().begin().await?;
+            repo::tasks::insert(&txn, row.clone()).await?;
+            if assignee != actor.user_id.as_uuid() {
+                self.notify(
+                    &txn,
+                    assignee,
+                    NotificationKind::TaskAssigned,
+                    row.id,
+                    Some(actor.user_id.as_uuid()),
+                    now,
+                )
+                .await?;
+            }
+            txn.commit().await?;
+            self.task_view(&links.key, &row, true)
         }
-        txn.commit().await?;
-        self.task_view(&links.key, &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
-    pub async fn get_task(&self, _actor: &Actor, id: TaskId) -> Result<TaskView, CoreError> {
+    pub async fn get_task(&self, actor: &Actor, id: TaskId) -> Result<TaskView, CoreError> {
         let conn = self.store().conn();
-        let row = repo::tasks::get(conn, id.as_uuid())
-            .await?
-            .ok_or_else(not_found)?;
+        let row = repo::tasks::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         self.task_view(&key, &row, true)
     }
@@ -444,53 +454,59 @@ impl Core {
         id: TaskId,
         patch: TaskPatch,
     ) -> Result<TaskView, CoreError> {
-        let (existing, key) = self.changeable_task(id, patch.version).await?;
-        let (title, notes) = self.task_text(&key, &existing)?;
-        let input = apply_patch(to_input(&existing, title, notes), &patch);
-        let data = TaskData::parse(&input, TaskStatus::ALL)?;
-        let conn = self.store().conn();
-        if data.assignee_id != Some(existing.assignee_id)
-            && let Some(assignee) = data.assignee_id
-        {
-            check_assignee(conn, assignee).await?;
+        let result = async {
+            let (existing, key) = self.changeable_task(actor, id, patch.version).await?;
+            let (title, notes) = self.task_text(&key, &existing)?;
+            let input = apply_patch(to_input(&existing, title, notes), &patch);
+            let data = TaskData::parse(&input, TaskStatus::ALL)?;
+            let conn = self.store().conn();
+            if data.assignee_id != Some(existing.assignee_id)
+                && let Some(assignee) = data.assignee_id
+            {
+                check_assignee(conn, assignee).await?;
+            }
+            let links = self.resolve_links(conn, actor, data.links, false).await?;
+            let mut row = existing.clone();
+            self.fill_task(&mut row, &data, &links)?;
+            self.authorize_changed(actor, &existing.access_attrs(), &row)?;
+            let now = self.now().max(existing.updated_at);
+            if data.status == TaskStatus::Done {
+                row.completed_at = Some(now);
+            }
+            let rearm = row.remind_at != existing.remind_at;
+            if rearm {
+                row.reminded_at = None;
+            }
+            let txn = self.store().begin().await?;
+            self.write_task(&txn, &existing, &mut row, rearm).await?;
+            if row.assignee_id != existing.assignee_id && row.assignee_id != actor.user_id.as_uuid()
+            {
+                self.notify(
+                    &txn,
+                    row.assignee_id,
+                    NotificationKind::TaskAssigned,
+                    row.id,
+                    Some(actor.user_id.as_uuid()),
+                    now,
+                )
+                .await?;
+            }
+            txn.commit().await?;
+            self.task_view(&links.key, &row, true)
         }
-        let links = self.resolve_links(conn, data.links, false).await?;
-        let mut row = existing.clone();
-        self.fill_task(&mut row, &data, &links)?;
-        let now = self.now().max(existing.updated_at);
-        if data.status == TaskStatus::Done {
-            row.completed_at = Some(now);
-        }
-        let rearm = row.remind_at != existing.remind_at;
-        if rearm {
-            row.reminded_at = None;
-        }
-        let txn = self.store().begin().await?;
-        self.write_task(&txn, &existing, &mut row, rearm).await?;
-        if row.assignee_id != existing.assignee_id && row.assignee_id != actor.user_id.as_uuid() {
-            self.notify(
-                &txn,
-                row.assignee_id,
-                NotificationKind::TaskAssigned,
-                row.id,
-                Some(actor.user_id.as_uuid()),
-                now,
-            )
-            .await?;
-        }
-        txn.commit().await?;
-        self.task_view(&links.key, &row, true)
+        .await;
+        self.recording_denials(actor, result).await
     }
 
     /// Marks the task done (stamping `completed_at`). Completing a done task is a no-op.
     pub async fn complete_task(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: TaskId,
         request: TaskAction,
     ) -> Result<TaskView, CoreError> {
         let conn = self.store().conn();
-        let existing = self.live_task(conn, id, request.version).await?;
+        let existing = self.live_task(conn, actor, id, request.version).await?;
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         if existing.status == TaskStatus::Done.code() {
             return self.task_view(&key, &existing, true);
@@ -511,12 +527,12 @@ impl Core {
     /// is a no-op.
     pub async fn reopen_task(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: TaskId,
         request: TaskAction,
     ) -> Result<TaskView, CoreError> {
         let conn = self.store().conn();
-        let existing = self.live_task(conn, id, request.version).await?;
+        let existing = self.live_task(conn, actor, id, request.version).await?;
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         if is_active(&existing.status) {
             return self.task_view(&key, &existing, true);
@@ -540,10 +556,17 @@ impl Core {
 
     async fn set_task_deleted(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         id: TaskId,
         delete: bool,
     ) -> Result<TaskView, CoreError> {
+        let action = if delete {
+            RecordAction::Delete
+        } else {
+            RecordAction::Restore
+        };
+        let row = repo::tasks::get(self.store().conn(), id.as_uuid()).await?;
+        self.authorized(actor, row, action).await?;
         let txn = self.store().begin().await?;
         let outcome = repo::tasks::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome(ENTITY, delete, outcome)?;
@@ -559,6 +582,9 @@ impl Core {
     }
 
     pub async fn list_tasks(&self, actor: &Actor, query: TaskQuery) -> Result<TaskPage, CoreError> {
+        self.require_collection(actor, RecordType::Task, CollectionAction::List)
+            .await?;
+        let access = self.read_filter(actor, RecordType::Task)?;
         let limit = cursor::page_size(query.limit)?;
         let sort_code = query.sort.code();
         let after = query
@@ -600,11 +626,11 @@ impl Core {
             company_id: query.company_id,
             deal_id: query.deal_id,
             deleted: query.deleted,
+            access: Some(access.condition.clone()),
         };
         let conn = self.store().conn();
         let (sort, direction) = query.sort.parts();
-        let page = repo::tasks::list(conn, &filter, sort, direction, after.as_ref(), limit).await?;
-        let next_cursor = cursor::next(sort_code, &page, |last| {
+        let key_of = |last: &task::Model| {
             (
                 KeyValue::Int(match sort {
                     TaskSortKey::Due => last.due_key,
@@ -614,7 +640,24 @@ impl Core {
                 }),
                 last.id,
             )
-        });
+        };
+        let page = self
+            .readable_page(
+                actor,
+                &access,
+                limit,
+                after,
+                {
+                    let filter = &filter;
+                    move |after: Option<After>| async move {
+                        repo::tasks::list(conn, filter, sort, direction, after.as_ref(), limit)
+                            .await
+                    }
+                },
+                key_of,
+            )
+            .await?;
+        let next_cursor = cursor::next(sort_code, &page, key_of);
         let key_ids: Vec<Uuid> = page.items.iter().map(|r| r.dek_id).collect();
         let keys = self.keys().data_keys(conn, &key_ids).await?;
         let items = page
@@ -629,11 +672,12 @@ impl Core {
     /// A live, open task at the version the client saw, with its key.
     async fn changeable_task(
         &self,
+        actor: &Actor,
         id: TaskId,
         expected_version: i64,
     ) -> Result<(task::Model, Arc<DataKey>), CoreError> {
         let conn = self.store().conn();
-        let row = self.live_task(conn, id, expected_version).await?;
+        let row = self.live_task(conn, actor, id, expected_version).await?;
         if !is_active(&row.status) {
             return Err(task_closed());
         }
@@ -641,15 +685,16 @@ impl Core {
         Ok((row, key))
     }
 
+    /// A task the actor may update, live and at the expected version.
     async fn live_task<C: ConnectionTrait>(
         &self,
         conn: &C,
+        actor: &Actor,
         id: TaskId,
         expected_version: i64,
     ) -> Result<task::Model, CoreError> {
-        let row = repo::tasks::get(conn, id.as_uuid())
-            .await?
-            .ok_or_else(not_found)?;
+        let row = repo::tasks::get(conn, id.as_uuid()).await?;
+        let row = self.authorized(actor, row, RecordAction::Update).await?;
         crate::check_changeable(
             row.deleted_at,
             row.version,
@@ -853,6 +898,9 @@ mod tests {
             company_id: None,
             deal_id: None,
             completed_at: None,
+            team: None,
+            region: None,
+            sensitivity: 0,
             created_at: 0,
             updated_at: 0,
             deleted_at: None,

@@ -108,6 +108,78 @@ pub const CONTACTS: AccessColumns = AccessColumns {
     deleted_at: "deleted_at",
 };
 
+pub const COMPANIES: AccessColumns = AccessColumns {
+    table: "companies",
+    owner: Some("owner_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const DEALS: AccessColumns = AccessColumns {
+    table: "deals",
+    owner: Some("owner_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const LEADS: AccessColumns = AccessColumns {
+    table: "leads",
+    owner: Some("owner_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const ORDERS: AccessColumns = AccessColumns {
+    table: "orders",
+    owner: Some("owner_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const ACTIVITIES: AccessColumns = AccessColumns {
+    table: "activities",
+    owner: Some("owner_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const TASKS: AccessColumns = AccessColumns {
+    table: "tasks",
+    owner: Some("assignee_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const COMPLAINTS: AccessColumns = AccessColumns {
+    table: "complaints",
+    owner: Some("assignee_id"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
+pub const SURVEY_RESPONSES: AccessColumns = AccessColumns {
+    table: "survey_responses",
+    owner: Some("recorded_by"),
+    team: Some("team"),
+    region: Some("region"),
+    sensitivity: Some("sensitivity"),
+    deleted_at: "deleted_at",
+};
+
 fn column(columns: &AccessColumns, name: Option<&'static str>) -> Option<Expr> {
     name.map(|n| Expr::col((Alias::new(columns.table), Alias::new(n))))
 }

@@ -199,6 +199,12 @@ impl From<CoreError> for ApiError {
                 "reauthentication_required",
                 "Confirm it is you first: send your password, or a code from your authenticator app if you use one, to POST /api/v1/auth/reauthenticate, then repeat this request.",
             ),
+            CoreError::Denied { error, .. } => Self::from(*error),
+            CoreError::InvalidPolicy(e) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid_policy",
+                format!("The policies were not accepted: {e}. Correct them and send them again; `custodian policy check FILE` checks a file offline."),
+            ),
             CoreError::Forbidden => {
                 Self::new(S::FORBIDDEN, "forbidden", "You are not allowed to do this.")
             }

@@ -71,15 +71,26 @@ impl Core {
         action: Action,
         target: &str,
     ) -> Result<CoreError, CoreError> {
+        self.record_denial(actor, &action.id(), target).await?;
+        Ok(CoreError::Forbidden)
+    }
+
+    /// Records an `authz_fail` security event. Never inside a transaction: on SQLite the
+    /// event needs the one writer.
+    pub(crate) async fn record_denial(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+    ) -> Result<(), CoreError> {
         self.record_security_event(NewSecurityEvent {
             kind: SecurityEventKind::AccessDenied,
             user_id: Some(actor.user_id.as_uuid()),
             session_id: actor.session_id().map(|s| s.as_uuid()),
             client: None,
-            detail: Some(format!("{} {target}", action.id())),
+            detail: Some(format!("{action} {target}")),
         })
-        .await?;
-        Ok(CoreError::Forbidden)
+        .await
     }
 
     /// Function level: refuses (and records) a system function the actor may not use.

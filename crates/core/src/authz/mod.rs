@@ -202,6 +202,19 @@ impl Authz {
         Self::check(&self.schema, text).map(|_| ())
     }
 
+    /// An engine with the same schema and `text` as its policies, to try a policy set out
+    /// before accepting it.
+    pub fn candidate(&self, text: &str) -> Result<Authz, PolicyError> {
+        let policies = Self::check(&self.schema, text)?;
+        Ok(Authz {
+            schema: self.schema.clone(),
+            active: RwLock::new(Arc::new(Active {
+                version: 0,
+                policies,
+            })),
+        })
+    }
+
     /// Installs a validated policy set.
     pub fn install(&self, text: &str, version: i64) -> Result<(), PolicyError> {
         let policies = Self::check(&self.schema, text)?;
@@ -408,7 +421,7 @@ impl Authz {
     pub fn record_filter(
         &self,
         principal: &Principal,
-        action: RecordAction,
+        action: Action,
         record: RecordType,
         ctx: &RequestContext,
     ) -> Result<RecordFilter, crate::CoreError> {
@@ -424,7 +437,7 @@ impl Authz {
             EntityTypeName::from_str(record.cedar_type()).map_err(|_| internal(()))?;
         let request = PartialRequest::new(
             PartialEntityUid::from_concrete(uid("User", &principal.user_id.to_string())?),
-            action_uid(Action::Record(action))?,
+            action_uid(action)?,
             PartialEntityUid::new(record_type, None),
             Some(Self::context(ctx)?),
             &self.schema,

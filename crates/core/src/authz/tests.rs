@@ -282,7 +282,12 @@ fn the_sales_list_condition_is_exact_and_readable() {
     let e = engine();
     let sales = user(1, &["sales"], Some("north"), Some("cn"));
     let f = e
-        .record_filter(&sales, RecordAction::Read, RecordType::Contact, &ctx())
+        .record_filter(
+            &sales,
+            Action::Record(RecordAction::Read),
+            RecordType::Contact,
+            &ctx(),
+        )
         .unwrap();
     assert!(f.exact);
     let text = format!("{:?}", f.condition);
@@ -296,12 +301,22 @@ fn roles_without_record_access_get_an_empty_condition_and_all_records_an_open_on
     let e = engine();
     let admin = user(7, &["administrator"], None, None);
     let f = e
-        .record_filter(&admin, RecordAction::Read, RecordType::Contact, &ctx())
+        .record_filter(
+            &admin,
+            Action::Record(RecordAction::Read),
+            RecordType::Contact,
+            &ctx(),
+        )
         .unwrap();
     assert_eq!(f.condition, C::False);
     let everything = user(7, &["all_records"], None, None);
     let f = e
-        .record_filter(&everything, RecordAction::Read, RecordType::Contact, &ctx())
+        .record_filter(
+            &everything,
+            Action::Record(RecordAction::Read),
+            RecordType::Contact,
+            &ctx(),
+        )
         .unwrap();
     // Only clearance still limits them.
     assert!(f.exact);
@@ -336,7 +351,7 @@ fn list_conditions_agree_with_decisions_for_every_record() {
             RecordAction::Delete,
         ] {
             let f = e
-                .record_filter(p, action, RecordType::Contact, &ctx())
+                .record_filter(p, Action::Record(action), RecordType::Contact, &ctx())
                 .unwrap();
             assert!(f.exact, "{:?} {action:?}", p.roles);
             for r in &records {
@@ -371,7 +386,12 @@ fn a_custom_policy_outside_the_translated_subset_widens_the_condition_and_says_s
     assert_eq!(e.version(), 2);
     let sales = user(1, &["sales"], None, None);
     let f = e
-        .record_filter(&sales, RecordAction::Read, RecordType::Contact, &ctx())
+        .record_filter(
+            &sales,
+            Action::Record(RecordAction::Read),
+            RecordType::Contact,
+            &ctx(),
+        )
         .unwrap();
     assert!(!f.exact);
     // Wider, never narrower, than the decisions.

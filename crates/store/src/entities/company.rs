@@ -17,6 +17,9 @@ pub struct Model {
     pub owner_id: Option<Uuid>,
     /// JSON array of tags, so a read needs no second query; `record_tags` serves filters.
     pub tags: String,
+    /// Access attributes (see `contact::Model`); `region` above is the territory.
+    pub team: Option<String>,
+    pub sensitivity: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -25,6 +25,10 @@ pub struct Model {
     pub outcome_reason_ct: Option<Vec<u8>>,
     pub closed_at: Option<i64>,
     pub stage_entered_at: i64,
+    /// Access attributes (see `contact::Model`): the owning team, the territory, the sensitivity.
+    pub team: Option<String>,
+    pub region: Option<String>,
+    pub sensitivity: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -23,6 +23,10 @@ pub struct Model {
     pub converted_company_id: Option<Uuid>,
     pub converted_deal_id: Option<Uuid>,
     pub converted_at: Option<i64>,
+    /// Access attributes (see `contact::Model`): the owning team, the territory, the sensitivity.
+    pub team: Option<String>,
+    pub region: Option<String>,
+    pub sensitivity: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -37,6 +37,7 @@ pub mod order_line;
 pub mod passkey;
 pub mod pipeline;
 pub mod pipeline_stage;
+pub mod policy_version;
 pub mod product;
 pub mod product_interest;
 pub mod record_tag;

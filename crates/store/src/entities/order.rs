@@ -29,6 +29,10 @@ pub struct Model {
     pub fulfilled_at: Option<i64>,
     pub cancelled_at: Option<i64>,
     pub refunded_at: Option<i64>,
+    /// Access attributes (see `contact::Model`): the owning team, the territory, the sensitivity.
+    pub team: Option<String>,
+    pub region: Option<String>,
+    pub sensitivity: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

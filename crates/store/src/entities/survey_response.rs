@@ -19,6 +19,10 @@ pub struct Model {
     pub channel: Option<String>,
     pub responded_at: i64,
     pub recorded_by: Uuid,
+    /// Access attributes (see `contact::Model`): the owning team, the territory, the sensitivity.
+    pub team: Option<String>,
+    pub region: Option<String>,
+    pub sensitivity: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -33,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_sso_logins::Migration),
             Box::new(m0021_security_event_networks::Migration),
             Box::new(m0022_authorization::Migration),
+            Box::new(m0023_record_access::Migration),
+            Box::new(m0024_policy_versions::Migration),
         ]
     }
 }
@@ -140,3 +142,5 @@ mod m0019_security_events;
 mod m0020_sso_logins;
 mod m0021_security_event_networks;
 mod m0022_authorization;
+mod m0023_record_access;
+mod m0024_policy_versions;

@@ -10,6 +10,8 @@ pub struct Filter {
     pub owner_id: Option<Uuid>,
     pub kind: Option<String>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: activity::Model) -> Result<()> {
@@ -50,6 +52,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<activity::Model>> {
     use activity::Column as Col;
     let mut q = deleted_filter(activity::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::ACTIVITIES));
+    }
     if let Some(id) = filter.contact_id {
         q = q.filter(Col::ContactId.eq(id));
     }

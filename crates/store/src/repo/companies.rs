@@ -17,6 +17,8 @@ pub struct Filter {
     /// Case-insensitive prefix of the (non-personal) company name.
     pub name_prefix: Option<String>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 /// Live companies whose lower-cased name is one of `names` (imports link contacts by name).
@@ -88,6 +90,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<company::Model>> {
     use company::Column as Col;
     let mut q = deleted_filter(company::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::COMPANIES));
+    }
     if let Some(owner) = filter.owner_id {
         q = q.filter(Col::OwnerId.eq(owner));
     }

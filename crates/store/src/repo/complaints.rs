@@ -21,6 +21,8 @@ pub struct Filter {
     pub company_id: Option<Uuid>,
     pub order_id: Option<Uuid>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: complaint::Model) -> Result<()> {
@@ -63,6 +65,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<complaint::Model>> {
     use complaint::Column as Col;
     let mut q = deleted_filter(complaint::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::COMPLAINTS));
+    }
     let eq_filters = [
         (Col::AssigneeId, filter.assignee_id),
         (Col::ContactId, filter.contact_id),

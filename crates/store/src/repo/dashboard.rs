@@ -3,7 +3,18 @@
 //! both backends return integers, and rows decode by column name (`FromQueryResult`).
 
 use super::*;
+use crate::access::{ACTIVITIES, AccessCondition, DEALS, TASKS, to_sql};
 use sea_orm::sea_query::{Alias, CaseStatement};
+
+/// What one caller's dashboard counts: the rows of each table they may read, and the deals
+/// whose amounts they may read (the others count as deals, not as money).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub deals: AccessCondition,
+    pub deal_amounts: AccessCondition,
+    pub activities: AccessCondition,
+    pub tasks: AccessCondition,
+}
 
 /// Closed deals of one status and currency in one time bucket (`None`: without an amount).
 #[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
@@ -20,6 +31,7 @@ pub struct ClosedTotal {
 /// counted and summed per bucket (consecutive bounds, ascending), status and currency.
 pub async fn closed_totals<C: ConnectionTrait>(
     c: &C,
+    scope: &Scope,
     pipeline_id: Uuid,
     statuses: &[&str],
     bounds: &[i64],
@@ -54,9 +66,13 @@ pub async fn closed_totals<C: ConnectionTrait>(
         .column(Col::Currency)
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "deals")
         .column_as(
-            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            sum_where(
+                to_sql(&scope.deal_amounts, &DEALS),
+                Expr::col((deal::Entity, Col::AmountMinor)),
+            ),
             "amount",
         )
+        .filter(to_sql(&scope.deals, &DEALS))
         .filter(Col::PipelineId.eq(pipeline_id))
         .filter(Col::Status.is_in(statuses.iter().map(|s| (*s).to_owned())))
         .filter(Col::ClosedAt.gte(first))
@@ -83,6 +99,7 @@ pub struct OwnerKindCount {
 /// Live activities with `from <= occurred_at < to`, counted per owner and kind.
 pub async fn activities_by_owner<C: ConnectionTrait>(
     c: &C,
+    scope: &Scope,
     from: i64,
     to: i64,
 ) -> Result<Vec<OwnerKindCount>> {
@@ -92,6 +109,7 @@ pub async fn activities_by_owner<C: ConnectionTrait>(
         .column(Col::OwnerId)
         .column(Col::Kind)
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "activities")
+        .filter(to_sql(&scope.activities, &ACTIVITIES))
         .filter(Col::OccurredAt.gte(from))
         .filter(Col::OccurredAt.lt(to))
         .filter(Col::DeletedAt.is_null())
@@ -113,6 +131,7 @@ pub struct AssigneeCount {
 /// without a due date has `due_key = i64::MAX` and is never counted).
 pub async fn overdue_by_assignee<C: ConnectionTrait>(
     c: &C,
+    scope: &Scope,
     statuses: &[&str],
     now: i64,
 ) -> Result<Vec<AssigneeCount>> {
@@ -122,6 +141,7 @@ pub async fn overdue_by_assignee<C: ConnectionTrait>(
         .column(Col::AssigneeId)
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "tasks")
         .filter(Col::Status.is_in(statuses.iter().map(|s| (*s).to_owned())))
+        .filter(to_sql(&scope.tasks, &TASKS))
         .filter(Col::DueKey.lt(now))
         .filter(Col::DeletedAt.is_null())
         .group_by(Col::AssigneeId)

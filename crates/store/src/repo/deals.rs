@@ -1,4 +1,5 @@
 use super::*;
+use crate::access::{AccessCondition, DEALS, to_sql};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -20,6 +21,8 @@ pub struct Filter {
     pub close_to: Option<String>,
     pub title_prefix: Option<String>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: deal::Model) -> Result<()> {
@@ -71,6 +74,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<deal::Model>> {
     use deal::Column as Col;
     let mut q = deleted_filter(deal::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::DEALS));
+    }
     let eq_filters = [
         (Col::PipelineId, filter.pipeline_id),
         (Col::StageId, filter.stage_id),
@@ -118,9 +124,16 @@ pub struct StageTotal {
     pub amount: i64,
 }
 
-/// Open, undeleted deals of a pipeline: count and amount per stage and currency, for the
-/// board's column headers and the dashboard.
-pub async fn open_totals<C: ConnectionTrait>(c: &C, pipeline_id: Uuid) -> Result<Vec<StageTotal>> {
+/// Open, undeleted deals of a pipeline for the board's column headers and the dashboard: per
+/// stage and currency, the open deals `readable` admits and the sum of their amounts
+/// over those `amounts_readable` also admits (a caller who may see a deal but not its amount
+/// does not learn it from a total).
+pub async fn open_totals<C: ConnectionTrait>(
+    c: &C,
+    pipeline_id: Uuid,
+    readable: &AccessCondition,
+    amounts_readable: &AccessCondition,
+) -> Result<Vec<StageTotal>> {
     use deal::Column as Col;
     // SUM over BIGINT is NUMERIC on PostgreSQL; cast back so both backends return i64.
     // Decoded by column name, not position: see CONTRIBUTING ("multi-column selects").
@@ -130,9 +143,13 @@ pub async fn open_totals<C: ConnectionTrait>(c: &C, pipeline_id: Uuid) -> Result
         .column(Col::Currency)
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "deals")
         .column_as(
-            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            sum_where(
+                to_sql(amounts_readable, &DEALS),
+                Expr::col((deal::Entity, Col::AmountMinor)),
+            ),
             "amount",
         )
+        .filter(to_sql(readable, &DEALS))
         .filter(Col::PipelineId.eq(pipeline_id))
         .filter(Col::Status.eq("open"))
         .filter(Col::DeletedAt.is_null())

@@ -16,6 +16,8 @@ pub struct Filter {
     /// Restricts to these ids (blind-index candidates), when given.
     pub ids: Option<Vec<Uuid>>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: lead::Model) -> Result<()> {
@@ -68,6 +70,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<lead::Model>> {
     use lead::Column as Col;
     let mut q = deleted_filter(lead::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::LEADS));
+    }
     if let Some(status) = &filter.status {
         q = q.filter(Col::Status.eq(status.clone()));
     }

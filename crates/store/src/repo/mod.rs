@@ -22,6 +22,21 @@ pub enum Deleted {
     Include,
 }
 
+/// `CAST(COALESCE(SUM(CASE WHEN admitted THEN value ELSE 0 END), 0) AS BIGINT)`: a sum over
+/// the rows `admitted` selects among those counted (SUM over BIGINT is NUMERIC on PostgreSQL;
+/// the cast makes both backends return i64).
+fn sum_where(admitted: Expr, value: Expr) -> Expr {
+    let case: Expr = sea_orm::sea_query::CaseStatement::new()
+        .case(admitted, value)
+        .finally(Expr::val(0i64))
+        .into();
+    Func::cast_as(
+        Func::coalesce([Expr::from(Func::sum(case)), Expr::val(0i64)]),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    )
+    .into()
+}
+
 fn key_value(v: &KeyValue) -> Value {
     match v {
         KeyValue::Int(i) => Value::from(*i),
@@ -399,6 +414,7 @@ pub mod leads;
 pub mod notifications;
 pub mod orders;
 pub mod pipelines;
+pub mod policy_versions;
 pub mod product_interests;
 pub mod products;
 pub mod saved_views;

@@ -16,6 +16,8 @@ pub struct Filter {
     pub contact_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 /// Takes the next order number. Must run inside the order's write transaction: on PostgreSQL
@@ -107,6 +109,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<order::Model>> {
     use order::Column as Col;
     let mut q = deleted_filter(order::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::ORDERS));
+    }
     if let Some(status) = &filter.status {
         q = q.filter(Col::Status.eq(status.clone()));
     }

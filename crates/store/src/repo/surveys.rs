@@ -10,6 +10,8 @@ pub struct Filter {
     /// Responded at or before this moment.
     pub to: Option<i64>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: survey_response::Model) -> Result<()> {
@@ -52,6 +54,12 @@ fn filtered(filter: &Filter) -> Select<survey_response::Entity> {
         Col::DeletedAt,
         filter.deleted,
     );
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(
+            access,
+            &crate::access::SURVEY_RESPONSES,
+        ));
+    }
     if let Some(contact) = filter.contact_id {
         q = q.filter(Col::ContactId.eq(contact));
     }

@@ -20,6 +20,8 @@ pub struct Filter {
     pub company_id: Option<Uuid>,
     pub deal_id: Option<Uuid>,
     pub deleted: Deleted,
+    /// The records the caller may see, from the authorization policies.
+    pub access: Option<crate::access::AccessCondition>,
 }
 
 pub async fn insert<C: ConnectionTrait>(c: &C, row: task::Model) -> Result<()> {
@@ -86,6 +88,9 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<task::Model>> {
     use task::Column as Col;
     let mut q = deleted_filter(task::Entity::find(), Col::DeletedAt, filter.deleted);
+    if let Some(access) = &filter.access {
+        q = q.filter(crate::access::to_sql(access, &crate::access::TASKS));
+    }
     let eq_filters = [
         (Col::AssigneeId, filter.assignee_id),
         (Col::ContactId, filter.contact_id),

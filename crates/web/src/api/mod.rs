@@ -15,6 +15,7 @@ mod notifications;
 mod openapi;
 mod orders;
 mod passkeys;
+mod policies;
 mod products;
 mod search;
 mod session;
@@ -146,6 +147,19 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(users::set_attributes),
         )
         .route("/users/{id}/roles", axum::routing::put(users::set_roles))
+        .route("/policies", get(policies::overview).post(policies::propose))
+        .route("/policies/schema", get(policies::schema))
+        .route("/policies/versions/{version}", get(policies::version))
+        .route(
+            "/policies/versions/{version}/approve",
+            post(policies::approve),
+        )
+        .route(
+            "/policies/versions/{version}/reject",
+            post(policies::reject),
+        )
+        .route("/policies/explain", post(policies::explain))
+        .route("/policies/readers", get(policies::readers))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route(

@@ -4,8 +4,8 @@
 
 use super::{
     Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
-    dashboard, deals, feedback, identity, leads, notifications, orders, passkeys, products, search,
-    session, tasks, transfer, users,
+    dashboard, deals, feedback, identity, leads, notifications, orders, passkeys, policies,
+    products, search, session, tasks, transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -75,6 +75,8 @@ are JSON `{code, message, details}` with stable codes."
         users::list, users::set_attributes, users::set_roles, users::disable, users::enable,
         users::reset_second_factors, users::mfa_policy, users::add_mfa_requirement,
         users::remove_mfa_requirement,
+        policies::overview, policies::schema, policies::propose, policies::version,
+        policies::approve, policies::reject, policies::explain, policies::readers,
         identity::send_sign_in_code, identity::sign_in_options, identity::send_step_up_code,
         identity::send_email_code, identity::confirm_email, identity::set_phone,
         identity::remove_phone, identity::resend_phone_code, identity::confirm_phone,
@@ -127,6 +129,11 @@ are JSON `{code, message, details}` with stable codes."
         identity::InviteRequest, identity::UserDeleted, identity::LinkPassword,
         identity::ForgotRequest, custodian_core::account_links::InvitationSent,
         custodian_core::sent_codes::SignInOptions,
+        custodian_core::policies::PolicyOverview, custodian_core::policies::PolicyVersionView,
+        custodian_core::policies::PolicyVersionDetail, custodian_core::policies::DiffLine,
+        custodian_core::policies::ProposePolicies, custodian_core::policies::ExplainRequest,
+        custodian_core::policies::ExplainView, custodian_core::policies::ReaderView,
+        policies::SchemaBody, policies::ReaderList,
         UserAdminView, UserAttributes, users::Roles, custodian_core::contact_access::RevealedDetails,
         users::UserList, users::Disabled, users::MfaPolicy,
         MfaRequirement, MfaRequirementInput, ContactInput, ContactPatch, ContactView, ContactSummary,

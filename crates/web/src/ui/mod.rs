@@ -16,6 +16,7 @@ mod links;
 mod notifications;
 mod orders;
 mod pipelines;
+mod policies;
 mod session;
 mod support;
 mod tasks;
@@ -57,6 +58,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/account/security", get(account::security))
         .route("/settings/users", get(users::list))
+        .route(
+            "/settings/policies",
+            get(policies::show).post(policies::propose),
+        )
+        .route(
+            "/settings/policies/{version}/{decision}",
+            post(policies::decide),
+        )
         .route("/settings/mfa-policy", post(users::add_rule))
         .route("/settings/mfa-policy/{id}/remove", post(users::remove_rule))
         .route(
