@@ -873,6 +873,65 @@ async fn reference_first_pages(custodian: &Path, root: &Path) -> anyhow::Result<
     first_pages(&http, &base, &format!("Bearer {token}")).await
 }
 
+/// The contact list's first page for a sales user limited by the policies to their team and
+/// territory (the demo's `china-sales` / `cn`, about half the contacts), against the same page
+/// for the administrator, who reads every record: the policies' condition is part of the
+/// query, so the restricted page should cost about what the unrestricted one does.
+async fn territory_pages(
+    custodian: &Path,
+    data: &Path,
+    http: &reqwest::Client,
+    base: &str,
+    admin_auth: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let password = data.with_extension("rep-password");
+    std::fs::write(&password, format!("{ADMIN_PASSWORD}\n"))?;
+    run(Command::new(custodian)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "rep@example.com",
+            "--roles",
+            "sales",
+            "--team",
+            "china-sales",
+            "--region",
+            "cn",
+            "--password-file",
+        ])
+        .arg(&password)
+        .arg("--data-dir")
+        .arg(data))?;
+    let token = run(Command::new(custodian)
+        .args([
+            "token",
+            "create",
+            "--user",
+            "rep@example.com",
+            "--name",
+            "rep",
+            "--data-dir",
+        ])
+        .arg(data))?;
+    let rep_auth = format!("Bearer {}", token.trim());
+    let url = format!("{base}/api/v1/contacts?limit=50");
+    let unrestricted = sequential(http, &url, admin_auth, 50).await;
+    let restricted = sequential(http, &url, &rep_auth, 50).await;
+    let ratio = restricted.p95_us as f64 / (unrestricted.p95_us as f64).max(1.0);
+    println!(
+        "contact list (50 rows) at {n} contacts, p95: unrestricted {:.2} ms, team and territory restricted {:.2} ms, ratio {ratio:.2}  (target ≤ 1.3: {}; restricted ≤ 50 ms: {}; {} + {} failed)",
+        unrestricted.p95_us as f64 / 1000.0,
+        restricted.p95_us as f64 / 1000.0,
+        verdict(ratio <= 1.3),
+        verdict(restricted.p95_us <= 50_000),
+        unrestricted.failed,
+        restricted.failed
+    );
+    Ok(())
+}
+
 fn compare_first_pages(small: &FirstPages, large: &FirstPages, n: usize) {
     println!("first pages at {REFERENCE_CONTACTS} vs {n} contacts, one request at a time (p95):");
     for (label, s, l) in [
@@ -972,6 +1031,7 @@ async fn large_data_set(
     );
     let large = first_pages(http, &base, auth).await?;
     compare_first_pages(&reference, &large, n);
+    territory_pages(custodian, data, http, &base, auth, n).await?;
     // Concurrent list + search traffic to push memory to its working peak.
     let (http2, base2, auth2) = (http.clone(), base.clone(), auth.to_owned());
     let mixed = load(args.concurrency, args.duration, move |i| {

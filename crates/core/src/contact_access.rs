@@ -182,13 +182,39 @@ impl Core {
         attrs: &RecordAttrs,
         written: &[(String, FieldGroup)],
     ) -> Option<CoreError> {
+        if written.is_empty() {
+            return None;
+        }
+        // Each group once, all in one decision round (an import decides this for every row).
+        let mut groups: Vec<FieldGroup> = Vec::new();
+        for (_, group) in written {
+            if !groups.contains(group) {
+                groups.push(*group);
+            }
+        }
+        let actions: Vec<Action> = groups
+            .iter()
+            .map(|g| Action::Field(*g, FieldAccess::Update))
+            .collect();
+        let ctx = self.request_context(actor);
+        let allowed = self
+            .authz()
+            .allowed_actions(
+                &actor.principal,
+                &actions,
+                crate::authz::Resource::Record(RecordType::Contact, attrs),
+                &ctx,
+            )
+            .unwrap_or_default();
         written.iter().find_map(|(field, group)| {
-            let action = Action::Field(*group, FieldAccess::Update);
-            (!self.permits_record(actor, action, RecordType::Contact, attrs)).then(|| {
-                CoreError::FieldNotPermitted {
-                    field: field.clone(),
-                    group: group.code(),
-                }
+            let may = groups
+                .iter()
+                .position(|g| g == group)
+                .and_then(|i| allowed.get(i).copied())
+                .unwrap_or(false);
+            (!may).then(|| CoreError::FieldNotPermitted {
+                field: field.clone(),
+                group: group.code(),
             })
         })
     }

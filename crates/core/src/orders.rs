@@ -971,6 +971,37 @@ impl Core {
         self.authorized(actor, row, action).await
     }
 
+    /// How much of a field group of a customer (contact or company) the actor reads, without
+    /// recording anything: for pages deciding which sections to show. Not found or not
+    /// readable is `Hidden`.
+    pub async fn customer_group_access(
+        &self,
+        actor: &Actor,
+        customer: CustomerRef,
+        group: FieldGroup,
+    ) -> Result<crate::authz::fields::GroupAccess, CoreError> {
+        let conn = self.store().conn();
+        let target = match customer {
+            CustomerRef::Contact(id) => match repo::contacts::get(conn, id.as_uuid()).await? {
+                Some(row) => Some((
+                    RecordType::Contact,
+                    self.contact_attrs_of(conn, &row).await?,
+                )),
+                None => None,
+            },
+            CustomerRef::Company(id) => repo::companies::get(conn, id.as_uuid())
+                .await?
+                .map(|row| (RecordType::Company, row.access_attrs())),
+        };
+        let read = Action::Record(RecordAction::Read);
+        Ok(match target {
+            Some((record, attrs)) if self.permits_record(actor, read, record, &attrs) => {
+                self.group_access(actor, record, &attrs, group)
+            }
+            _ => crate::authz::fields::GroupAccess::Hidden,
+        })
+    }
+
     /// A customer's purchase history is its own field group: marketing may read a contact
     /// but not what they bought.
     async fn require_purchase_history(

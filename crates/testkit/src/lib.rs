@@ -524,6 +524,17 @@ pub struct OtherUser {
 }
 
 impl OtherUser {
+    /// The same signed-in user talking to another server of the same installation (the
+    /// session cookie is valid on every server sharing the database).
+    pub fn on(&self, base_url: &str) -> OtherUser {
+        OtherUser {
+            id: self.id.clone(),
+            client: self.client.clone(),
+            csrf: self.csrf.clone(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let needs_csrf = !matches!(method, Method::GET | Method::HEAD);
         let mut rb = self

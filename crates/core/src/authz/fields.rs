@@ -31,26 +31,12 @@ impl Core {
         attrs: &RecordAttrs,
         group: FieldGroup,
     ) -> GroupAccess {
-        if self.permits_record(
-            actor,
-            Action::Field(group, FieldAccess::Read),
-            record,
-            attrs,
-        ) {
-            GroupAccess::Full
-        } else if self.permits_record(
-            actor,
-            Action::Field(group, FieldAccess::ReadMasked),
-            record,
-            attrs,
-        ) {
-            GroupAccess::Masked
-        } else {
-            GroupAccess::Hidden
-        }
+        self.field_groups(actor, record, attrs, &[group])
+            .remove(group.code())
+            .unwrap_or(GroupAccess::Hidden)
     }
 
-    /// `group_access` for each of `groups`.
+    /// `group_access` for each of `groups`, decided together (one set of request entities).
     pub(crate) fn field_groups(
         &self,
         actor: &Actor,
@@ -58,9 +44,40 @@ impl Core {
         attrs: &RecordAttrs,
         groups: &[FieldGroup],
     ) -> FieldGroups {
+        let actions: Vec<Action> = groups
+            .iter()
+            .flat_map(|g| {
+                [
+                    Action::Field(*g, FieldAccess::Read),
+                    Action::Field(*g, FieldAccess::ReadMasked),
+                ]
+            })
+            .collect();
+        let ctx = self.request_context(actor);
+        let allowed = self
+            .authz()
+            .allowed_actions(
+                &actor.principal,
+                &actions,
+                super::Resource::Record(record, attrs),
+                &ctx,
+            )
+            .unwrap_or_default();
         groups
             .iter()
-            .map(|g| (g.code(), self.group_access(actor, record, attrs, *g)))
+            .enumerate()
+            .map(|(i, g)| {
+                let full = allowed.get(2 * i).copied().unwrap_or(false);
+                let masked = allowed.get(2 * i + 1).copied().unwrap_or(false);
+                let access = if full {
+                    GroupAccess::Full
+                } else if masked {
+                    GroupAccess::Masked
+                } else {
+                    GroupAccess::Hidden
+                };
+                (g.code(), access)
+            })
             .collect()
     }
 }

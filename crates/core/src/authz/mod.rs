@@ -113,6 +113,70 @@ pub struct RecordFilter {
 struct Active {
     version: i64,
     policies: PolicySet,
+    /// The policies whose scope can match a principal with these roles doing this action,
+    /// by (roles, action): Cedar builds and evaluates every policy of the set it is given, so
+    /// a decision over the few policies that can apply is several times faster. Bounded.
+    slices: RwLock<HashMap<SliceKey, Arc<PolicySet>>>,
+}
+
+/// A principal's roles and an action id.
+type SliceKey = (Vec<String>, String);
+
+/// Slices kept before the cache starts over (role combinations × actions in use).
+const MAX_SLICES: usize = 4096;
+
+impl Active {
+    fn new(version: i64, policies: PolicySet) -> Self {
+        Active {
+            version,
+            policies,
+            slices: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The policies that can apply to `principal` doing `action`. A policy is left out only
+    /// when its scope names a role the principal does not hold, or actions that do not include
+    /// this one (the schema has no action groups and roles have no parents, so such a policy
+    /// can neither match nor fail); anything else is kept.
+    fn slice(&self, principal: &Principal, action: &EntityUid) -> Arc<PolicySet> {
+        let key = (principal.roles.clone(), action.id().unescaped().to_owned());
+        if let Some(found) = self
+            .slices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return found.clone();
+        }
+        let mut sliced = PolicySet::new();
+        for policy in self.policies.policies() {
+            let role_ok = match policy.principal_constraint() {
+                cedar_policy::PrincipalConstraint::In(uid)
+                | cedar_policy::PrincipalConstraint::IsIn(_, uid)
+                    if uid.type_name().to_string() == "Role" =>
+                {
+                    principal.roles.iter().any(|r| r == uid.id().unescaped())
+                }
+                _ => true,
+            };
+            let action_ok = match policy.action_constraint() {
+                cedar_policy::ActionConstraint::Any => true,
+                cedar_policy::ActionConstraint::Eq(a) => a == *action,
+                cedar_policy::ActionConstraint::In(list) => list.contains(action),
+            };
+            if role_ok && action_ok && sliced.add(policy.clone()).is_err() {
+                // Ids are unique in the full set; should adding fail, decide by the full set.
+                return Arc::new(self.policies.clone());
+            }
+        }
+        let sliced = Arc::new(sliced);
+        let mut slices = self.slices.write().unwrap_or_else(|e| e.into_inner());
+        if slices.len() >= MAX_SLICES {
+            slices.clear();
+        }
+        slices.insert(key, sliced.clone());
+        sliced
+    }
 }
 
 /// The schema and the policies in force.
@@ -151,7 +215,7 @@ impl Authz {
         })?;
         Ok(Self {
             schema,
-            active: RwLock::new(Arc::new(Active { version, policies })),
+            active: RwLock::new(Arc::new(Active::new(version, policies))),
         })
     }
 
@@ -208,10 +272,7 @@ impl Authz {
         let policies = Self::check(&self.schema, text)?;
         Ok(Authz {
             schema: self.schema.clone(),
-            active: RwLock::new(Arc::new(Active {
-                version: 0,
-                policies,
-            })),
+            active: RwLock::new(Arc::new(Active::new(0, policies))),
         })
     }
 
@@ -219,7 +280,7 @@ impl Authz {
     pub fn install(&self, text: &str, version: i64) -> Result<(), PolicyError> {
         let policies = Self::check(&self.schema, text)?;
         let mut active = self.active.write().unwrap_or_else(|e| e.into_inner());
-        *active = Arc::new(Active { version, policies });
+        *active = Arc::new(Active::new(version, policies));
         Ok(())
     }
 
@@ -359,6 +420,46 @@ impl Authz {
         }
     }
 
+    /// Which of `actions` the principal may do to `resource`: the request's entities and
+    /// context are built once for all of them (a record's field groups are decided together).
+    /// A failure to decide one is a denial of it.
+    pub fn allowed_actions(
+        &self,
+        principal: &Principal,
+        actions: &[Action],
+        resource: Resource<'_>,
+        ctx: &RequestContext,
+    ) -> Result<Vec<bool>, crate::CoreError> {
+        let active = self.current();
+        let mut entities = Self::principal_entities(principal)?;
+        let (resource_uid, resource_entity) = Self::resource_uid_and_entity(resource)?;
+        entities.extend(resource_entity);
+        let entities = Entities::from_entities(entities, None)
+            .map_err(|_| crate::CoreError::Internal("authorization entities"))?;
+        let user = uid("User", &principal.user_id.to_string())?;
+        let context = Self::context(ctx)?;
+        let authorizer = cedar_policy::Authorizer::new();
+        actions
+            .iter()
+            .map(|action| {
+                let action = action_uid(*action)?;
+                let policies = active.slice(principal, &action);
+                let request = Request::new(
+                    user.clone(),
+                    action,
+                    resource_uid.clone(),
+                    context.clone(),
+                    None,
+                )
+                .map_err(|_| crate::CoreError::Internal("authorization request"))?;
+                Ok(authorizer
+                    .is_authorized(&request, &policies, &entities)
+                    .decision()
+                    == Decision::Allow)
+            })
+            .collect()
+    }
+
     /// Decides one request and names the policies that decided it.
     pub fn decide(
         &self,
@@ -373,16 +474,18 @@ impl Authz {
         entities.extend(resource_entity);
         let entities = Entities::from_entities(entities, None)
             .map_err(|_| crate::CoreError::Internal("authorization entities"))?;
+        let action = action_uid(action)?;
+        let policies = active.slice(principal, &action);
         let request = Request::new(
             uid("User", &principal.user_id.to_string())?,
-            action_uid(action)?,
+            action,
             resource_uid,
             Self::context(ctx)?,
             None,
         )
         .map_err(|_| crate::CoreError::Internal("authorization request"))?;
         let response =
-            cedar_policy::Authorizer::new().is_authorized(&request, &active.policies, &entities);
+            cedar_policy::Authorizer::new().is_authorized(&request, &policies, &entities);
         let mut policies: Vec<String> = response
             .diagnostics()
             .reason()

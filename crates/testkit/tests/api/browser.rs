@@ -765,7 +765,100 @@ async fn enrol_a_passkey_and_sign_in_with_it(backend: Backend) {
     assert!(methods.contains(&"password+passkey"), "{methods:?}");
 }
 
+/// A marketing user sees a contact's preferences but its details only masked; showing them in
+/// full asks them to confirm it is them first, and then shows them.
+async fn marketing_sees_preferences_and_reveals_masked_details_after_step_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let contact = app
+        .create_contact(
+            json!({"name": "Chen Jing", "emails": ["chen.jing@sinopec.example.cn"],
+                               "phones": ["+8613812345678"], "region": "cn"}),
+        )
+        .await;
+    let id = contact["id"].as_str().unwrap().to_owned();
+    let marketing = app
+        .sign_in_with_roles("mkt@example.com", &["marketing"], None, Some("cn"))
+        .await;
+    let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
+    let result = async {
+        driver.goto(format!("{}/login", app.base_url)).await?;
+        wait_for(&driver, By::Name("email"))
+            .await?
+            .send_keys("mkt@example.com")
+            .await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        driver.find(By::Id("login-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("nav-contacts")).await?;
+        driver
+            .goto(format!("{}/contacts/{id}", app.base_url))
+            .await?;
+        let emails = wait_for(&driver, By::Id("contact-emails"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(emails, "ch***@s***.cn");
+        let phones = driver.find(By::Id("contact-phones")).await?.text().await?;
+        assert!(phones.contains("+86 *** **** 5678"), "{phones}");
+        let page = driver.source().await?;
+        assert!(
+            !page.contains("chen.jing@"),
+            "no full address anywhere in the page"
+        );
+        driver.find(By::Id("preferences")).await?;
+        assert!(
+            driver.find_all(By::Id("purchases")).await?.is_empty(),
+            "marketing does not see purchase history"
+        );
+
+        // Later: the sign-in is no longer recent, so revealing asks to confirm first.
+        app.clock.advance(time::Duration::minutes(11));
+        driver.find(By::Id("reveal-details")).await?.click().await?;
+        wait_for(&driver, By::Id("reauth-submit")).await?;
+        driver
+            .find(By::Name("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        driver.find(By::Id("reauth-submit")).await?.click().await?;
+        wait_for(&driver, By::Id("reveal-details"))
+            .await?
+            .click()
+            .await?;
+        assert!(
+            wait_for_text(
+                &driver,
+                By::Id("contact-emails"),
+                "chen.jing@sinopec.example.cn"
+            )
+            .await,
+            "revealed in full"
+        );
+        Ok(())
+    }
+    .await;
+    finish(driver, result, "reveal", backend).await;
+    let (_, events) = app
+        .get_json(&format!("/api/v1/users/{}/security-events", marketing.id))
+        .await;
+    let reveals: Vec<&serde_json::Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "data_reveal")
+        .collect();
+    assert_eq!(reveals.len(), 1, "{events}");
+    assert_eq!(
+        reveals[0]["detail"],
+        format!("contact_details Contact::{id}")
+    );
+}
+
 on_both_backends!(
+    marketing_sees_preferences_and_reveals_masked_details_after_step_up,
     set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese,
     add_lines_to_an_order,
     enrol_an_authenticator_and_sign_in_with_it,

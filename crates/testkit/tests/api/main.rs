@@ -6,6 +6,7 @@
 mod activities;
 mod auth;
 mod authorization;
+mod authorization_matrix;
 mod browser;
 mod companies;
 mod complaints;

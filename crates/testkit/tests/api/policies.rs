@@ -200,7 +200,53 @@ async fn explain_and_readers_for_administrators_only(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+async fn a_change_applies_on_the_next_request_of_another_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let wang = contact(&app, "Wang", "cn").await;
+    let marketing = app
+        .sign_in_with_roles("mkt@example.com", &["marketing"], None, Some("cn"))
+        .await;
+    let (base2, server2) = app.second_server().await;
+    let elsewhere = marketing.on(&base2);
+    let path = format!("/api/v1/contacts/{wang}");
+    let (status, body) = elsewhere.get_json(&path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Changed and approved through the first server: marketing no longer reads contacts.
+    let text = DEFAULT.replace(
+        "when { resource is Contact || resource is Company || resource is Lead || resource is SurveyResponse };",
+        "when { resource is Company || resource is Lead || resource is SurveyResponse };",
+    );
+    assert_ne!(
+        text, DEFAULT,
+        "the default policies changed; update this test"
+    );
+    let (status, proposed) = app
+        .post_json(
+            "/api/v1/policies",
+            &json!({"text": text, "reason": "Marketing works from segments only"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{proposed}");
+    let other = second_admin(&app).await;
+    let (status, body) = other
+        .post_json(
+            &format!("/api/v1/policies/versions/{}/approve", proposed["version"]),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The second server has its own memory; its very next request decides by the new text.
+    let (status, body) = elsewhere.get_json(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = marketing.get_json(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server2.shutdown().await.unwrap();
+}
+
 on_both_backends!(
     changes_need_a_reason_a_valid_text_and_a_second_administrator,
+    a_change_applies_on_the_next_request_of_another_server,
     explain_and_readers_for_administrators_only,
 );

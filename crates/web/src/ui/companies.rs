@@ -217,7 +217,7 @@ struct DetailPage<'a> {
     timeline_block: Option<Timeline>,
     shown: Vec<super::custom_fields::ShownValue>,
     tasks: super::tasks::RecordTasks,
-    purchases: super::orders::PurchaseSection,
+    purchases: Option<super::orders::PurchaseSection>,
     /// Surveys and complaints of the company's contacts (live companies only).
     feedback: Option<super::feedback::CompanyFeedback>,
 }

@@ -262,10 +262,12 @@ struct DetailPage<'a> {
     deleted_at: Option<String>,
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
-    purchases: super::orders::PurchaseSection,
+    purchases: Option<super::orders::PurchaseSection>,
     shown: Vec<super::custom_fields::ShownValue>,
     /// Preferences, surveys and complaints (live contacts only).
     feedback: Option<super::feedback::ContactFeedback>,
+    /// The contact details are shown masked and may be revealed (after step-up).
+    masked_details: bool,
 }
 
 pub(crate) struct CompanyLink {
@@ -302,7 +304,26 @@ pub(crate) async fn detail_page(
     timeline_cursor: Option<String>,
     returned: super::feedback::Returned,
 ) -> Result<Response, UiError> {
-    let c = v.core().get_contact(v.actor(), id).await.ui(v)?;
+    detail_page_revealing(v, status, id, timeline_cursor, returned, None).await
+}
+
+/// The contact page, with masked details shown in full when they were just revealed.
+async fn detail_page_revealing(
+    v: &Viewer,
+    status: StatusCode,
+    id: ContactId,
+    timeline_cursor: Option<String>,
+    returned: super::feedback::Returned,
+    revealed: Option<custodian_core::contact_access::RevealedDetails>,
+) -> Result<Response, UiError> {
+    let mut c = v.core().get_contact(v.actor(), id).await.ui(v)?;
+    let masked = c.field_groups.get("contact_details")
+        == Some(&custodian_core::authz::fields::GroupAccess::Masked);
+    if let Some(r) = revealed {
+        c.emails = r.emails;
+        c.phones = r.phones;
+        c.address = r.address;
+    }
     let id = id.as_uuid();
     let timeline_block = match c.deleted_at {
         None => Some(timeline(v, RecordKind::Contact, id, timeline_cursor).await?),
@@ -327,9 +348,21 @@ pub(crate) async fn detail_page(
             .await?;
     let fields = super::custom_fields::active_fields(v, "contact").await?;
     let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
+    let feedback_readable = v
+        .core()
+        .customer_group_access(
+            v.actor(),
+            custodian_core::orders::CustomerRef::Contact(c.id),
+            custodian_core::authz::FieldGroup::PreferencesFeedback,
+        )
+        .await
+        .ui(v)?
+        == custodian_core::authz::fields::GroupAccess::Full;
     let feedback = match c.deleted_at {
-        None => Some(super::feedback::contact_feedback(v, c.id, returned).await?),
-        Some(_) => None,
+        None if feedback_readable => {
+            Some(super::feedback::contact_feedback(v, c.id, returned).await?)
+        }
+        _ => None,
     };
     let page = DetailPage {
         t: v.t(),
@@ -344,9 +377,34 @@ pub(crate) async fn detail_page(
         updated: format_time(c.updated_at),
         deleted_at: c.deleted_at.map(format_time),
         timeline_block,
+        masked_details: masked,
         c,
     };
     Ok(render(status, &page))
+}
+
+/// Shows the contact's masked details in full (an audited reveal; asks for a step-up first
+/// when the session's last confirmation is too old).
+pub(crate) async fn reveal(
+    v: Viewer,
+    Path(raw): Path<String>,
+    form: Result<Form<super::session::CsrfOnly>, FormRejection>,
+) -> Result<Response, UiError> {
+    let id = ContactId(super::session::csrf_checked_id(&v, &raw, form)?);
+    match v.core().reveal_contact_details(v.actor(), id).await {
+        Ok(details) => {
+            detail_page_revealing(
+                &v,
+                StatusCode::OK,
+                id,
+                None,
+                super::feedback::Returned::Nothing,
+                Some(details),
+            )
+            .await
+        }
+        Err(e) => super::account::or_reauth_to(&v, e, &format!("/contacts/{id}")).await,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

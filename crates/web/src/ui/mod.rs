@@ -137,6 +137,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}/edit", get(contacts::edit_form))
         .route("/contacts/{id}/delete", post(contacts::delete))
         .route("/contacts/{id}/restore", post(contacts::restore))
+        .route("/contacts/{id}/reveal", post(contacts::reveal))
         .route("/companies", get(companies::list).post(companies::create))
         .route("/companies/new", get(companies::new_form))
         .route(

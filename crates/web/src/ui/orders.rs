@@ -152,10 +152,20 @@ impl fmt::Debug for PurchaseSection {
     }
 }
 
+/// The customer's purchases, for callers who read purchase history (marketing does not);
+/// product interests with them for callers who read preferences and feedback.
 pub(crate) async fn purchase_section(
     v: &Viewer,
     customer: CustomerRef,
-) -> Result<PurchaseSection, UiError> {
+) -> Result<Option<PurchaseSection>, UiError> {
+    use custodian_core::authz::FieldGroup;
+    use custodian_core::authz::fields::GroupAccess;
+    let access = |group| v.core().customer_group_access(v.actor(), customer, group);
+    if access(FieldGroup::PurchaseHistory).await.ui(v)? != GroupAccess::Full {
+        return Ok(None);
+    }
+    let interests_readable =
+        access(FieldGroup::PreferencesFeedback).await.ui(v)? == GroupAccess::Full;
     let t = v.t();
     let history = v
         .core()
@@ -163,6 +173,7 @@ pub(crate) async fn purchase_section(
         .await
         .ui(v)?;
     let (kind, id, interests) = match customer {
+        CustomerRef::Contact(id) if !interests_readable => ("contact", id.to_string(), None),
         CustomerRef::Contact(id) => {
             let interests = v.core().list_product_interests(v.actor(), id).await.ui(v)?;
             let rows = interests
@@ -191,7 +202,7 @@ pub(crate) async fn purchase_section(
     } else {
         Vec::new()
     };
-    Ok(PurchaseSection {
+    Ok(Some(PurchaseSection {
         kind,
         id,
         order_count: history.summary.order_count,
@@ -219,7 +230,7 @@ pub(crate) async fn purchase_section(
                 selected: *l == "medium",
             })
             .collect(),
-    })
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]
