@@ -245,6 +245,36 @@ impl Core {
         error
     }
 
+    /// Whether the actor may write `group` on the contact `id`, or on a new contact of their
+    /// own when `id` is `None` (forms leave out what the caller may not change).
+    pub async fn may_write_contact_group(
+        &self,
+        actor: &Actor,
+        id: Option<ContactId>,
+        group: FieldGroup,
+    ) -> Result<bool, CoreError> {
+        let attrs = match id {
+            Some(id) => {
+                let conn = self.store().conn();
+                match repo::contacts::get(conn, id.as_uuid()).await? {
+                    Some(row) => self.contact_attrs_of(conn, &row).await?,
+                    None => return Ok(false),
+                }
+            }
+            None => RecordAttrs {
+                id: Uuid::nil(),
+                owner: Some(actor.user_id.as_uuid()),
+                team: actor.principal.team.clone(),
+                region: actor.principal.region.clone(),
+                sensitivity: 0,
+                deleted: false,
+                case_handlers: Vec::new(),
+            },
+        };
+        let action = Action::Field(group, FieldAccess::Update);
+        Ok(self.permits_record(actor, action, RecordType::Contact, &attrs))
+    }
+
     /// Shows a contact's masked details in full: for a caller who sees them masked and may
     /// reveal them (the default policies: marketing, after step-up). Recorded as a security
     /// event naming the record and the field group.

@@ -111,4 +111,122 @@ async fn policies_page_explains_and_takes_proposals(backend: Backend) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
-on_both_backends!(policies_page_explains_and_takes_proposals);
+async fn administrators_edit_roles_on_the_user_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rep = app
+        .sign_in_with_roles("rep@example.com", &["sales"], Some("north"), Some("cn"))
+        .await;
+    let page = format!("/settings/users/{}", rep.id);
+    let (status, html) = app.html(&page, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"role-sales\" name=\"role_sales\" value=\"on\" checked"));
+    assert!(html.contains("Privacy officer"));
+    let (_, html) = app.html(&page, "zh-CN").await;
+    assert!(html.contains("角色") && html.contains("销售") && html.contains("隐私官"));
+
+    let roles_path = format!("{page}/roles");
+    let response = app
+        .post_form(
+            &roles_path,
+            &[
+                ("_csrf", &app.csrf),
+                ("role_marketing", "on"),
+                ("role_all_regions", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, users) = app.get_json("/api/v1/users").await;
+    let held = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == rep.id.as_str())
+        .unwrap()["roles"]
+        .clone();
+    assert_eq!(held, json!(["all_regions", "marketing"]));
+    // An unknown role is refused; the form says so.
+    let response = app
+        .post_form(&roles_path, &[("_csrf", &app.csrf), ("role_dragon", "on")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Later, the change asks the administrator to confirm it is them first.
+    app.clock.advance(time::Duration::minutes(11));
+    let response = app
+        .post_form(&roles_path, &[("_csrf", &app.csrf), ("role_sales", "on")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("reauth-submit"));
+}
+
+/// The contact form leaves out what the user may not change: a sales user editing their
+/// team's contact sees no sensitive custom field, and saving the form succeeds.
+async fn forms_leave_out_field_groups_the_user_may_not_change(backend: Backend) {
+    let app = spawn_app(backend).await;
+    crate::custom_fields::define(
+        &app,
+        json!({"entity": "contact", "key": "health_note", "label_en": "Health note",
+               "label_zh": "健康备注", "type": "text", "classification": "sensitive"}),
+    )
+    .await;
+    let contact = app
+        .create_contact(json!({"name": "Wang", "team": "north", "region": "cn",
+                               "custom_fields": {"health_note": "Allergic to latex"}}))
+        .await;
+    let id = contact["id"].as_str().unwrap();
+    let sales = app
+        .sign_in_with_roles("rep@example.com", &["sales"], Some("north"), Some("cn"))
+        .await;
+    let response = sales
+        .request(reqwest::Method::GET, &format!("/contacts/{id}/edit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("name=\"name\""), "the form");
+    assert!(
+        !html.contains("cf.health_note") && !html.contains("Allergic"),
+        "{html}"
+    );
+    // The administrator, who may, gets the field.
+    let (_, html) = app.html(&format!("/contacts/{id}/edit"), "en").await;
+    assert!(html.contains("cf.health_note"));
+
+    let response = sales
+        .request(reqwest::Method::POST, &format!("/contacts/{id}"))
+        .form(&[
+            ("_csrf", sales.csrf.as_str()),
+            ("name", "Wang Wei"),
+            ("emails", ""),
+            ("phones", ""),
+            ("job_title", ""),
+            ("company_id", ""),
+            ("address", ""),
+            ("notes", ""),
+            ("team", "north"),
+            ("tags", ""),
+            ("version", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    let (_, after) = app.get_json(&format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(after["name"], "Wang Wei");
+    assert_eq!(
+        after["custom_fields"]["health_note"], "Allergic to latex",
+        "kept"
+    );
+}
+
+on_both_backends!(
+    policies_page_explains_and_takes_proposals,
+    administrators_edit_roles_on_the_user_page,
+    forms_leave_out_field_groups_the_user_may_not_change,
+);

@@ -590,7 +590,22 @@ async fn form_page(
     stale: bool,
 ) -> Result<Response, UiError> {
     let companies = company_options(v, form.company_id.trim()).await?;
-    let fields = super::custom_fields::active_fields(v, "contact").await?;
+    let mut fields = super::custom_fields::active_fields(v, "contact").await?;
+    // Sensitive custom fields only for those who may change them: sending one would be
+    // refused by name, and the value is withheld from them anyway.
+    let contact_id = id.and_then(|raw| parse_id(raw).ok()).map(ContactId);
+    let sensitive = v
+        .core()
+        .may_write_contact_group(
+            v.actor(),
+            contact_id,
+            custodian_core::authz::FieldGroup::SensitiveCustom,
+        )
+        .await
+        .ui(v)?;
+    if !sensitive {
+        fields.retain(|f| f.classification != "sensitive");
+    }
     let custom = super::custom_fields::inputs(&v.t(), &fields, &form.custom, &errors);
     let page = FormPage {
         t: v.t(),

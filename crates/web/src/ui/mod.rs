@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
             "/settings/users/{id}",
             get(users::edit_form).post(users::update),
         )
+        .route("/settings/users/{id}/roles", post(users::set_roles))
         .route("/settings/users/{id}/{action}", post(users::act))
         .route("/settings/users/invite", post(users::invite))
         .route("/settings/users/{id}/delete", post(users::delete))

@@ -28,6 +28,7 @@ struct UserRow {
     email: String,
     name: String,
     role: String,
+    roles: Vec<String>,
     team: String,
     department: String,
     region: String,
@@ -62,6 +63,7 @@ fn row(v: &Viewer, u: UserAdminView) -> UserRow {
         email: u.email,
         name: u.display_name.unwrap_or_default(),
         role: u.roles.join(", "),
+        roles: u.roles.clone(),
         team: u.team.unwrap_or_default(),
         department: u.department.unwrap_or_default(),
         region: u.region.unwrap_or_default(),
@@ -213,6 +215,16 @@ struct EditPage<'a> {
     heirs: Vec<super::support::SelectOption>,
     /// The user's recent security activity.
     activity: Vec<super::account::ActivityRow>,
+    /// Every role, ticked where the user holds it.
+    role_choices: Vec<RoleChoice>,
+}
+
+/// One role on the roles form.
+struct RoleChoice {
+    name: &'static str,
+    label_key: String,
+    help_key: String,
+    held: bool,
 }
 
 async fn edit_page(
@@ -247,6 +259,15 @@ async fn edit_page(
         &t,
         v.core().user_security_events(v.actor(), id).await.ui(v)?,
     );
+    let role_choices = custodian_core::authz::model::BUILTIN_ROLES
+        .iter()
+        .map(|name| RoleChoice {
+            name,
+            label_key: format!("role.{name}"),
+            help_key: format!("role.{name}_help"),
+            held: user.roles.iter().any(|r| r == name),
+        })
+        .collect();
     let page = EditPage {
         t,
         chrome: v.chrome(NAV),
@@ -254,6 +275,7 @@ async fn edit_page(
         errors,
         heirs,
         activity,
+        role_choices,
     };
     Ok(render(status, &page))
 }
@@ -384,5 +406,55 @@ pub(crate) async fn delete(
             edit_page(&v, id, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
         }
         Err(e) => or_reauth_to(&v, e, &format!("{USERS_PATH}/{}", id.as_uuid())).await,
+    }
+}
+
+/// The roles form: one `role_<name>` checkbox per role.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RolesForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    #[serde(flatten)]
+    ticked: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for RolesForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RolesForm { .. }")
+    }
+}
+
+/// Replaces a user's roles (after the administrator's own step-up; the last administrator
+/// keeps the role).
+pub(crate) async fn set_roles(
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Form<RolesForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Form(form)) = form else {
+        return Err(v.fail(bad_request()));
+    };
+    v.check_csrf(&form.csrf)?;
+    let id = UserId(parse_id(&id).ui(&v)?);
+    let roles: Vec<String> = form
+        .ticked
+        .keys()
+        .filter_map(|k| k.strip_prefix("role_"))
+        .map(str::to_owned)
+        .collect();
+    let back = format!("{USERS_PATH}/{}", id.as_uuid());
+    match v.core().set_user_roles(v.actor(), id, &roles).await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(CoreError::Validation(field_errors)) => {
+            let errors = FormErrors::from_fields(&v.t(), &field_errors, &[]);
+            edit_page(&v, id, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e @ CoreError::Rule { .. }) | Err(e @ CoreError::Conflict(_)) => {
+            let mut errors = FormErrors::default();
+            errors.general.push(e.to_string());
+            edit_page(&v, id, StatusCode::CONFLICT, None, errors).await
+        }
+        Err(e) => or_reauth_to(&v, e, &back).await,
     }
 }
