@@ -17,11 +17,15 @@ use custodian_store::repo;
 use serde::Serialize;
 use uuid::Uuid;
 
-/// The field groups a contact has.
-pub(crate) const CONTACT_GROUPS: [FieldGroup; 3] = [
+/// The field groups a contact has: its own fields' (details, notes, sensitive custom fields)
+/// and the records about it that pages show beside it (preferences and feedback, purchase
+/// history), so one decision round tells a page which sections to show.
+pub(crate) const CONTACT_GROUPS: [FieldGroup; 5] = [
     FieldGroup::ContactDetails,
     FieldGroup::Notes,
     FieldGroup::SensitiveCustom,
+    FieldGroup::PreferencesFeedback,
+    FieldGroup::PurchaseHistory,
 ];
 
 /// A contact row's access attributes, with the users handling a complaint about it.

@@ -158,45 +158,28 @@ impl Core {
     ) -> Result<(), CoreError> {
         let conn = self.store().conn();
         let read = RecordAction::Read;
-        let live = match kind {
+        match kind {
             RecordKind::Contact => {
                 let row = repo::contacts::get(conn, id)
                     .await?
-                    .filter(|r| r.deleted_at.is_none());
-                match row {
-                    Some(row) => {
-                        let attrs = self.contact_attrs_of(conn, &row).await?;
-                        self.require_record(
-                            actor,
-                            Action::Record(read),
-                            RecordType::Contact,
-                            &attrs,
-                        )
-                        .await?;
-                        true
-                    }
-                    None => false,
-                }
+                    .filter(|r| r.deleted_at.is_none())
+                    .ok_or(CoreError::NotFound {
+                        entity: kind.as_str(),
+                    })?;
+                let attrs = self.contact_attrs_of(conn, &row).await?;
+                self.require_record(actor, Action::Record(read), RecordType::Contact, &attrs)
+                    .await
             }
             RecordKind::Company => {
                 let row = repo::companies::get(conn, id).await?;
-                let row = row.filter(|r| r.deleted_at.is_none());
-                let live = row.is_some();
-                self.authorized(actor, row, read).await.map(|_| live)?
+                let live = row.filter(|r| r.deleted_at.is_none());
+                self.authorized(actor, live, read).await.map(|_| ())
             }
             RecordKind::Deal => {
                 let row = repo::deals::get(conn, id).await?;
-                let row = row.filter(|r| r.deleted_at.is_none());
-                let live = row.is_some();
-                self.authorized(actor, row, read).await.map(|_| live)?
+                let live = row.filter(|r| r.deleted_at.is_none());
+                self.authorized(actor, live, read).await.map(|_| ())
             }
-        };
-        if live {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound {
-                entity: kind.as_str(),
-            })
         }
     }
 

@@ -87,6 +87,23 @@ async fn wait_for_text(driver: &WebDriver, by: By, needle: &str) -> bool {
     false
 }
 
+/// Signs in through the login page with the test password and waits for the app.
+async fn sign_in(driver: &WebDriver, base_url: &str, email: &str) -> WebDriverResult<()> {
+    driver.goto(format!("{base_url}/login")).await?;
+    wait_for(driver, By::Name("email"))
+        .await?
+        .send_keys(email)
+        .await?;
+    driver
+        .find(By::Name("password"))
+        .await?
+        .send_keys(ADMIN_PASSWORD)
+        .await?;
+    driver.find(By::Id("login-submit")).await?.click().await?;
+    wait_for(driver, By::Id("nav-contacts")).await?;
+    Ok(())
+}
+
 /// Ends a browser test: on failure a screenshot (its path printed), then the browser closes and
 /// the failure, if any, is raised.
 async fn finish(driver: WebDriver, result: WebDriverResult<()>, name: &str, backend: Backend) {
@@ -429,18 +446,7 @@ async fn add_lines_to_an_order(backend: Backend) {
     let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
 
     let result = async {
-        driver.goto(format!("{}/login", app.base_url)).await?;
-        wait_for(&driver, By::Name("email"))
-            .await?
-            .send_keys(ADMIN_EMAIL)
-            .await?;
-        driver
-            .find(By::Name("password"))
-            .await?
-            .send_keys(ADMIN_PASSWORD)
-            .await?;
-        driver.find(By::Id("login-submit")).await?.click().await?;
-        wait_for(&driver, By::Id("nav-contacts")).await?;
+        sign_in(&driver, &app.base_url, ADMIN_EMAIL).await?;
 
         driver
             .goto(format!("{}/orders/{order_id}/edit", app.base_url))
@@ -781,18 +787,7 @@ async fn marketing_sees_preferences_and_reveals_masked_details_after_step_up(bac
         .await;
     let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
     let result = async {
-        driver.goto(format!("{}/login", app.base_url)).await?;
-        wait_for(&driver, By::Name("email"))
-            .await?
-            .send_keys("mkt@example.com")
-            .await?;
-        driver
-            .find(By::Name("password"))
-            .await?
-            .send_keys(ADMIN_PASSWORD)
-            .await?;
-        driver.find(By::Id("login-submit")).await?.click().await?;
-        wait_for(&driver, By::Id("nav-contacts")).await?;
+        sign_in(&driver, &app.base_url, "mkt@example.com").await?;
         driver
             .goto(format!("{}/contacts/{id}", app.base_url))
             .await?;

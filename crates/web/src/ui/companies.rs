@@ -259,9 +259,26 @@ pub(crate) async fn detail(
         c.id.as_uuid(),
     )
     .await?;
-    let purchases =
-        super::orders::purchase_section(&v, custodian_core::orders::CustomerRef::Company(c.id))
-            .await?;
+    let customer = custodian_core::orders::CustomerRef::Company(c.id);
+    let purchases_readable = v
+        .core()
+        .customer_group_access(
+            v.actor(),
+            customer,
+            custodian_core::authz::FieldGroup::PurchaseHistory,
+        )
+        .await
+        .ui(&v)?
+        == custodian_core::authz::fields::GroupAccess::Full;
+    let purchases = super::orders::purchase_section(
+        &v,
+        customer,
+        super::orders::PurchaseAccess {
+            purchases: purchases_readable,
+            interests: false,
+        },
+    )
+    .await?;
     let contacts: Vec<ContactRow> = contacts.items.into_iter().map(ContactRow::from).collect();
     let feedback = match c.deleted_at {
         None => {

@@ -343,21 +343,21 @@ async fn detail_page_revealing(
     };
     let tasks =
         super::tasks::record_tasks(v, custodian_core::links::RecordKind::Contact, id).await?;
-    let purchases =
-        super::orders::purchase_section(v, custodian_core::orders::CustomerRef::Contact(c.id))
-            .await?;
+    let reads = |group: &str| {
+        c.field_groups.get(group) == Some(&custodian_core::authz::fields::GroupAccess::Full)
+    };
+    let feedback_readable = reads("preferences_feedback");
+    let purchases = super::orders::purchase_section(
+        v,
+        custodian_core::orders::CustomerRef::Contact(c.id),
+        super::orders::PurchaseAccess {
+            purchases: reads("purchase_history"),
+            interests: feedback_readable,
+        },
+    )
+    .await?;
     let fields = super::custom_fields::active_fields(v, "contact").await?;
     let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
-    let feedback_readable = v
-        .core()
-        .customer_group_access(
-            v.actor(),
-            custodian_core::orders::CustomerRef::Contact(c.id),
-            custodian_core::authz::FieldGroup::PreferencesFeedback,
-        )
-        .await
-        .ui(v)?
-        == custodian_core::authz::fields::GroupAccess::Full;
     let feedback = match c.deleted_at {
         None if feedback_readable => {
             Some(super::feedback::contact_feedback(v, c.id, returned).await?)

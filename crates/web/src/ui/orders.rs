@@ -152,20 +152,25 @@ impl fmt::Debug for PurchaseSection {
     }
 }
 
+/// What a customer page may show of its purchases: the orders (purchase history) and, on a
+/// contact, the product interests (preferences and feedback).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PurchaseAccess {
+    pub(crate) purchases: bool,
+    pub(crate) interests: bool,
+}
+
 /// The customer's purchases, for callers who read purchase history (marketing does not);
 /// product interests with them for callers who read preferences and feedback.
 pub(crate) async fn purchase_section(
     v: &Viewer,
     customer: CustomerRef,
+    access: PurchaseAccess,
 ) -> Result<Option<PurchaseSection>, UiError> {
-    use custodian_core::authz::FieldGroup;
-    use custodian_core::authz::fields::GroupAccess;
-    let access = |group| v.core().customer_group_access(v.actor(), customer, group);
-    if access(FieldGroup::PurchaseHistory).await.ui(v)? != GroupAccess::Full {
+    if !access.purchases {
         return Ok(None);
     }
-    let interests_readable =
-        access(FieldGroup::PreferencesFeedback).await.ui(v)? == GroupAccess::Full;
+    let interests_readable = access.interests;
     let t = v.t();
     let history = v
         .core()
