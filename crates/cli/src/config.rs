@@ -221,6 +221,11 @@ pub struct CryptoConfig {
 pub struct AuthorizationConfig {
     /// A policy change needs a second administrator's approval.
     pub two_person_policy_changes: bool,
+    /// An export of more than `bulk_export_rows` records needs another person's approval.
+    pub bulk_export_approval: bool,
+    pub bulk_export_rows: u64,
+    /// How long an approved export can be downloaded.
+    pub bulk_export_download_hours: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -274,6 +279,9 @@ impl Default for Config {
             },
             authorization: AuthorizationConfig {
                 two_person_policy_changes: core.policy_two_person_rule,
+                bulk_export_approval: core.export_approval_above_rows.is_some(),
+                bulk_export_rows: core.export_approval_above_rows.unwrap_or(1000),
+                bulk_export_download_hours: core.export_approval_ttl_secs / 3600,
             },
             log: LogConfig::default(),
         }
@@ -435,6 +443,14 @@ impl Config {
             search_expected_rows: self.search.expected_rows,
             data_key_cache_size: self.crypto.data_key_cache_size,
             policy_two_person_rule: self.authorization.two_person_policy_changes,
+            export_approval_above_rows: self
+                .authorization
+                .bulk_export_approval
+                .then_some(self.authorization.bulk_export_rows),
+            export_approval_ttl_secs: self
+                .authorization
+                .bulk_export_download_hours
+                .saturating_mul(3600),
         }
     }
 
@@ -758,6 +774,13 @@ data_key_cache_size = 10000
 # A change of the authorization policies takes effect only when a second administrator
 # approves it (two-person rule). Turn off only where there is one administrator.
 two_person_policy_changes = true
+# An export of more than bulk_export_rows records is downloaded only after someone else (a
+# user whose policies allow approve_export: privacy officers by default)
+# approves the request for it; the requester can never approve their own.
+bulk_export_approval = true
+bulk_export_rows = 1000
+# How long an approved export can be downloaded (once).
+bulk_export_download_hours = 24
 
 [log]
 # json (for log shippers) or pretty (for a terminal).

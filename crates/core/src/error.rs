@@ -97,6 +97,9 @@ pub enum CoreError {
     /// silently dropped).
     #[error("you may not change {field} ({group})")]
     FieldNotPermitted { field: String, group: &'static str },
+    /// An export larger than the bulk threshold without an approved request for it.
+    #[error("the export holds more than {threshold} records and needs someone else's approval")]
+    ExportApprovalRequired { threshold: u64 },
     #[error("the cursor is invalid; start again from the first page")]
     InvalidCursor,
     #[error("invalid configuration")]

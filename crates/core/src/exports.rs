@@ -53,6 +53,10 @@ impl ExportFormat {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        self.extension()
+    }
+
     fn extension(self) -> &'static str {
         match self {
             Self::Csv => "csv",
@@ -82,11 +86,19 @@ impl ExportKind {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Contacts => "contacts",
             Self::Companies => "companies",
             Self::Deals => "deals",
+        }
+    }
+
+    pub fn record_type(self) -> crate::authz::RecordType {
+        match self {
+            Self::Contacts => crate::authz::RecordType::Contact,
+            Self::Companies => crate::authz::RecordType::Company,
+            Self::Deals => crate::authz::RecordType::Deal,
         }
     }
 
@@ -150,15 +162,34 @@ impl ExportKind {
     }
 }
 
-/// What to export. Filters that do not apply to the kind are ignored.
+/// What to export.
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub kind: ExportKind,
     pub format: ExportFormat,
+    pub filters: ExportFilters,
+}
+
+/// The list filters an export applies. Filters that do not apply to the kind are ignored.
+/// Ids, a tag and a deal status only: nothing personal, so they may be stored with an export
+/// request and travel in URLs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<Uuid>,
+    /// Contacts and deals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<Uuid>,
+    /// Contacts and companies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Deals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_id: Option<Uuid>,
+    /// Deals: open, won or lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
 
@@ -180,6 +211,9 @@ pub struct Export {
     /// The active custom fields' keys, read once when the file starts so every row has the
     /// header's columns.
     custom_keys: Vec<String>,
+    /// The approved export request this download fulfils; its row count is recorded at the
+    /// end.
+    approval: Option<Uuid>,
 }
 
 impl Export {
@@ -203,6 +237,22 @@ impl Export {
     /// Rows written so far (for the audit record at the end).
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// How many records the export holds, counting no further than `cap`. Where the
+    /// policies could not all be put in the query this counts what the query admits, an upper
+    /// bound of what will be written.
+    pub async fn count_up_to(&self, cap: u64) -> Result<u64, CoreError> {
+        let conn = self.core.store().scan_conn();
+        Ok(match self.request.kind {
+            ExportKind::Contacts => {
+                repo::contacts::count_up_to(conn, &self.contacts_filter(), cap).await?
+            }
+            ExportKind::Companies => {
+                repo::companies::count_up_to(conn, &self.companies_filter(), cap).await?
+            }
+            ExportKind::Deals => repo::deals::count_up_to(conn, &self.deals_filter(), cap).await?,
+        })
     }
 
     /// The next piece of the file; `None` once it is complete.
@@ -271,6 +321,11 @@ impl Export {
                 if self.request.format == ExportFormat::Json {
                     out.push(b']');
                 }
+                if let Some(request) = self.approval {
+                    self.core
+                        .finish_approved_export(&self.actor, request, self.rows)
+                        .await?;
+                }
             }
         }
         Ok(Some(out))
@@ -325,19 +380,47 @@ impl Export {
         }
     }
 
-    async fn contacts(&self) -> Result<(Vec<ExportRecord>, Option<After>), CoreError> {
-        let conn = self.core.store().scan_conn();
-        let filter = repo::contacts::Filter {
-            owner_id: self.request.owner_id,
-            company_id: self.request.company_id,
-            tag: self.request.tag.clone(),
+    fn contacts_filter(&self) -> repo::contacts::Filter {
+        let f = &self.request.filters;
+        repo::contacts::Filter {
+            owner_id: f.owner_id,
+            company_id: f.company_id,
+            tag: f.tag.clone(),
             deleted: Deleted::Exclude,
             access: Some(self.access.clone()),
             ..repo::contacts::Filter::default()
-        };
+        }
+    }
+
+    fn companies_filter(&self) -> repo::companies::Filter {
+        let f = &self.request.filters;
+        repo::companies::Filter {
+            owner_id: f.owner_id,
+            tag: f.tag.clone(),
+            deleted: Deleted::Exclude,
+            access: Some(self.access.clone()),
+            ..repo::companies::Filter::default()
+        }
+    }
+
+    fn deals_filter(&self) -> repo::deals::Filter {
+        let f = &self.request.filters;
+        repo::deals::Filter {
+            pipeline_id: f.pipeline_id,
+            status: f.status.clone(),
+            owner_id: f.owner_id,
+            company_id: f.company_id,
+            deleted: Deleted::Exclude,
+            access: Some(self.access.clone()),
+            ..repo::deals::Filter::default()
+        }
+    }
+
+    async fn contacts(&self) -> Result<(Vec<ExportRecord>, Option<After>), CoreError> {
+        let conn = self.core.store().scan_conn();
         let page = repo::contacts::list(
             conn,
-            &filter,
+            &self.contacts_filter(),
             repo::contacts::Sort::Created,
             Direction::Asc,
             self.after.as_ref(),
@@ -429,16 +512,9 @@ impl Export {
 
     async fn companies(&self) -> Result<(Vec<ExportRecord>, Option<After>), CoreError> {
         let conn = self.core.store().scan_conn();
-        let filter = repo::companies::Filter {
-            owner_id: self.request.owner_id,
-            tag: self.request.tag.clone(),
-            deleted: Deleted::Exclude,
-            access: Some(self.access.clone()),
-            ..repo::companies::Filter::default()
-        };
         let page = repo::companies::list(
             conn,
-            &filter,
+            &self.companies_filter(),
             repo::companies::Sort::Created,
             Direction::Asc,
             self.after.as_ref(),
@@ -478,18 +554,9 @@ impl Export {
 
     async fn deals(&self) -> Result<(Vec<ExportRecord>, Option<After>), CoreError> {
         let conn = self.core.store().scan_conn();
-        let filter = repo::deals::Filter {
-            pipeline_id: self.request.pipeline_id,
-            status: self.request.status.clone(),
-            owner_id: self.request.owner_id,
-            company_id: self.request.company_id,
-            deleted: Deleted::Exclude,
-            access: Some(self.access.clone()),
-            ..repo::deals::Filter::default()
-        };
         let page = repo::deals::list(
             conn,
-            &filter,
+            &self.deals_filter(),
             repo::deals::Sort::Created,
             Direction::Asc,
             self.after.as_ref(),
@@ -567,13 +634,27 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 impl Core {
     /// Starts an export. The single entry point for every export, API or UI: the policies'
     /// `export` on the collection, then only the records the exporter may read, each with only
-    /// the field groups they may read (masked ones masked).
+    /// the field groups they may read (masked ones masked). An export larger than the bulk
+    /// threshold is refused here; it is downloaded through an approved export request
+    /// ([`Core::download_approved_export`]).
     pub async fn export(&self, actor: &Actor, request: ExportRequest) -> Result<Export, CoreError> {
-        let record = match request.kind {
-            ExportKind::Contacts => crate::authz::RecordType::Contact,
-            ExportKind::Companies => crate::authz::RecordType::Company,
-            ExportKind::Deals => crate::authz::RecordType::Deal,
-        };
+        let export = self.prepare_export(actor, request, None).await?;
+        if let Some(threshold) = self.settings().export_approval_above_rows
+            && export.count_up_to(threshold.saturating_add(1)).await? > threshold
+        {
+            return Err(CoreError::ExportApprovalRequired { threshold });
+        }
+        Ok(export)
+    }
+
+    /// An export as the actor may make it now, not yet started.
+    pub(crate) async fn prepare_export(
+        &self,
+        actor: &Actor,
+        request: ExportRequest,
+        approval: Option<Uuid>,
+    ) -> Result<Export, CoreError> {
+        let record = request.kind.record_type();
         self.require_collection(actor, record, crate::authz::CollectionAction::Export)
             .await?;
         let ctx = self.request_context(actor);
@@ -599,6 +680,7 @@ impl Core {
             finished: false,
             rows: 0,
             custom_keys: Vec::new(),
+            approval,
         })
     }
 }

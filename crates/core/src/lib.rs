@@ -16,6 +16,7 @@ pub mod custom_fields;
 pub mod dashboard;
 pub mod deals;
 pub mod error;
+pub mod export_requests;
 pub mod exports;
 mod hashing;
 pub mod imports;

@@ -65,6 +65,10 @@ pub enum SecurityEventKind {
     /// The authorization policies were proposed, put in force or rejected: detail what and
     /// the version (`activated v3`).
     PolicyChange,
+    /// A bulk export was requested, approved, rejected, withdrawn or downloaded, or its
+    /// requester tried to approve it: detail what, the request and the kind
+    /// (`approved <id> contacts`).
+    ExportApproval,
 }
 
 impl SecurityEventKind {
@@ -85,6 +89,7 @@ impl SecurityEventKind {
             Self::AccessDenied => "authz_fail",
             Self::Reveal => "data_reveal",
             Self::PolicyChange => "authz_policy_change",
+            Self::ExportApproval => "data_export_approval",
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct CoreSettings {
     /// A change of the authorization policies takes effect only once a second administrator
     /// approves it (separation of duties).
     pub policy_two_person_rule: bool,
+    /// An export of more than this many records needs someone else's approval before it can
+    /// be downloaded (separation of duties); `None`: no export needs approval.
+    pub export_approval_above_rows: Option<u64>,
+    /// How long an approved export stays downloadable.
+    pub export_approval_ttl_secs: i64,
 }
 
 impl Default for CoreSettings {
@@ -58,9 +63,14 @@ impl Default for CoreSettings {
             search_expected_rows: 1_000_000,
             data_key_cache_size: 10_000,
             policy_two_person_rule: true,
+            export_approval_above_rows: Some(1000),
+            export_approval_ttl_secs: 24 * 60 * 60,
         }
     }
 }
+
+/// The largest "bulk" threshold: exports are counted up to one past it, so it bounds that count.
+pub const MAX_EXPORT_APPROVAL_ROWS: u64 = 1_000_000;
 
 /// The longest password accepted. NIST 800-63B asks for at least 64; the cap only bounds the
 /// hashing work an attacker can request.
@@ -165,6 +175,23 @@ impl CoreSettings {
                 "search.expected_rows",
                 "out_of_range",
                 "must be at least 16",
+            ));
+        }
+        if self
+            .export_approval_above_rows
+            .is_some_and(|rows| !(1..=MAX_EXPORT_APPROVAL_ROWS).contains(&rows))
+        {
+            errors.push(FieldError::new(
+                "authorization.bulk_export_rows",
+                "out_of_range",
+                "must be between 1 and 1000000 records",
+            ));
+        }
+        if !(60 * 60..=7 * 24 * 60 * 60).contains(&self.export_approval_ttl_secs) {
+            errors.push(FieldError::new(
+                "authorization.bulk_export_download_hours",
+                "out_of_range",
+                "must be between 1 hour and 7 days (168 hours)",
             ));
         }
         if errors.is_empty() {

@@ -16,6 +16,7 @@ pub const RESOURCES: &[&str] = &[
     "custom-fields",
     "dashboard",
     "deals",
+    "export-requests",
     "exports",
     "imports",
     "leads",

@@ -216,6 +216,14 @@ impl From<CoreError> for ApiError {
                 ),
             )
             .with_details(serde_json::json!({ "field": field, "field_group": group })),
+            CoreError::ExportApprovalRequired { threshold } => Self::new(
+                S::CONFLICT,
+                "export_approval_required",
+                format!(
+                    "This export holds more than {threshold} records, so someone else must approve it first. Request it with POST /api/v1/export-requests (with a reason), and download it from /api/v1/export-requests/{{id}}/download once someone allowed to approve exports (a privacy officer, by default) has approved it."
+                ),
+            )
+            .with_details(serde_json::json!({ "threshold": threshold })),
             CoreError::InvalidCursor => Self::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",

@@ -27,13 +27,45 @@ where
     }
 }
 
+/// A JSON body that may be left out: a request without a content type and with an empty body
+/// is `T::default()`; anything else is read as [`ApiJson`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for OptionalApiJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+            let ApiJson(v) = ApiJson::<T>::from_request(req, state).await?;
+            return Ok(Self(v));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| unsupported_json())?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(Self(T::default()))
+        } else {
+            Err(unsupported_json())
+        }
+    }
+}
+
+fn unsupported_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Send the body as JSON with `Content-Type: application/json`.",
+    )
+}
+
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as JSON with `Content-Type: application/json`.",
-        ),
+        JsonRejection::MissingJsonContentType(_) => unsupported_json(),
         JsonRejection::JsonSyntaxError(_) => ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",

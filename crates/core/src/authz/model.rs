@@ -189,13 +189,16 @@ pub enum CollectionAction {
     List,
     Export,
     Import,
+    /// Decide on someone else's request for a bulk export (never one's own).
+    ApproveExport,
 }
 
 impl CollectionAction {
-    pub const ALL: [CollectionAction; 3] = [
+    pub const ALL: [CollectionAction; 4] = [
         CollectionAction::List,
         CollectionAction::Export,
         CollectionAction::Import,
+        CollectionAction::ApproveExport,
     ];
 
     fn id(self) -> &'static str {
@@ -203,6 +206,7 @@ impl CollectionAction {
             CollectionAction::List => "list",
             CollectionAction::Export => "export",
             CollectionAction::Import => "import",
+            CollectionAction::ApproveExport => "approve_export",
         }
     }
 }

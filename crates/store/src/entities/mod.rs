@@ -25,6 +25,7 @@ pub mod custom_field_value;
 pub mod data_key;
 pub mod deal;
 pub mod deal_stage_change;
+pub mod export_request;
 pub mod key_version;
 pub mod lead;
 pub mod mfa_requirement;

@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_authorization::Migration),
             Box::new(m0023_record_access::Migration),
             Box::new(m0024_policy_versions::Migration),
+            Box::new(m0025_export_requests::Migration),
         ]
     }
 }
@@ -144,3 +145,4 @@ mod m0021_security_event_networks;
 mod m0022_authorization;
 mod m0023_record_access;
 mod m0024_policy_versions;
+mod m0025_export_requests;

@@ -80,14 +80,8 @@ pub async fn set_deleted<C: ConnectionTrait>(
     super::set_deleted::<company::Entity, _>(c, id, delete, now, columns).await
 }
 
-pub async fn list<C: ConnectionTrait>(
-    c: &C,
-    filter: &Filter,
-    sort: Sort,
-    direction: Direction,
-    after: Option<&After>,
-    limit: u64,
-) -> Result<Page<company::Model>> {
+/// The rows `filter` selects (unordered): the one condition lists and counts share.
+fn filtered(filter: &Filter) -> Select<company::Entity> {
     use company::Column as Col;
     let mut q = deleted_filter(company::Entity::find(), Col::DeletedAt, filter.deleted);
     if let Some(access) = &filter.access {
@@ -116,6 +110,19 @@ pub async fn list<C: ConnectionTrait>(
             .filter(Col::NameSort.gte(prefix.clone()))
             .filter(Col::NameSort.lt(upper));
     }
+    q
+}
+
+pub async fn list<C: ConnectionTrait>(
+    c: &C,
+    filter: &Filter,
+    sort: Sort,
+    direction: Direction,
+    after: Option<&After>,
+    limit: u64,
+) -> Result<Page<company::Model>> {
+    use company::Column as Col;
+    let q = filtered(filter);
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,
         Sort::Updated => Col::UpdatedAt,
@@ -125,4 +132,9 @@ pub async fn list<C: ConnectionTrait>(
         .all(c)
         .await?;
     Ok(into_page(rows, limit))
+}
+
+/// How many rows `filter` selects, counting no further than `cap`.
+pub async fn count_up_to<C: ConnectionTrait>(c: &C, filter: &Filter, cap: u64) -> Result<u64> {
+    count_capped(c, filtered(filter), company::Column::Id, cap).await
 }

@@ -69,14 +69,8 @@ pub async fn set_deleted<C: ConnectionTrait>(
     super::set_deleted::<contact::Entity, _>(c, id, delete, now, columns).await
 }
 
-pub async fn list<C: ConnectionTrait>(
-    c: &C,
-    filter: &Filter,
-    sort: Sort,
-    direction: Direction,
-    after: Option<&After>,
-    limit: u64,
-) -> Result<Page<contact::Model>> {
+/// The rows `filter` selects (unordered): the one condition lists and counts share.
+fn filtered(filter: &Filter) -> Select<contact::Entity> {
     use contact::Column as Col;
     let mut q = deleted_filter(contact::Entity::find(), Col::DeletedAt, filter.deleted);
     if let Some(owner) = filter.owner_id {
@@ -107,6 +101,19 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(access) = &filter.access {
         q = q.filter(crate::access::to_sql(access, &crate::access::CONTACTS));
     }
+    q
+}
+
+pub async fn list<C: ConnectionTrait>(
+    c: &C,
+    filter: &Filter,
+    sort: Sort,
+    direction: Direction,
+    after: Option<&After>,
+    limit: u64,
+) -> Result<Page<contact::Model>> {
+    use contact::Column as Col;
+    let q = filtered(filter);
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,
         Sort::Updated => Col::UpdatedAt,
@@ -115,4 +122,9 @@ pub async fn list<C: ConnectionTrait>(
         .all(c)
         .await?;
     Ok(into_page(rows, limit))
+}
+
+/// How many rows `filter` selects, counting no further than `cap`.
+pub async fn count_up_to<C: ConnectionTrait>(c: &C, filter: &Filter, cap: u64) -> Result<u64> {
+    count_capped(c, filtered(filter), contact::Column::Id, cap).await
 }

@@ -64,14 +64,8 @@ pub async fn stage_in_use<C: ConnectionTrait>(c: &C, stage_id: Uuid) -> Result<b
         .is_some())
 }
 
-pub async fn list<C: ConnectionTrait>(
-    c: &C,
-    filter: &Filter,
-    sort: Sort,
-    direction: Direction,
-    after: Option<&After>,
-    limit: u64,
-) -> Result<Page<deal::Model>> {
+/// The rows `filter` selects (unordered): the one condition lists and counts share.
+fn filtered(filter: &Filter) -> Select<deal::Entity> {
     use deal::Column as Col;
     let mut q = deleted_filter(deal::Entity::find(), Col::DeletedAt, filter.deleted);
     if let Some(access) = &filter.access {
@@ -104,6 +98,19 @@ pub async fn list<C: ConnectionTrait>(
             .filter(Col::TitleSort.gte(prefix.clone()))
             .filter(Col::TitleSort.lt(upper));
     }
+    q
+}
+
+pub async fn list<C: ConnectionTrait>(
+    c: &C,
+    filter: &Filter,
+    sort: Sort,
+    direction: Direction,
+    after: Option<&After>,
+    limit: u64,
+) -> Result<Page<deal::Model>> {
+    use deal::Column as Col;
+    let q = filtered(filter);
     let sort_col = match sort {
         Sort::Created => Col::CreatedAt,
         Sort::Updated => Col::UpdatedAt,
@@ -113,6 +120,11 @@ pub async fn list<C: ConnectionTrait>(
         .all(c)
         .await?;
     Ok(into_page(rows, limit))
+}
+
+/// How many rows `filter` selects, counting no further than `cap`.
+pub async fn count_up_to<C: ConnectionTrait>(c: &C, filter: &Filter, cap: u64) -> Result<u64> {
+    count_capped(c, filtered(filter), deal::Column::Id, cap).await
 }
 
 /// Open deals of one stage in one currency (`None`: deals without an amount).

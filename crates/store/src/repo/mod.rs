@@ -77,6 +77,27 @@ fn keyset<E: EntityTrait>(
         .limit(limit.saturating_add(1))
 }
 
+/// How many rows `query` selects, counting no further than `cap`: the database stops reading
+/// at `cap` rows, so asking "more than N?" of a large table costs N rows, not the table.
+async fn count_capped<E: EntityTrait, C: ConnectionTrait>(
+    c: &C,
+    query: Select<E>,
+    id: E::Column,
+    cap: u64,
+) -> Result<u64> {
+    use sea_orm::QueryTrait;
+    let capped = query.select_only().column(id).limit(cap).into_query();
+    let count = sea_orm::sea_query::SelectStatement::new()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(capped, sea_orm::sea_query::Alias::new("capped"))
+        .to_owned();
+    let n: i64 = match c.query_one(&count).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 fn into_page<T>(mut rows: Vec<T>, limit: u64) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let has_more = rows.len() > limit;
@@ -410,6 +431,7 @@ pub mod custom_fields;
 pub mod dashboard;
 pub mod deal_history;
 pub mod deals;
+pub mod export_requests;
 pub mod leads;
 pub mod notifications;
 pub mod orders;

@@ -39,6 +39,7 @@ const MARKERS: &[&str] = &[
     "MATRIX-COMPLAINT",
     "MATRIX-SURVEY",
     "MATRIX-ORDER",
+    "MATRIX-EXPORT",
 ];
 
 fn id(v: &Value) -> String {
@@ -116,6 +117,12 @@ async fn seed(app: &TestApp) -> BTreeMap<&'static str, String> {
         json!({"contact_id": contact["id"], "kind": "nps", "score": 5, "comment": "MATRIX-SURVEY"}),
     )
     .await;
+    let export_request = created(
+        app,
+        "/api/v1/export-requests",
+        json!({"kind": "contacts", "reason": "MATRIX-EXPORT"}),
+    )
+    .await;
     // Customer records only: configuration (pipelines, products) and users are the
     // administrators' to change, and are reached with ids that name nothing.
     BTreeMap::from([
@@ -129,6 +136,7 @@ async fn seed(app: &TestApp) -> BTreeMap<&'static str, String> {
         ("orders", id(&order)),
         ("complaints", id(&complaint)),
         ("surveys", id(&survey)),
+        ("export-requests", id(&export_request)),
     ])
 }
 

@@ -27,6 +27,8 @@ const SURVEY_COMMENT: &str = "Mr Gao from support shouted at me";
 const COMPLAINT_SUBJECT: &str = "Wrong invoice sent to Mrs Qian's employer";
 const COMPLAINT_DESCRIPTION: &str = "It showed her debt to the whole accounts team";
 const COMPLAINT_RESOLUTION: &str = "Apologised and credited 500 yuan";
+/// An export request's reason may name a person; it is ciphertext like their record.
+const EXPORT_REASON: &str = "Access request from Qian Duoduo";
 /// Internal (non-personal) and therefore stored plainly: proves the scan sees the data at all.
 const PLAIN_MARKER: &str = "marker-team-4711";
 const CUSTOM_PERSONAL: &str = "Allergic to penicillin";
@@ -205,6 +207,16 @@ async fn seed(app: &TestApp) -> serde_json::Value {
         (status, resolved["resolution"].as_str()),
         (StatusCode::OK, Some(COMPLAINT_RESOLUTION))
     );
+    let (status, request) = app
+        .post_json(
+            "/api/v1/export-requests",
+            &json!({"kind": "contacts", "reason": EXPORT_REASON}),
+        )
+        .await;
+    assert_eq!(
+        (status, request["reason"].as_str()),
+        (StatusCode::CREATED, Some(EXPORT_REASON))
+    );
     contact
 }
 
@@ -238,6 +250,7 @@ fn secrets() -> Vec<&'static str> {
         COMPLAINT_SUBJECT,
         COMPLAINT_DESCRIPTION,
         COMPLAINT_RESOLUTION,
+        EXPORT_REASON,
         "Mr Gao",
         ADMIN_EMAIL,
         "sinopec",
@@ -285,6 +298,7 @@ pub(crate) async fn stored_bytes(app: &TestApp) -> Vec<u8> {
                 "contact_preferences",
                 "survey_responses",
                 "complaints",
+                "export_requests",
             ] {
                 assert!(tables.contains(&table.to_owned()), "{table} scanned");
             }

@@ -15,6 +15,7 @@ mod custom_fields;
 mod dashboard;
 mod deals;
 mod encryption;
+mod export_approvals;
 mod feedback;
 mod identity;
 mod leads;

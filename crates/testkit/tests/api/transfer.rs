@@ -1,7 +1,7 @@
 //! CSV import and CSV/JSON export over the API: dry runs that report every bad line, imports
 //! that write all or nothing, duplicates by e-mail, encodings, limits, and the formula guard.
 
-use custodian_testkit::{Backend, TestApp, error_code, on_both_backends, spawn_app};
+use custodian_testkit::{Backend, OtherUser, TestApp, error_code, on_both_backends, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -262,6 +262,29 @@ async fn encodings_mappings_and_bad_files(backend: Backend) {
     assert_eq!(count(&app, "/api/v1/contacts").await, 2);
 }
 
+/// Requests every contact in `format`, has the privacy officer approve it and downloads it.
+async fn approved_export(app: &TestApp, dpo: &OtherUser, format: &str) -> reqwest::Response {
+    let (status, request) = app
+        .post_json(
+            "/api/v1/export-requests",
+            &json!({"kind": "contacts", "format": format, "reason": "CRM migration"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let id = request["id"].as_str().unwrap();
+    let (status, approved) = dpo
+        .post_json(&format!("/api/v1/export-requests/{id}/approve"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    app.request(
+        reqwest::Method::GET,
+        &format!("/api/v1/export-requests/{id}/download"),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
 async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut file = String::from("Name,Email,Job title,Notes\n");
@@ -276,11 +299,17 @@ async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
         "{report}"
     );
 
-    let res = app
-        .request(reqwest::Method::GET, "/api/v1/exports/contacts")
-        .send()
-        .await
-        .unwrap();
+    // More than 1,000 records: the file comes through an approved request (separation of
+    // duties; see export_approvals.rs).
+    let (status, refused) = app.get_json("/api/v1/exports/contacts").await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("export_approval_required"))
+    );
+    let dpo = app
+        .sign_in_with_roles("dpo@example.com", &["privacy_officer"], None, None)
+        .await;
+    let res = approved_export(&app, &dpo, "csv").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(
@@ -307,8 +336,9 @@ async fn exports_guard_formulas_and_stream_every_row(backend: Backend) {
             .any(|r| r[1] == *"Person 0000" && r[4] == *"Buyer")
     );
 
-    let (status, json) = app.get_json("/api/v1/exports/contacts?format=json").await;
-    assert_eq!(status, StatusCode::OK);
+    let res = approved_export(&app, &dpo, "json").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = res.json().await.unwrap();
     let items = json.as_array().unwrap();
     assert_eq!(items.len(), 1_204);
     assert!(

@@ -1,6 +1,8 @@
 //! The import page and export downloads over real HTTP, in both languages.
 
-use custodian_testkit::{Backend, TestApp, on_both_backends, spawn_app};
+use custodian_testkit::{
+    Backend, TestApp, location, on_both_backends, spawn_app, spawn_app_with, test_config,
+};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
@@ -124,7 +126,123 @@ async fn import_page_offers_custom_fields(backend: Backend) {
     assert!(columns.contains("Birthday"), "{html}");
 }
 
+/// An export over the bulk threshold: the export button leads to the request form; the
+/// privacy officer approves it on the Exports page (in Chinese); the requester downloads it
+/// from there, once.
+async fn export_over_the_threshold_is_requested_approved_and_downloaded(backend: Backend) {
+    let mut config = test_config();
+    config.authorization.bulk_export_rows = 1;
+    let app = spawn_app_with(backend, config).await;
+    for name in ["王芳", "李伟"] {
+        app.create_contact(serde_json::json!({"name": name})).await;
+    }
+
+    let res = app
+        .client
+        .get(app.url("/export/contacts?format=csv&tag=vip%20cn"))
+        .send()
+        .await
+        .unwrap();
+    // Filtered to nothing: under the threshold, downloaded at once.
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .get(app.url("/export/contacts?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let form_url = location(&res);
+    assert_eq!(form_url, "/exports/new?kind=contacts&format=csv");
+    let (status, html) = app.html(&form_url, "en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("more than 1 records") && html.contains("id=\"export-request-form\""),
+        "{html}"
+    );
+    let (_, html) = app.html(&form_url, "zh-CN").await;
+    assert!(
+        html.contains("申请导出") && html.contains("须先经他人批准"),
+        "{html}"
+    );
+
+    // No reason: the form comes back saying so.
+    let fields = |reason: &'static str| {
+        vec![
+            ("_csrf", app.csrf.clone()),
+            ("kind", "contacts".to_owned()),
+            ("format", "csv".to_owned()),
+            ("owner_id", String::new()),
+            ("company_id", String::new()),
+            ("tag", String::new()),
+            ("pipeline_id", String::new()),
+            ("status", String::new()),
+            ("reason", reason.to_owned()),
+        ]
+    };
+    let form = fields(" ");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.post_form("/exports/new", &pairs).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Say why"));
+    let form = fields("Trade fair follow-up");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.post_form("/exports/new", &pairs).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.html(&location(&res), "en").await;
+    assert!(html.contains("Your request was sent"), "{html}");
+    assert!(html.contains("data-status=\"pending\"") && html.contains("Trade fair follow-up"));
+    assert!(!html.contains("download-export"));
+
+    let dpo = app
+        .sign_in_with_roles("dpo@example.com", &["privacy_officer"], None, None)
+        .await;
+    let page = dpo
+        .request(reqwest::Method::GET, "/exports")
+        .header(reqwest::header::ACCEPT_LANGUAGE, "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("等待您审批") && page.contains("Trade fair follow-up"),
+        "{page}"
+    );
+    assert!(page.contains(custodian_testkit::ADMIN_EMAIL));
+    let id = page
+        .split("<tr id=\"awaiting-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let res = dpo
+        .request(reqwest::Method::POST, &format!("/exports/{id}/approve"))
+        .form(&[("_csrf", dpo.csrf.as_str()), ("note", "OK")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let (_, html) = app.html("/exports", "en").await;
+    assert!(html.contains("data-status=\"approved\"") && html.contains("download-export"));
+    let res = app
+        .client
+        .get(app.url(&format!("/exports/{id}/download")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("王芳") && body.contains("李伟"));
+    let (status, html) = app.html(&format!("/exports/{id}/download"), "zh-CN").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("已下载过"), "{html}");
+}
+
 on_both_backends!(
     import_page_checks_imports_and_reports_lines,
     import_page_offers_custom_fields,
+    export_over_the_threshold_is_requested_approved_and_downloaded,
 );

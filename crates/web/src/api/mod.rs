@@ -8,6 +8,7 @@ mod contacts;
 mod custom_fields;
 mod dashboard;
 mod deals;
+mod export_requests;
 mod feedback;
 mod identity;
 mod leads;
@@ -252,6 +253,27 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/exports/{kind}", get(transfer::export))
+        .route(
+            "/export-requests",
+            get(export_requests::list).post(export_requests::create),
+        )
+        .route("/export-requests/{id}", get(export_requests::get))
+        .route(
+            "/export-requests/{id}/approve",
+            post(export_requests::approve),
+        )
+        .route(
+            "/export-requests/{id}/reject",
+            post(export_requests::reject),
+        )
+        .route(
+            "/export-requests/{id}/withdraw",
+            post(export_requests::withdraw),
+        )
+        .route(
+            "/export-requests/{id}/download",
+            get(export_requests::download_file),
+        )
         .route("/search", post(search::search))
         .route("/views", get(search::list_views).post(search::create_view))
         .route(

@@ -4,8 +4,8 @@
 
 use super::{
     Health, PageBody, account, activities, companies, complaints, contacts, custom_fields,
-    dashboard, deals, feedback, identity, leads, notifications, orders, passkeys, policies,
-    products, search, session, tasks, transfer, users,
+    dashboard, deals, export_requests, feedback, identity, leads, notifications, orders, passkeys,
+    policies, products, search, session, tasks, transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -100,6 +100,9 @@ are JSON `{code, message, details}` with stable codes."
         activities::delete, activities::restore, activities::contact_timeline,
         activities::company_timeline, activities::deal_timeline,
         transfer::import_contacts, transfer::export,
+        export_requests::create, export_requests::list, export_requests::get,
+        export_requests::approve, export_requests::reject, export_requests::withdraw,
+        export_requests::download_file,
         search::search, search::list_views, search::create_view, search::update_view, search::delete_view,
         tasks::list, tasks::create, tasks::get, tasks::update, tasks::complete, tasks::reopen,
         tasks::delete, tasks::restore,
@@ -129,6 +132,10 @@ are JSON `{code, message, details}` with stable codes."
         identity::InviteRequest, identity::UserDeleted, identity::LinkPassword,
         identity::ForgotRequest, custodian_core::account_links::InvitationSent,
         custodian_core::sent_codes::SignInOptions,
+        custodian_core::export_requests::ExportRequestView,
+        custodian_core::export_requests::ExportRequestPage,
+        custodian_core::exports::ExportFilters,
+        export_requests::ExportRequestBody, export_requests::DecisionBody,
         custodian_core::policies::PolicyOverview, custodian_core::policies::PolicyVersionView,
         custodian_core::policies::PolicyVersionDetail, custodian_core::policies::DiffLine,
         custodian_core::policies::ProposePolicies, custodian_core::policies::ExplainRequest,
@@ -170,7 +177,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),
-        (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export"),
+        (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export; exports over the bulk threshold need someone else's approval (export requests)"),
         (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),
         (name = "notifications", description = "Your in-app notifications (task reminders and assignments); only ever your own"),
         (name = "purchases", description = "Product catalogue, sales orders with exact line totals and status transitions, per-customer purchase history and product interests"),

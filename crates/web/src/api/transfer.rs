@@ -11,7 +11,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use custodian_core::CoreError;
-use custodian_core::exports::{Export, ExportFormat, ExportKind, ExportRequest};
+use custodian_core::exports::{Export, ExportFilters, ExportFormat, ExportKind, ExportRequest};
 use custodian_core::imports::{DuplicatePolicy, ImportOptions, ImportReport, MAX_IMPORT_BYTES};
 use custodian_core::tabular::TextEncoding;
 use serde::Deserialize;
@@ -214,11 +214,13 @@ pub(crate) fn export_request(kind: &str, p: ExportParams) -> Result<ExportReques
         (Some(kind), Some(format)) => Ok(ExportRequest {
             kind,
             format,
-            owner_id: p.owner_id,
-            company_id: p.company_id,
-            tag: p.tag,
-            pipeline_id: p.pipeline_id,
-            status: p.status,
+            filters: ExportFilters {
+                owner_id: p.owner_id,
+                company_id: p.company_id,
+                tag: p.tag,
+                pipeline_id: p.pipeline_id,
+                status: p.status,
+            },
         }),
         _ => Err(CoreError::Validation(errors).into()),
     }
@@ -228,7 +230,9 @@ pub(crate) fn export_request(kind: &str, p: ExportParams) -> Result<ExportReques
     params(("kind" = String, Path, description = "contacts, companies or deals"), ExportParams),
     responses(
         (status = 200, description = "The file, streamed (CSV cells that would start a formula are prefixed with `'`)", content_type = "text/csv"),
-        (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 409, description = "`export_approval_required`: more records than the bulk threshold; request approval at /api/v1/export-requests", body = ApiError),
+        (status = 422, body = ApiError)))]
 pub async fn export(
     State(state): State<AppState>,
     auth: Authenticated,

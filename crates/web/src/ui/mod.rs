@@ -10,6 +10,7 @@ mod contacts;
 mod custom_fields;
 mod dashboard;
 mod deals;
+mod exports;
 mod feedback;
 mod leads;
 mod links;
@@ -128,6 +129,10 @@ pub fn routes() -> Router<AppState> {
             ),
         )
         .route("/export/{kind}", get(transfer::export))
+        .route("/exports", get(exports::show))
+        .route("/exports/new", get(exports::new_form).post(exports::create))
+        .route("/exports/{id}/download", get(exports::download_file))
+        .route("/exports/{id}/{action}", post(exports::decide))
         .route("/search", get(views::search_form).post(views::search))
         .route("/views", post(views::save))
         .route("/views/{id}/delete", post(views::delete))

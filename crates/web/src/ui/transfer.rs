@@ -2,7 +2,7 @@
 //! the export downloads behind the list pages' buttons. The uploaded file is personal data: it
 //! is read into memory for the request only, never stored or logged.
 
-use super::support::{Chrome, UiError, UiResultExt, Viewer, bad_request, render};
+use super::support::{Chrome, UiError, Viewer, bad_request, render};
 use crate::api::transfer::{ExportParams, download, export_request, read_upload};
 use crate::error::ApiError;
 use crate::i18n::Tr;
@@ -11,7 +11,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use custodian_core::CoreError;
 use custodian_core::custom_fields::CustomFieldView;
 use custodian_core::imports::{DuplicatePolicy, ImportReport};
@@ -291,6 +291,12 @@ pub(crate) async fn export(
         return Err(v.fail(bad_request()));
     };
     let request = export_request(&kind, params).map_err(|e: ApiError| v.fail(e))?;
-    let export = v.core().export(v.actor(), request).await.ui(&v)?;
-    Ok(download(export))
+    match v.core().export(v.actor(), request.clone()).await {
+        Ok(export) => Ok(download(export)),
+        // Too large to take without a second person's approval: ask for it.
+        Err(CoreError::ExportApprovalRequired { .. }) => {
+            Ok(Redirect::to(&super::exports::request_form_url(&request)).into_response())
+        }
+        Err(e) => Err(v.fail(e)),
+    }
 }
