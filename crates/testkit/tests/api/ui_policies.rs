@@ -225,8 +225,73 @@ async fn forms_leave_out_field_groups_the_user_may_not_change(backend: Backend) 
     );
 }
 
+/// Product interests are preferences, not purchase history: marketing sees and records them
+/// on the contact page without seeing purchases; a manager reads both and changes neither.
+async fn product_interests_follow_preferences_not_purchases(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let contact = app
+        .create_contact(json!({"name": "Zhou", "team": "north", "region": "cn"}))
+        .await;
+    let contact_id = contact["id"].as_str().unwrap();
+    let (status, product) = app
+        .post_json(
+            "/api/v1/products",
+            &json!({"sku": "VALVE-9", "name": "Ball valve", "list_price": "9.00",
+                    "currency": "CNY", "unit": "each"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/contacts/{contact_id}/product-interests"),
+            &json!({"product_id": product["id"], "level": "high"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = format!("/contacts/{contact_id}");
+
+    let marketing = app
+        .sign_in_with_roles("mkt@example.com", &["marketing"], None, Some("cn"))
+        .await;
+    let html = marketing
+        .request(reqwest::Method::GET, &page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"product-interests\"") && html.contains("VALVE-9"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"interest-form\"") && html.contains("remove-interest"));
+    assert!(
+        !html.contains("id=\"purchases\""),
+        "no purchase history for marketing"
+    );
+
+    let manager = app
+        .sign_in_with_roles("mgr@example.com", &["manager"], Some("north"), Some("cn"))
+        .await;
+    let html = manager
+        .request(reqwest::Method::GET, &page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"purchases\"") && html.contains("VALVE-9"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"interest-form\"") && !html.contains("remove-interest"));
+}
+
 on_both_backends!(
     policies_page_explains_and_takes_proposals,
     administrators_edit_roles_on_the_user_page,
     forms_leave_out_field_groups_the_user_may_not_change,
+    product_interests_follow_preferences_not_purchases,
 );

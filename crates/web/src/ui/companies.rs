@@ -270,15 +270,7 @@ pub(crate) async fn detail(
         .await
         .ui(&v)?
         == custodian_core::authz::fields::GroupAccess::Full;
-    let purchases = super::orders::purchase_section(
-        &v,
-        customer,
-        super::orders::PurchaseAccess {
-            purchases: purchases_readable,
-            interests: false,
-        },
-    )
-    .await?;
+    let purchases = super::orders::purchase_section(&v, customer, purchases_readable).await?;
     let contacts: Vec<ContactRow> = contacts.items.into_iter().map(ContactRow::from).collect();
     let feedback = match c.deleted_at {
         None => {

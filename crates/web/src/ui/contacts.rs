@@ -263,6 +263,7 @@ struct DetailPage<'a> {
     timeline_block: Option<Timeline>,
     tasks: super::tasks::RecordTasks,
     purchases: Option<super::orders::PurchaseSection>,
+    interests: Option<super::orders::InterestSection>,
     shown: Vec<super::custom_fields::ShownValue>,
     /// Preferences, surveys and complaints (live contacts only).
     feedback: Option<super::feedback::ContactFeedback>,
@@ -350,12 +351,21 @@ async fn detail_page_revealing(
     let purchases = super::orders::purchase_section(
         v,
         custodian_core::orders::CustomerRef::Contact(c.id),
-        super::orders::PurchaseAccess {
-            purchases: reads("purchase_history"),
-            interests: feedback_readable,
-        },
+        reads("purchase_history"),
     )
     .await?;
+    let interests_editable = feedback_readable
+        && c.deleted_at.is_none()
+        && v.core()
+            .may_write_contact_group(
+                v.actor(),
+                Some(c.id),
+                custodian_core::authz::FieldGroup::PreferencesFeedback,
+            )
+            .await
+            .ui(v)?;
+    let interests =
+        super::orders::interest_section(v, c.id, feedback_readable, interests_editable).await?;
     let fields = super::custom_fields::active_fields(v, "contact").await?;
     let shown = super::custom_fields::shown(&v.t(), &fields, c.custom_fields.as_ref());
     let feedback = match c.deleted_at {
@@ -371,6 +381,7 @@ async fn detail_page_revealing(
         id: c.id.to_string(),
         feedback,
         purchases,
+        interests,
         company,
         tasks,
         created: format_time(c.created_at),

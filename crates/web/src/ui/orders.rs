@@ -138,10 +138,23 @@ pub(crate) struct PurchaseSection {
     pub(crate) last_ordered_on: String,
     pub(crate) orders: Vec<OrderRow>,
     pub(crate) more: bool,
-    /// Contacts only: their product interests and the products to add one for.
-    pub(crate) interests: Option<Vec<InterestRow>>,
+}
+
+/// A contact's product interests (preferences and feedback), with the form to add one for
+/// those who may change them.
+pub(crate) struct InterestSection {
+    pub(crate) id: String,
+    pub(crate) interests: Vec<InterestRow>,
+    /// Empty when the viewer may not change interests (or no product is active).
     pub(crate) products: Vec<SelectOption>,
     pub(crate) levels: Vec<SelectOption>,
+    pub(crate) editable: bool,
+}
+
+impl fmt::Debug for InterestSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InterestSection").finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for PurchaseSection {
@@ -152,60 +165,24 @@ impl fmt::Debug for PurchaseSection {
     }
 }
 
-/// What a customer page may show of its purchases: the orders (purchase history) and, on a
-/// contact, the product interests (preferences and feedback).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PurchaseAccess {
-    pub(crate) purchases: bool,
-    pub(crate) interests: bool,
-}
-
-/// The customer's purchases, for callers who read purchase history (marketing does not);
-/// product interests with them for callers who read preferences and feedback.
+/// The customer's purchases, for callers who read purchase history (marketing does not).
 pub(crate) async fn purchase_section(
     v: &Viewer,
     customer: CustomerRef,
-    access: PurchaseAccess,
+    readable: bool,
 ) -> Result<Option<PurchaseSection>, UiError> {
-    if !access.purchases {
+    if !readable {
         return Ok(None);
     }
-    let interests_readable = access.interests;
     let t = v.t();
     let history = v
         .core()
         .customer_purchases(v.actor(), customer, None, Some(SECTION_ORDERS))
         .await
         .ui(v)?;
-    let (kind, id, interests) = match customer {
-        CustomerRef::Contact(id) if !interests_readable => ("contact", id.to_string(), None),
-        CustomerRef::Contact(id) => {
-            let interests = v.core().list_product_interests(v.actor(), id).await.ui(v)?;
-            let rows = interests
-                .into_iter()
-                .map(|i| InterestRow {
-                    product_id: i.product_id.to_string(),
-                    product: format!("{} — {}", i.sku, i.product_name),
-                    level: t.t(&format!("interest_level.{}", i.level)).to_owned(),
-                    recorded: format_time(i.recorded_at),
-                })
-                .collect();
-            ("contact", id.to_string(), Some(rows))
-        }
-        CustomerRef::Company(id) => ("company", id.to_string(), None),
-    };
-    let products = if interests.is_some() {
-        product_options(v, false)
-            .await?
-            .iter()
-            .map(|p| SelectOption {
-                value: p.id.to_string(),
-                label: format!("{} — {}", p.sku, p.name),
-                selected: false,
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let (kind, id) = match customer {
+        CustomerRef::Contact(id) => ("contact", id.to_string()),
+        CustomerRef::Company(id) => ("company", id.to_string()),
     };
     Ok(Some(PurchaseSection {
         kind,
@@ -225,6 +202,49 @@ pub(crate) async fn purchase_section(
             .map(|o| order_row(&t, o))
             .collect(),
         more: history.orders.next_cursor.is_some(),
+    }))
+}
+
+/// A contact's product interests, for callers who read preferences and feedback (`readable`);
+/// the form to add one when they may also change them (`editable`).
+pub(crate) async fn interest_section(
+    v: &Viewer,
+    contact: ContactId,
+    readable: bool,
+    editable: bool,
+) -> Result<Option<InterestSection>, UiError> {
+    if !readable {
+        return Ok(None);
+    }
+    let t = v.t();
+    let interests = v
+        .core()
+        .list_product_interests(v.actor(), contact)
+        .await
+        .ui(v)?
+        .into_iter()
+        .map(|i| InterestRow {
+            product_id: i.product_id.to_string(),
+            product: format!("{} — {}", i.sku, i.product_name),
+            level: t.t(&format!("interest_level.{}", i.level)).to_owned(),
+            recorded: format_time(i.recorded_at),
+        })
+        .collect();
+    let products = if editable {
+        product_options(v, false)
+            .await?
+            .iter()
+            .map(|p| SelectOption {
+                value: p.id.to_string(),
+                label: format!("{} — {}", p.sku, p.name),
+                selected: false,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Some(InterestSection {
+        id: contact.to_string(),
         interests,
         products,
         levels: ["low", "medium", "high"]
@@ -235,6 +255,7 @@ pub(crate) async fn purchase_section(
                 selected: *l == "medium",
             })
             .collect(),
+        editable,
     }))
 }
 
