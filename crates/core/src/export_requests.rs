@@ -328,25 +328,6 @@ impl Core {
         Ok(ExportRequestPage { items, next_cursor })
     }
 
-    /// How many requests wait for the caller's decision (for the menu badge), up to 100.
-    pub async fn pending_export_approvals(&self, actor: &Actor) -> Result<u64, CoreError> {
-        let kinds = self.approvable_kinds(actor);
-        if kinds.is_empty() {
-            return Ok(0);
-        }
-        let filter = repo::export_requests::Filter {
-            requested_by: None,
-            status: Some("pending".to_owned()),
-            kinds: Some(kinds.iter().map(|k| k.name().to_owned()).collect()),
-        };
-        let page = repo::export_requests::list(self.store().conn(), &filter, None, 100).await?;
-        Ok(page
-            .items
-            .iter()
-            .filter(|r| r.requested_by != actor.user_id.as_uuid())
-            .count() as u64)
-    }
-
     /// One request: its requester's, or any approver's of its kind; 404 for everyone else.
     pub async fn export_request(
         &self,

@@ -170,6 +170,24 @@ pub struct ExportRequest {
     pub filters: ExportFilters,
 }
 
+impl ExportRequest {
+    /// An export from its kind and format as written (an empty format is CSV), every problem
+    /// reported at once.
+    pub fn parse(kind: &str, format: &str, filters: ExportFilters) -> Result<Self, CoreError> {
+        let mut errors = Vec::new();
+        let kind = ExportKind::parse(kind).map_err(|e| errors.push(e)).ok();
+        let format = ExportFormat::parse(format).map_err(|e| errors.push(e)).ok();
+        match (kind, format) {
+            (Some(kind), Some(format)) => Ok(Self {
+                kind,
+                format,
+                filters,
+            }),
+            _ => Err(CoreError::Validation(errors)),
+        }
+    }
+}
+
 /// The list filters an export applies. Filters that do not apply to the kind are ignored.
 /// Ids, a tag and a deal status only: nothing personal, so they may be stored with an export
 /// request and travel in URLs.

@@ -234,6 +234,17 @@ pub fn client(cert_pem: &[u8], cookies: bool) -> reqwest::Client {
         .expect("client")
 }
 
+/// Sends a page request in the given `Accept-Language`: status and HTML.
+async fn page_in(request: RequestBuilder, lang: &str) -> (StatusCode, String) {
+    let res = request
+        .header(reqwest::header::ACCEPT_LANGUAGE, lang)
+        .send()
+        .await
+        .expect("send");
+    let status = res.status();
+    (status, res.text().await.expect("body"))
+}
+
 /// The id of a pipeline's stage at `index`.
 pub fn stage_id(pipeline: &Value, index: usize) -> String {
     pipeline["stages"][index]["id"]
@@ -306,15 +317,7 @@ impl TestApp {
 
     /// A UI page in the given `Accept-Language`: status and HTML.
     pub async fn html(&self, path: &str, lang: &str) -> (StatusCode, String) {
-        let res = self
-            .client
-            .get(self.url(path))
-            .header(reqwest::header::ACCEPT_LANGUAGE, lang)
-            .send()
-            .await
-            .expect("send");
-        let status = res.status();
-        (status, res.text().await.expect("body"))
+        page_in(self.client.get(self.url(path)), lang).await
     }
 
     /// Posts a UI form (the caller includes `_csrf`); redirects are not followed.
@@ -544,6 +547,11 @@ impl OtherUser {
             rb = rb.header("x-csrf-token", &self.csrf);
         }
         rb
+    }
+
+    /// A UI page in the given `Accept-Language`: status and HTML.
+    pub async fn html(&self, path: &str, lang: &str) -> (StatusCode, String) {
+        page_in(self.request(Method::GET, path), lang).await
     }
 
     pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {

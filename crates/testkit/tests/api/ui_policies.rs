@@ -253,14 +253,7 @@ async fn product_interests_follow_preferences_not_purchases(backend: Backend) {
     let marketing = app
         .sign_in_with_roles("mkt@example.com", &["marketing"], None, Some("cn"))
         .await;
-    let html = marketing
-        .request(reqwest::Method::GET, &page)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = marketing.html(&page, "en").await;
     assert!(
         html.contains("id=\"product-interests\"") && html.contains("VALVE-9"),
         "{html}"
@@ -274,14 +267,7 @@ async fn product_interests_follow_preferences_not_purchases(backend: Backend) {
     let manager = app
         .sign_in_with_roles("mgr@example.com", &["manager"], Some("north"), Some("cn"))
         .await;
-    let html = manager
-        .request(reqwest::Method::GET, &page)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = manager.html(&page, "en").await;
     assert!(
         html.contains("id=\"purchases\"") && html.contains("VALVE-9"),
         "{html}"

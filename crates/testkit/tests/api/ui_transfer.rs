@@ -197,15 +197,7 @@ async fn export_over_the_threshold_is_requested_approved_and_downloaded(backend:
     let dpo = app
         .sign_in_with_roles("dpo@example.com", &["privacy_officer"], None, None)
         .await;
-    let page = dpo
-        .request(reqwest::Method::GET, "/exports")
-        .header(reqwest::header::ACCEPT_LANGUAGE, "zh-CN")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = dpo.html("/exports", "zh-CN").await;
     assert!(
         page.contains("等待您审批") && page.contains("Trade fair follow-up"),
         "{page}"

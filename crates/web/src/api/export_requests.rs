@@ -16,7 +16,7 @@ use custodian_core::export_requests::{
     Decision, ExportRequestPage, ExportRequestQuery, ExportRequestView, NewExportRequest,
     RequestScope,
 };
-use custodian_core::exports::{ExportFilters, ExportFormat, ExportKind, ExportRequest};
+use custodian_core::exports::{ExportFilters, ExportRequest};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -36,25 +36,12 @@ pub struct ExportRequestBody {
 }
 
 impl ExportRequestBody {
-    pub(crate) fn into_request(self) -> Result<NewExportRequest, ApiError> {
-        let mut errors = Vec::new();
-        let kind = ExportKind::parse(&self.kind)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let format = ExportFormat::parse(self.format.as_deref().unwrap_or(""))
-            .map_err(|e| errors.push(e))
-            .ok();
-        match (kind, format) {
-            (Some(kind), Some(format)) => Ok(NewExportRequest {
-                export: ExportRequest {
-                    kind,
-                    format,
-                    filters: self.filters,
-                },
-                reason: self.reason,
-            }),
-            _ => Err(CoreError::Validation(errors).into()),
-        }
+    fn into_request(self) -> Result<NewExportRequest, CoreError> {
+        let format = self.format.as_deref().unwrap_or("");
+        Ok(NewExportRequest {
+            export: ExportRequest::parse(&self.kind, format, self.filters)?,
+            reason: self.reason,
+        })
     }
 }
 

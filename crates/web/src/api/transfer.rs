@@ -11,7 +11,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use custodian_core::CoreError;
-use custodian_core::exports::{Export, ExportFilters, ExportFormat, ExportKind, ExportRequest};
+use custodian_core::exports::{Export, ExportFilters, ExportRequest};
 use custodian_core::imports::{DuplicatePolicy, ImportOptions, ImportReport, MAX_IMPORT_BYTES};
 use custodian_core::tabular::TextEncoding;
 use serde::Deserialize;
@@ -205,25 +205,18 @@ pub(crate) fn download(export: Export) -> Response {
 }
 
 pub(crate) fn export_request(kind: &str, p: ExportParams) -> Result<ExportRequest, ApiError> {
-    let mut errors = Vec::new();
-    let kind = ExportKind::parse(kind).map_err(|e| errors.push(e)).ok();
-    let format = ExportFormat::parse(p.format.as_deref().unwrap_or(""))
-        .map_err(|e| errors.push(e))
-        .ok();
-    match (kind, format) {
-        (Some(kind), Some(format)) => Ok(ExportRequest {
-            kind,
-            format,
-            filters: ExportFilters {
-                owner_id: p.owner_id,
-                company_id: p.company_id,
-                tag: p.tag,
-                pipeline_id: p.pipeline_id,
-                status: p.status,
-            },
-        }),
-        _ => Err(CoreError::Validation(errors).into()),
-    }
+    let filters = ExportFilters {
+        owner_id: p.owner_id,
+        company_id: p.company_id,
+        tag: p.tag,
+        pipeline_id: p.pipeline_id,
+        status: p.status,
+    };
+    Ok(ExportRequest::parse(
+        kind,
+        p.format.as_deref().unwrap_or(""),
+        filters,
+    )?)
 }
 
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "transfer",

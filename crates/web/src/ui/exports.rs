@@ -20,7 +20,7 @@ use custodian_core::CoreError;
 use custodian_core::export_requests::{
     Decision, ExportRequestQuery, ExportRequestView, NewExportRequest, RequestScope,
 };
-use custodian_core::exports::{ExportFilters, ExportFormat, ExportKind, ExportRequest};
+use custodian_core::exports::{ExportFilters, ExportRequest};
 use custodian_domain::FieldError;
 use serde::Deserialize;
 
@@ -230,12 +230,6 @@ fn text(raw: &str) -> Option<String> {
 impl RequestForm {
     fn export(&self) -> Result<ExportRequest, CoreError> {
         let mut errors = Vec::new();
-        let kind = ExportKind::parse(&self.kind)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let format = ExportFormat::parse(&self.format)
-            .map_err(|e| errors.push(e))
-            .ok();
         let filters = ExportFilters {
             owner_id: optional_id("owner_id", &self.owner_id, &mut errors),
             company_id: optional_id("company_id", &self.company_id, &mut errors),
@@ -243,13 +237,15 @@ impl RequestForm {
             pipeline_id: optional_id("pipeline_id", &self.pipeline_id, &mut errors),
             status: text(&self.status),
         };
-        match (kind, format) {
-            (Some(kind), Some(format)) if errors.is_empty() => Ok(ExportRequest {
-                kind,
-                format,
-                filters,
-            }),
-            _ => Err(CoreError::Validation(errors)),
+        let parsed = ExportRequest::parse(&self.kind, &self.format, filters);
+        match parsed {
+            Ok(export) if errors.is_empty() => Ok(export),
+            Ok(_) => Err(CoreError::Validation(errors)),
+            Err(CoreError::Validation(more)) => {
+                errors.extend(more);
+                Err(CoreError::Validation(errors))
+            }
+            Err(other) => Err(other),
         }
     }
 }
