@@ -34,9 +34,14 @@ const MAX_PENDING_PER_USER: u64 = 10;
 /// Records counted for a request's estimate; beyond this it says "at least".
 pub const ESTIMATE_CAP: u64 = 10_000_000;
 const SORT_CODE: &str = "-requested";
+const ALREADY_DOWNLOADED: CoreError = CoreError::Rule {
+    code: "export_already_downloaded",
+    message: "this approved export was downloaded already; request it again to download it again",
+};
 
-/// A request for an export that needs approval.
-#[derive(Debug, Clone)]
+/// A request for an export that needs approval. `Debug` leaves out the reason (free text
+/// that may name a person).
+#[derive(Clone)]
 pub struct NewExportRequest {
     pub export: ExportRequest,
     /// Why the file is needed; shown to the approvers.
@@ -88,8 +93,10 @@ pub struct ExportRequestQuery {
     pub limit: Option<u64>,
 }
 
+/// `Debug` shows the id and state only: the reason, the note and the people's names are
+/// personal data.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ExportRequestView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: Uuid,
@@ -132,6 +139,24 @@ pub struct ExportRequestView {
     pub can_withdraw: bool,
     /// The caller (its requester) may download it now.
     pub can_download: bool,
+}
+
+impl std::fmt::Debug for NewExportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewExportRequest")
+            .field("export", &self.export)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ExportRequestView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportRequestView")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -208,8 +233,8 @@ impl Core {
         let export = self
             .prepare_export(actor, input.export.clone(), None)
             .await?;
-        let estimated = export.count_up_to(ESTIMATE_CAP).await?;
         let conn = self.store().conn();
+        // The cheap refusal before the count, which may read millions of index entries.
         let pending = repo::export_requests::list(
             conn,
             &repo::export_requests::Filter {
@@ -221,12 +246,13 @@ impl Core {
             MAX_PENDING_PER_USER,
         )
         .await?;
-        if pending.has_more || pending.items.len() as u64 >= MAX_PENDING_PER_USER {
+        if pending.items.len() as u64 >= MAX_PENDING_PER_USER {
             return Err(CoreError::Rule {
                 code: "too_many_pending_exports",
                 message: "you have 10 export requests waiting for a decision; withdraw one or wait for the approvers",
             });
         }
+        let estimated = export.count_up_to(ESTIMATE_CAP).await?;
         let key = self.keys().org_key(conn).await?;
         let now = self.now();
         let id = uuid_at(now);
@@ -257,7 +283,8 @@ impl Core {
             &format!("requested {id} {} rows={estimated}", row.kind),
         )
         .await?;
-        self.export_request_view(actor, &key, &row, &mut HashMap::new())
+        let approvable = self.approvable_kinds(actor);
+        self.export_request_view(actor, &approvable, &key, &row, &mut HashMap::new())
             .await
     }
 
@@ -285,6 +312,7 @@ impl Core {
                 .into());
             }
         };
+        let approvable = self.approvable_kinds(actor);
         let filter = match query.scope {
             RequestScope::Mine => repo::export_requests::Filter {
                 requested_by: Some(actor.user_id.as_uuid()),
@@ -292,8 +320,7 @@ impl Core {
                 kinds: None,
             },
             RequestScope::Approvals => {
-                let kinds = self.approvable_kinds(actor);
-                if kinds.is_empty() {
+                if approvable.is_empty() {
                     return Err(self
                         .denied(
                             actor,
@@ -307,7 +334,7 @@ impl Core {
                 repo::export_requests::Filter {
                     requested_by: None,
                     status,
-                    kinds: Some(kinds.iter().map(|k| k.name().to_owned()).collect()),
+                    kinds: Some(approvable.iter().map(|k| k.name().to_owned()).collect()),
                 }
             }
         };
@@ -321,7 +348,7 @@ impl Core {
         let mut items = Vec::with_capacity(page.items.len());
         for row in &page.items {
             items.push(
-                self.export_request_view(actor, &key, row, &mut names)
+                self.export_request_view(actor, &approvable, &key, row, &mut names)
                     .await?,
             );
         }
@@ -334,9 +361,9 @@ impl Core {
         actor: &Actor,
         id: Uuid,
     ) -> Result<ExportRequestView, CoreError> {
-        let row = self.visible_export_request(actor, id).await?;
+        let (row, approvable) = self.visible_export_request(actor, id).await?;
         let key = self.keys().org_key(self.store().conn()).await?;
-        self.export_request_view(actor, &key, &row, &mut HashMap::new())
+        self.export_request_view(actor, &approvable, &key, &row, &mut HashMap::new())
             .await
     }
 
@@ -351,7 +378,7 @@ impl Core {
         note: &str,
     ) -> Result<ExportRequestView, CoreError> {
         let note = check_note("note", note, false)?;
-        let row = self.visible_export_request(actor, id).await?;
+        let (row, approvable) = self.visible_export_request(actor, id).await?;
         let kind = stored_kind(&row)?;
         if row.requested_by == actor.user_id.as_uuid() {
             if decision == Decision::Approve {
@@ -378,7 +405,7 @@ impl Core {
             Decision::Approve => "approved",
             Decision::Reject => "rejected",
         };
-        self.settle(actor, &row, status, note).await
+        self.settle(actor, &approvable, &row, status, note).await
     }
 
     /// The requester takes back a pending request.
@@ -387,19 +414,21 @@ impl Core {
         actor: &Actor,
         id: Uuid,
     ) -> Result<ExportRequestView, CoreError> {
-        let row = self.visible_export_request(actor, id).await?;
+        let (row, approvable) = self.visible_export_request(actor, id).await?;
         if row.requested_by != actor.user_id.as_uuid() {
             return Err(CoreError::Rule {
                 code: "not_requester",
                 message: "only the requester can withdraw an export request; reject it instead",
             });
         }
-        self.settle(actor, &row, "withdrawn", None).await
+        self.settle(actor, &approvable, &row, "withdrawn", None)
+            .await
     }
 
     async fn settle(
         &self,
         actor: &Actor,
+        approvable: &[ExportKind],
         row: &export_request::Model,
         status: &'static str,
         note: Option<String>,
@@ -433,7 +462,7 @@ impl Core {
         let row = repo::export_requests::get(conn, id)
             .await?
             .ok_or(CoreError::Internal("settled export request missing"))?;
-        self.export_request_view(actor, &key, &row, &mut HashMap::new())
+        self.export_request_view(actor, approvable, &key, &row, &mut HashMap::new())
             .await
     }
 
@@ -444,7 +473,7 @@ impl Core {
         actor: &Actor,
         id: Uuid,
     ) -> Result<Export, CoreError> {
-        let row = self.visible_export_request(actor, id).await?;
+        let (row, _) = self.visible_export_request(actor, id).await?;
         if row.requested_by != actor.user_id.as_uuid() {
             return Err(CoreError::Rule {
                 code: "not_requester",
@@ -462,12 +491,7 @@ impl Core {
                     message: "the export request is still waiting for approval",
                 });
             }
-            "downloaded" => {
-                return Err(CoreError::Rule {
-                    code: "export_already_downloaded",
-                    message: "this approved export was downloaded already; request it again to download it again",
-                });
-            }
+            "downloaded" => return Err(ALREADY_DOWNLOADED),
             _ => {
                 return Err(CoreError::Rule {
                     code: "export_not_approved",
@@ -488,10 +512,7 @@ impl Core {
                     message: "the approval has expired; request the export again",
                 }
             } else {
-                CoreError::Rule {
-                    code: "export_already_downloaded",
-                    message: "this approved export was downloaded already; request it again to download it again",
-                }
+                ALREADY_DOWNLOADED
             });
         }
         self.record_export_event(actor, &format!("download started {id} {}", row.kind))
@@ -535,27 +556,33 @@ impl Core {
         .collect()
     }
 
+    /// The request if the actor may know it exists (its requester, or an approver of its
+    /// kind), with the kinds the actor may approve; 404 otherwise.
     async fn visible_export_request(
         &self,
         actor: &Actor,
         id: Uuid,
-    ) -> Result<export_request::Model, CoreError> {
-        let not_found = CoreError::NotFound {
+    ) -> Result<(export_request::Model, Vec<ExportKind>), CoreError> {
+        let not_found = || CoreError::NotFound {
             entity: "export request",
         };
         let row = repo::export_requests::get(self.store().conn(), id)
             .await?
-            .ok_or(CoreError::NotFound {
-                entity: "export request",
-            })?;
-        let visible = row.requested_by == actor.user_id.as_uuid()
-            || self.approvable_kinds(actor).contains(&stored_kind(&row)?);
-        if visible { Ok(row) } else { Err(not_found) }
+            .ok_or_else(not_found)?;
+        let approvable = self.approvable_kinds(actor);
+        let visible =
+            row.requested_by == actor.user_id.as_uuid() || approvable.contains(&stored_kind(&row)?);
+        if visible {
+            Ok((row, approvable))
+        } else {
+            Err(not_found())
+        }
     }
 
     async fn export_request_view(
         &self,
         actor: &Actor,
+        approvable: &[ExportKind],
         key: &DataKey,
         row: &export_request::Model,
         names: &mut HashMap<Uuid, String>,
@@ -573,9 +600,7 @@ impl Core {
             row.status.as_str()
         };
         let mine = row.requested_by == actor.user_id.as_uuid();
-        let decidable = !mine
-            && status == "pending"
-            && self.approvable_kinds(actor).contains(&stored_kind(row)?);
+        let decidable = !mine && status == "pending" && approvable.contains(&stored_kind(row)?);
         let reason = self
             .keys()
             .decrypt_string(key, TABLE, "reason", row.id, &row.reason_ct)?;

@@ -90,9 +90,10 @@ pub struct PolicyOverview {
     pub history: Vec<PolicyVersionView>,
 }
 
-/// An authorization question: may `user` do `action` to `resource`?
+/// An authorization question: may `user` do `action` to `resource`? `Debug` leaves out the
+/// user (an e-mail address).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct ExplainRequest {
     /// The user's e-mail address or id.
     pub user: String,
@@ -100,6 +101,15 @@ pub struct ExplainRequest {
     pub action: String,
     /// `Type:id` (`Contact:0190…`), `Collection:contacts` or `System`.
     pub resource: String,
+}
+
+impl std::fmt::Debug for ExplainRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExplainRequest")
+            .field("action", &self.action)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The answer, with the policies that decided it.
@@ -119,9 +129,10 @@ pub struct ExplainView {
     pub policy_version: i64,
 }
 
-/// A user who may read a record, and how much of each field group.
+/// A user who may read a record, and how much of each field group. `Debug` leaves out the
+/// display name (personal data).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ReaderView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub user_id: UserId,
@@ -130,6 +141,15 @@ pub struct ReaderView {
     /// The permits that let them read it.
     pub policies: Vec<String>,
     pub field_groups: crate::authz::fields::FieldGroups,
+}
+
+impl std::fmt::Debug for ReaderView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderView")
+            .field("user_id", &self.user_id)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Checks policy text against the schema without storing it (`custodian policy check`).

@@ -20,8 +20,8 @@ use custodian_core::exports::{ExportFilters, ExportRequest};
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// A request for an export.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A request for an export. No `Debug`: the reason is free text that may name a person.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequestBody {
     /// contacts, companies or deals
@@ -58,8 +58,8 @@ pub struct ListParams {
     limit: Option<u64>,
 }
 
-/// A decision's optional note to the requester.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+/// A decision's optional note to the requester (no `Debug`: free text).
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// At most 500 characters.

@@ -48,12 +48,21 @@ struct Page<'a> {
     answer: Option<ExplainView>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Default, Clone, Deserialize)]
 #[serde(default)]
 pub(crate) struct ExplainForm {
     user: String,
     action: String,
     resource: String,
+}
+
+/// Leaves out the user (an e-mail address).
+impl std::fmt::Debug for ExplainForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExplainForm")
+            .field("action", &self.action)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Default, Deserialize)]
