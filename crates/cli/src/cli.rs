@@ -85,6 +85,31 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole log: every event's hash, the chain, the Merkle tree at every signed
+    /// checkpoint, every signature, and the checkpoint file. Exits non-zero and names the
+    /// place of every problem. Reads only; needs no data keys.
+    Verify {
+        #[command(flatten)]
+        location: Location,
+        /// The audit public key (64 hex digits). Default: derived from the signing key file.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// The checkpoint file to compare with. Default: `audit.checkpoint_file`.
+        #[arg(long)]
+        checkpoint_file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +254,60 @@ fn load(location: &Location) -> anyhow::Result<(Config, custodian_store::Databas
     Ok((config, url))
 }
 
+/// `custodian audit verify`.
+async fn verify_audit(
+    location: &Location,
+    public_key: Option<&str>,
+    checkpoint_file: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use custodian_core::audit::{checkpoints, verify};
+    let (config, url) = load(location)?;
+    let public_key = match public_key {
+        Some(hex) => custodian_crypto::audit::from_hex::<32>(hex.trim())
+            .context("--public-key: expected 64 hex digits (the audit public key)")?,
+        None => crate::datadir::read_audit_key(&config.audit.signing_key_path(&location.data_dir))
+            .context("cannot read the audit signing key; pass --public-key instead")?
+            .public_key(),
+    };
+    let file = checkpoint_file.unwrap_or_else(|| config.audit.checkpoint_path(&location.data_dir));
+    let file_checkpoints = checkpoints::read_checkpoint_file(&file)
+        .with_context(|| format!("cannot read the checkpoint file {}", file.display()))?;
+    let store = custodian_store::Store::connect(&url, custodian_store::OpenMode::MustExist).await?;
+    let report = verify::verify(
+        &store,
+        &verify::VerifyOptions {
+            public_key: Some(public_key),
+            file_checkpoints,
+        },
+    )
+    .await
+    .context("cannot read the audit log")?;
+    store.close().await?;
+    if json {
+        say(&serde_json::to_string_pretty(&report)?);
+    } else {
+        say(&format!(
+            "audit log: {} events, {} signed checkpoints, {} bytes hashed; {} events after the last good checkpoint (chained, not yet signed)",
+            report.events, report.checkpoints, report.bytes, report.unsigned_tail
+        ));
+        for problem in &report.problems {
+            say(&format!("PROBLEM {:?}: {}", problem.kind, problem.message));
+        }
+    }
+    if report.is_intact() {
+        if !json {
+            say("intact: no edit, deletion, insertion, reordering or truncation found");
+        }
+        Ok(())
+    } else {
+        bail!(
+            "the audit log failed verification: {} problem(s), listed above",
+            report.problems.len()
+        )
+    }
+}
+
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -314,6 +393,15 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
             say(token.expose_secret());
             Ok(())
         }
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    location,
+                    public_key,
+                    checkpoint_file,
+                    json,
+                },
+        } => verify_audit(&location, public_key.as_deref(), checkpoint_file, json).await,
         Command::Migrate { location } => {
             let (_, url) = load(&location)?;
             if crate::datadir::is_fresh(&location.data_dir)? {

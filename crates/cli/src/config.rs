@@ -23,6 +23,7 @@ pub struct Config {
     pub search: SearchConfig,
     pub crypto: CryptoConfig,
     pub authorization: AuthorizationConfig,
+    pub audit: AuditConfig,
     pub users: UsersConfig,
     pub mail: MailConfig,
     pub sms: SmsConfig,
@@ -230,6 +231,63 @@ pub struct AuthorizationConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The Ed25519 key that signs checkpoints. Empty: `audit-signing.key` in the data
+    /// directory (created on the first start).
+    pub signing_key_file: String,
+    /// Signed checkpoints, one JSON line each, outside the database. Empty:
+    /// `audit-checkpoints.jsonl` in the data directory.
+    pub checkpoint_file: String,
+    pub checkpoint_every_events: u64,
+    pub checkpoint_every_secs: u64,
+    /// This server's name in events. Empty: the host name.
+    pub node: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            signing_key_file: String::new(),
+            checkpoint_file: String::new(),
+            checkpoint_every_events: custodian_core::audit::checkpoints::DEFAULT_EVERY_EVENTS,
+            checkpoint_every_secs: custodian_core::audit::checkpoints::DEFAULT_EVERY.as_secs(),
+            node: String::new(),
+        }
+    }
+}
+
+impl AuditConfig {
+    pub fn signing_key_path(&self, data_dir: &Path) -> PathBuf {
+        if self.signing_key_file.is_empty() {
+            data_dir.join("audit-signing.key")
+        } else {
+            PathBuf::from(&self.signing_key_file)
+        }
+    }
+
+    pub fn checkpoint_path(&self, data_dir: &Path) -> PathBuf {
+        if self.checkpoint_file.is_empty() {
+            data_dir.join("audit-checkpoints.jsonl")
+        } else {
+            PathBuf::from(&self.checkpoint_file)
+        }
+    }
+
+    /// The configured node name, else the host name.
+    pub fn node_name(&self) -> String {
+        if !self.node.is_empty() {
+            return custodian_domain::audit::sanitize(&self.node, 64);
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| custodian_domain::audit::sanitize(h.trim(), 64))
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "custodian".to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `json` (default, for log shippers) or `pretty`.
     pub format: String,
@@ -283,6 +341,7 @@ impl Default for Config {
                 bulk_export_rows: core.export_approval_above_rows.unwrap_or(1000),
                 bulk_export_download_hours: core.export_approval_ttl_secs / 3600,
             },
+            audit: AuditConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -457,6 +516,12 @@ impl Config {
     /// Every problem at once, each with the key and what to do.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if !(1..=1_000_000).contains(&self.audit.checkpoint_every_events) {
+            out.push("audit.checkpoint_every_events: between 1 and 1000000".to_owned());
+        }
+        if !(1..=3_600).contains(&self.audit.checkpoint_every_secs) {
+            out.push("audit.checkpoint_every_secs: between 1 and 3600 (an hour)".to_owned());
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             out.push(format!(
                 "server.listen: `{}` is not an address:port such as 127.0.0.1:8443 or [::]:443",
@@ -781,6 +846,21 @@ bulk_export_approval = true
 bulk_export_rows = 1000
 # How long an approved export can be downloaded (once).
 bulk_export_download_hours = 24
+
+[audit]
+# The Ed25519 key that signs audit checkpoints (its own key, apart from master.key). Empty:
+# audit-signing.key in the data directory, created on the first start. Keep a copy with the
+# master key; `custodian audit verify` needs it (or its public key) to check signatures.
+signing_key_file = ""
+# Every checkpoint is also appended here, outside the database. Empty:
+# audit-checkpoints.jsonl in the data directory. Put it on other storage where you can.
+checkpoint_file = ""
+# A signed checkpoint after this many events or seconds, whichever comes first. Events after
+# the last checkpoint are chained but not yet signed.
+checkpoint_every_events = 1000
+checkpoint_every_secs = 10
+# This server's name in audit events. Empty: the host name.
+node = ""
 
 [log]
 # json (for log shippers) or pretty (for a terminal).

@@ -2,6 +2,7 @@
 //! owner-only permissions on the first run and never silently re-created afterwards.
 
 use anyhow::{Context, bail};
+use custodian_crypto::audit::AuditSigningKey;
 use custodian_crypto::keys::KeyFile;
 use custodian_crypto::random::SecureRandom;
 use std::fs::{self, OpenOptions};
@@ -65,22 +66,70 @@ pub fn create_key_file(data_dir: &Path, rng: &dyn SecureRandom) -> anyhow::Resul
 
 pub fn read_key_file(data_dir: &Path) -> anyhow::Result<KeyFile> {
     let path = key_path(data_dir);
-    let meta = fs::metadata(&path).with_context(|| {
-        format!(
-            "the master key file {} is missing. If this data directory was initialised before, restore master.key from your offline key backup; to start afresh, use an empty data directory",
-            path.display()
-        )
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if !path.exists() {
         bail!(
-            "the master key file {} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-            path.display(),
+            "the master key file {} is missing. If this data directory was initialised before, restore master.key from your offline key backup; to start afresh, use an empty data directory",
             path.display()
         );
     }
+    check_private(&path, "master key file")?;
     let text = zeroize::Zeroizing::new(
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?,
     );
     KeyFile::parse(&text).with_context(|| format!("{} is not a valid key file", path.display()))
+}
+
+/// Refuses a secret file that others can read.
+fn check_private(path: &Path, what: &str) -> anyhow::Result<()> {
+    let mode = fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "the {what} {} is readable by other users (mode {mode:o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads the audit signing key.
+pub fn read_audit_key(path: &Path) -> anyhow::Result<AuditSigningKey> {
+    check_private(path, "audit signing key file")?;
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    AuditSigningKey::parse(&text)
+        .with_context(|| format!("{} is not a valid audit signing key", path.display()))
+}
+
+/// Reads the audit signing key, or creates it when the log has never been signed (a new data
+/// directory, or one from before the audit log). Once checkpoints exist a missing key is an
+/// error: a new key would make every earlier signature unverifiable.
+pub fn audit_key(
+    path: &Path,
+    log_was_signed: bool,
+    rng: &dyn SecureRandom,
+    created: &mut Vec<String>,
+) -> anyhow::Result<AuditSigningKey> {
+    if path.exists() {
+        return read_audit_key(path);
+    }
+    if log_was_signed {
+        bail!(
+            "the audit signing key file {} is missing, but the audit log holds checkpoints it signed; restore the file from your key backup (or set audit.signing_key_file to where it is)",
+            path.display()
+        );
+    }
+    let key = AuditSigningKey::generate(rng)?;
+    write_private_file(path, key.to_text().as_bytes(), false)?;
+    created.push(format!(
+        "audit signing key {} (mode 0600, key id {}) — back it up with the master key",
+        path.display(),
+        key.key_id()
+    ));
+    Ok(key)
 }

@@ -116,6 +116,24 @@ pub async fn prepare(
     )
     .await
     .context("cannot start")?;
+    let log_was_signed = custodian_store::repo::audit::latest_checkpoint(core.store().conn())
+        .await
+        .context("cannot read the audit log")?
+        .is_some();
+    let signing_key = datadir::audit_key(
+        &config.audit.signing_key_path(data_dir),
+        log_was_signed,
+        wiring.rng.as_ref(),
+        &mut created,
+    )?;
+    core.start_audit(custodian_core::audit::checkpoints::AuditSettings {
+        signing_key: Arc::new(signing_key),
+        checkpoint_file: Some(config.audit.checkpoint_path(data_dir)),
+        every_events: config.audit.checkpoint_every_events,
+        every: Duration::from_secs(config.audit.checkpoint_every_secs),
+        node: config.audit.node_name(),
+    })
+    .context("cannot start the audit log")?;
     Ok(Prepared {
         core,
         data_dir: data_dir.to_path_buf(),
@@ -131,6 +149,7 @@ pub const NOTIFICATION_JOB_INTERVAL: Duration = Duration::from_secs(30);
 struct Jobs {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    core: Core,
 }
 
 impl Jobs {
@@ -138,6 +157,7 @@ impl Jobs {
     /// first run one interval after start). A failed run is logged and tried again next time.
     fn start(core: Core) -> Self {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let kept = core.clone();
         let task = tokio::spawn(async move {
             let start = tokio::time::Instant::now() + NOTIFICATION_JOB_INTERVAL;
             let mut ticks = tokio::time::interval_at(start, NOTIFICATION_JOB_INTERVAL);
@@ -157,14 +177,22 @@ impl Jobs {
                 }
             }
         });
-        Self { stop, task }
+        Self {
+            stop,
+            task,
+            core: kept,
+        }
     }
 
-    /// Signals the loop and waits for the run in progress, if any, to finish.
+    /// Signals the loop and waits for the run in progress, if any, to finish; then writes the
+    /// queued read events and signs a last audit checkpoint.
     async fn stop(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.task.await {
             tracing::warn!(error = %e, "background jobs ended abnormally");
+        }
+        if let Err(e) = self.core.stop_audit().await {
+            tracing::error!(target: "security", error = %e, "the audit log was not closed cleanly");
         }
     }
 }

@@ -112,6 +112,22 @@ impl Core {
         Ok(self.publish_contact_with(actor, attrs, view, &fields.sensitive_keys()))
     }
 
+    /// Records that the actor read the contact, with the field groups they were shown.
+    pub(crate) async fn audit_contact_read(
+        &self,
+        actor: &Actor,
+        attrs: &RecordAttrs,
+        id: uuid::Uuid,
+    ) -> Result<(), CoreError> {
+        let groups = self.field_groups(actor, RecordType::Contact, attrs, &CONTACT_GROUPS);
+        self.audit_read(
+            crate::audit::AuditEvent::by(actor, custodian_domain::audit::AuditCode::DataRead)
+                .target("contact", id)
+                .groups_read(&groups),
+        )
+        .await
+    }
+
     /// [`Core::publish_contact`] with the sensitive custom fields' keys at hand (exports).
     pub(crate) fn publish_contact_with(
         &self,

@@ -2,6 +2,7 @@
 //! are encrypted with that key (AAD binds table, column and row); e-mail, phone and name are
 //! searchable through truncated blind indexes.
 
+use crate::audit::AuditEvent;
 use crate::authz::fields::{FieldGroups, GroupAccess};
 use crate::authz::{Action, CollectionAction, FieldGroup, RecordAction, RecordAttrs, RecordType};
 use crate::contact_access::{
@@ -12,6 +13,7 @@ use crate::custom_fields::{self as cf, CustomValues};
 use crate::patch;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
@@ -420,6 +422,48 @@ fn json_list(items: &[&str]) -> Vec<u8> {
     serde_json::to_vec(items).unwrap_or_default()
 }
 
+/// The fields a new contact sets (names only: the event never holds a value).
+fn input_field_names(input: &ContactInput) -> Vec<&'static str> {
+    let mut names = vec!["name"];
+    for (name, set) in [
+        ("emails", !input.emails.is_empty()),
+        ("phones", !input.phones.is_empty()),
+        ("job_title", input.job_title.is_some()),
+        ("company_id", input.company_id.is_some()),
+        ("address", input.address.is_some()),
+        ("notes", input.notes.is_some()),
+        ("owner_id", input.owner_id.is_some()),
+        ("custom_fields", !input.custom_fields.is_empty()),
+    ] {
+        if set {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &ContactPatch) -> Vec<&'static str> {
+    [
+        ("name", patch.name.is_some()),
+        ("emails", patch.emails.is_some()),
+        ("phones", patch.phones.is_some()),
+        ("job_title", patch.job_title.is_some()),
+        ("company_id", patch.company_id.is_some()),
+        ("address", patch.address.is_some()),
+        ("notes", patch.notes.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+        ("team", patch.team.is_some()),
+        ("region", patch.region.is_some()),
+        ("sensitivity", patch.sensitivity.is_some()),
+        ("tags", patch.tags.is_some()),
+        ("custom_fields", patch.custom_fields.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
 impl Core {
     pub async fn create_contact(
         &self,
@@ -437,7 +481,14 @@ impl Core {
         };
         let key = prepared.key.clone();
         let row = prepared.row.clone();
-        self.inner.contact_writer.create(prepared).await?;
+        let event = AuditEvent::by(actor, AuditCode::DataCreate)
+            .target(ENTITY, row.id)
+            .fields(
+                &contact_input_fields(&input, &fields),
+                &input_field_names(&input),
+            );
+        let pending = self.prepare_audit(self.store().conn(), event).await?;
+        self.inner.contact_writer.create(prepared, pending).await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(custom.values()?);
         let attrs = contact_attrs(&row, Vec::new());
@@ -477,7 +528,20 @@ impl Core {
                 check_references(&txn, contact.actor, &contact.data).await?;
             }
         }
+        let events = prepared
+            .iter()
+            .zip(inputs)
+            .map(|(contact, input)| {
+                AuditEvent::by(actor, AuditCode::DataCreate)
+                    .target(ENTITY, contact.row.id)
+                    .fields(
+                        &contact_input_fields(input, &fields),
+                        &input_field_names(input),
+                    )
+            })
+            .collect();
         insert_prepared_many(&txn, prepared).await?;
+        self.audit_in(&txn, events).await?;
         txn.commit().await?;
         Ok(ids)
     }
@@ -568,7 +632,9 @@ impl Core {
             self.record_custom(conn, FieldEntity::Contact, row.id, &key)
                 .await?,
         );
-        self.publish_contact(actor, &attrs, view).await
+        let view = self.publish_contact(actor, &attrs, view).await?;
+        self.audit_contact_read(actor, &attrs, row.id).await?;
+        Ok(view)
     }
 
     pub async fn update_contact(
@@ -596,6 +662,11 @@ impl Core {
         }
         let fields = self.field_set(conn, FieldEntity::Contact).await?;
         let written = contact_patch_fields(&patch, &fields);
+        let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+            .target(ENTITY, id.as_uuid())
+            .fields(&written, &patch_field_names(&patch))
+            .detail("from_version", expected)
+            .detail("to_version", expected + 1);
         let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
         let (data, custom) = cf::merge(
             ContactData::parse(&apply_patch(ContactData::to_input(&current), patch)),
@@ -643,6 +714,7 @@ impl Core {
         let values = self
             .record_custom(&txn, FieldEntity::Contact, id.as_uuid(), &key)
             .await?;
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(values);
@@ -743,6 +815,16 @@ impl Core {
         let values = self
             .record_custom(&txn, FieldEntity::Contact, row.id, &key)
             .await?;
+        let code = if delete {
+            AuditCode::DataDelete
+        } else {
+            AuditCode::DataRestore
+        };
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::by(actor, code).target(ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         let mut view = self.contact_view(&key, &row)?;
         view.custom_fields = Some(values);
@@ -805,7 +887,18 @@ impl Core {
             .into_iter()
             .zip(&attrs)
             .map(|(summary, attrs)| self.publish_summary(actor, attrs, summary))
-            .collect();
+            .collect::<Vec<_>>();
+        if !page.items.is_empty() {
+            // A list shows names and contact details: a read of every contact on the page.
+            let ids: Vec<String> = page.items.iter().map(|c| c.id.to_string()).collect();
+            self.audit_read(
+                AuditEvent::by(actor, AuditCode::DataRead)
+                    .detail("list", ENTITY)
+                    .detail("count", ids.len())
+                    .detail("ids", ids),
+            )
+            .await?;
+        }
         Ok(ContactPage { items, next_cursor })
     }
 
@@ -1331,12 +1424,17 @@ const GROUP_MAX: usize = 64;
 
 struct CreateJob {
     prepared: PreparedContact,
+    /// The `data_create` event, appended with the group.
+    audit: crate::audit::PendingEvent,
     reply: tokio::sync::oneshot::Sender<Result<(), CoreError>>,
 }
 
 impl ContactWriter {
     /// Starts the writer task; it ends when the last `ContactWriter` is dropped.
-    pub(crate) fn start(store: custodian_store::Store) -> Self {
+    pub(crate) fn start(
+        store: custodian_store::Store,
+        audit: crate::audit::checkpoints::Trigger,
+    ) -> Self {
         let (queue, mut jobs) = tokio::sync::mpsc::channel::<CreateJob>(1_024);
         tokio::spawn(async move {
             while let Some(first) = jobs.recv().await {
@@ -1347,16 +1445,24 @@ impl ContactWriter {
                         Err(_) => break,
                     }
                 }
-                write_group(&store, group).await;
+                write_group(&store, &audit, group).await;
             }
         });
         Self { queue }
     }
 
-    async fn create(&self, prepared: PreparedContact) -> Result<(), CoreError> {
+    async fn create(
+        &self,
+        prepared: PreparedContact,
+        audit: crate::audit::PendingEvent,
+    ) -> Result<(), CoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue
-            .send(CreateJob { prepared, reply })
+            .send(CreateJob {
+                prepared,
+                audit,
+                reply,
+            })
             .await
             .map_err(|_| CoreError::Internal("the contact writer has stopped"))?;
         answer
@@ -1365,7 +1471,11 @@ impl ContactWriter {
     }
 }
 
-async fn write_group(store: &custodian_store::Store, group: Vec<CreateJob>) {
+async fn write_group(
+    store: &custodian_store::Store,
+    audit: &crate::audit::checkpoints::Trigger,
+    group: Vec<CreateJob>,
+) {
     use custodian_store::TransactionTrait;
     let txn = match store.begin().await {
         Ok(txn) => txn,
@@ -1391,8 +1501,23 @@ async fn write_group(store: &custodian_store::Store, group: Vec<CreateJob>) {
         };
         results.push(result);
     }
+    // The created contacts' events, in the same transaction: no event, no contacts.
+    let events = group
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| result.is_ok())
+        .map(|(job, _)| job.audit.clone())
+        .collect();
+    let appended = match crate::audit::chain_and_insert(&txn, events).await {
+        Ok(appended) => appended,
+        Err(e) => {
+            tracing::error!(target: "security", error = %e, "audit append failed; the contact group was not written");
+            return fail_all(group, "the audit log could not be written");
+        }
+    };
     match txn.commit().await {
         Ok(()) => {
+            audit.appended(appended);
             for (job, result) in group.into_iter().zip(results) {
                 let _ = job.reply.send(result);
             }

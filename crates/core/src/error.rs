@@ -119,6 +119,9 @@ pub enum CoreError {
     Crypto(#[from] CryptoError),
     #[error("storage failure")]
     Store(#[from] StoreError),
+    /// The audit log cannot be written: what would be done unaudited is refused.
+    #[error("the audit log cannot be written right now")]
+    AuditUnavailable,
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

@@ -252,6 +252,22 @@ impl Export {
         )
     }
 
+    /// The export's `data_export` event: what, in which format, under which approval.
+    fn audit_event(&self) -> crate::audit::AuditEvent {
+        let event = crate::audit::AuditEvent::by(
+            &self.actor,
+            custodian_domain::audit::AuditCode::DataExport,
+        )
+        .detail("kind", self.request.kind.name())
+        .detail("format", self.request.format.extension());
+        match self.approval {
+            Some(request) => event
+                .target("export_request", request)
+                .detail("approval", request.to_string()),
+            None => event,
+        }
+    }
+
     /// Rows written so far (for the audit record at the end).
     pub fn rows(&self) -> u64 {
         self.rows
@@ -280,6 +296,10 @@ impl Export {
         }
         let mut out = Vec::new();
         if !self.started {
+            // No file leaves before its export is in the audit log.
+            self.core
+                .audit_now(self.audit_event().detail("phase", "started"))
+                .await?;
             self.custom_keys = self
                 .core
                 .field_set(self.core.store().scan_conn(), self.request.kind.entity())
@@ -344,6 +364,13 @@ impl Export {
                         .finish_approved_export(&self.actor, request, self.rows)
                         .await?;
                 }
+                self.core
+                    .audit_now(
+                        self.audit_event()
+                            .detail("phase", "finished")
+                            .detail("rows", self.rows),
+                    )
+                    .await?;
             }
         }
         Ok(Some(out))

@@ -802,6 +802,15 @@ impl Core {
         for merge in merge_plans {
             self.write_merge(&txn, merge).await?;
         }
+        let event =
+            crate::audit::AuditEvent::by(actor, custodian_domain::audit::AuditCode::DataImport)
+                .detail("kind", "contacts")
+                .detail("rows", report.rows)
+                .detail("created", report.created)
+                .detail("merged", report.merged)
+                .detail("skipped", report.skipped)
+                .detail("companies_created", report.companies_created);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(report)
     }

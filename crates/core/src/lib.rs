@@ -5,6 +5,7 @@
 pub mod account_links;
 pub mod activities;
 pub mod actor;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod companies;
@@ -100,6 +101,7 @@ struct Inner {
     relying_party: passkeys::RelyingParty,
     sso: sso::Sso,
     authz: authz::Authz,
+    audit: audit::AuditLog,
 }
 
 impl Core {
@@ -114,7 +116,8 @@ impl Core {
         settings.validate()?;
         keys.check_against(&store, clock.now_millis()).await?;
         let hasher = PasswordHasher::new(settings.password_params, rng.as_ref())?;
-        let contact_writer = contacts::ContactWriter::start(store.clone());
+        let audit = audit::AuditLog::start(store.clone());
+        let contact_writer = contacts::ContactWriter::start(store.clone(), audit.trigger());
         // One process owns a SQLite file; PostgreSQL may be shared by several.
         let cache_credentials = store.backend() == custodian_store::Backend::Sqlite;
         let core = Self {
@@ -135,6 +138,7 @@ impl Core {
                 relying_party: passkeys::RelyingParty::default(),
                 sso: sso::Sso::default(),
                 authz: authz::Authz::new(authz::model::DEFAULT_POLICIES, 0)?,
+                audit,
             }),
         };
         core.inner

@@ -14,6 +14,7 @@
 use crate::auth::SessionGrant;
 use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError};
+use custodian_domain::audit::AuditCode;
 use custodian_store::entities::{security_event, session, user};
 use custodian_store::repo;
 use serde::Serialize;
@@ -90,6 +91,28 @@ impl SecurityEventKind {
             Self::Reveal => "data_reveal",
             Self::PolicyChange => "authz_policy_change",
             Self::ExportApproval => "data_export_approval",
+        }
+    }
+
+    /// The same event in the audit log's vocabulary.
+    pub fn audit_code(self) -> AuditCode {
+        match self {
+            Self::SignIn => AuditCode::AuthnLoginSuccess,
+            Self::SignInFailed => AuditCode::AuthnLoginFail,
+            Self::NewDeviceSignIn => AuditCode::AuthnLoginNewDevice,
+            Self::SignInAfterFailures => AuditCode::AuthnLoginSuccessAfterFail,
+            Self::SecondFactorFailed => AuditCode::AuthnSecondFactorFail,
+            Self::SessionNetworkChanged => AuditCode::SessionNetworkChanged,
+            Self::EndedSessionUsed => AuditCode::SessionUseAfterEnd,
+            Self::TokenRefused => AuditCode::AuthzTokenRefused,
+            Self::UnknownCredential => AuditCode::AuthnUnknownCredential,
+            Self::InvalidLink => AuditCode::AuthnLinkInvalid,
+            Self::SsoRefused => AuditCode::AuthnSsoFail,
+            Self::OversizedCredentials => AuditCode::AuthnOversizedRequest,
+            Self::AccessDenied => AuditCode::AuthzFail,
+            Self::Reveal => AuditCode::DataReveal,
+            Self::PolicyChange => AuditCode::AuthzPolicyChange,
+            Self::ExportApproval => AuditCode::DataExportApproval,
         }
     }
 }
@@ -216,10 +239,9 @@ impl Core {
     ) -> Result<(), CoreError> {
         let now = self.now();
         let id = custodian_domain::ids::uuid_at(now);
-        let writer = self.store().writer();
         let client_ct = match event.client {
             Some(client) => {
-                self.seal_client(writer, "security_events", id, client)
+                self.seal_client(self.store().conn(), "security_events", id, client)
                     .await?
             }
             None => None,
@@ -232,8 +254,21 @@ impl Core {
             detail = event.detail.as_deref().unwrap_or(""),
             "security event"
         );
+        let mut audit = crate::audit::AuditEvent::for_user(
+            event.user_id,
+            event.session_id,
+            event.kind.audit_code(),
+        );
+        if let Some(client) = event.client {
+            audit = audit.client(client);
+        }
+        if let Some(detail) = &event.detail {
+            audit = audit.detail("detail", detail.as_str());
+        }
+        // The account's own record and the audit log's, together or not at all.
+        let txn = self.store().begin().await?;
         repo::security_events::insert(
-            writer,
+            &txn,
             security_event::Model {
                 id,
                 user_id: event.user_id,
@@ -247,6 +282,8 @@ impl Core {
             },
         )
         .await?;
+        self.audit_in(&txn, vec![audit]).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -15,12 +15,14 @@
 //! * [`token`]: bearer tokens that are stored only as hashes.
 //! * [`otp`]: TOTP (RFC 6238) and single-use recovery codes.
 //! * [`cache`]: a bounded cache of unwrapped data keys.
+//! * [`audit`]: hash chain, Merkle tree and signed checkpoints of the audit log.
 //!
 //! Design rules: no `unsafe`; every secret buffer is wrapped in
 //! [`zeroize::Zeroizing`]; no key material in `Debug`, `Display` or errors;
 //! comparisons of secrets are constant-time; randomness is always injected
 //! through [`random::SecureRandom`] so tests are reproducible; no clock reads.
 
+pub mod audit;
 pub mod blind;
 pub mod cache;
 pub mod envelope;

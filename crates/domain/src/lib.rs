@@ -1,6 +1,7 @@
 //! Pure domain types for Custodian: typed IDs, value objects parsed once, the field
 //! classification of every entity, and the injected clock. No I/O, no async, no crypto.
 
+pub mod audit;
 pub mod classification;
 pub mod clock;
 pub mod custom_fields;

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 /// The API's top-level resources, the RESOURCE part of a scope.
 pub const RESOURCES: &[&str] = &[
     "activities",
+    "audit",
     "companies",
     "complaints",
     "contacts",

@@ -33,6 +33,9 @@ pub enum StoreError {
     Connect(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    /// The database breaks a rule the schema cannot express (e.g. a required row is gone).
+    #[error("the database is inconsistent: {0}")]
+    Invariant(String),
 }
 
 impl StoreError {

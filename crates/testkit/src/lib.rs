@@ -468,7 +468,7 @@ impl TestApp {
         use custodian_store::ConnectionTrait;
         self.core
             .store()
-            .conn()
+            .writer()
             .execute_unprepared(sql)
             .await
             .expect("sql");

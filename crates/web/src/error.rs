@@ -224,6 +224,11 @@ impl From<CoreError> for ApiError {
                 ),
             )
             .with_details(serde_json::json!({ "threshold": threshold })),
+            CoreError::AuditUnavailable => Self::new(
+                S::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The audit log cannot be written right now, so nothing that must be audited is done. Try again in a moment; if this lasts, an administrator should check the database.",
+            ),
             CoreError::InvalidCursor => Self::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",

@@ -14,6 +14,9 @@ macro_rules! entity_prelude {
 pub mod account_link;
 pub mod activity;
 pub mod api_token;
+pub mod audit_checkpoint;
+pub mod audit_event;
+pub mod audit_head;
 pub mod auth_throttle;
 pub mod company;
 pub mod complaint;

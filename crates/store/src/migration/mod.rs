@@ -36,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_record_access::Migration),
             Box::new(m0024_policy_versions::Migration),
             Box::new(m0025_export_requests::Migration),
+            Box::new(m0026_audit_log::Migration),
         ]
     }
 }
@@ -146,3 +147,4 @@ mod m0022_authorization;
 mod m0023_record_access;
 mod m0024_policy_versions;
 mod m0025_export_requests;
+mod m0026_audit_log;

@@ -395,6 +395,7 @@ fn deleted_filter<E: EntityTrait>(
 
 pub mod account_links;
 pub mod api_tokens;
+pub mod audit;
 pub mod auth_throttles;
 pub mod data_keys;
 pub mod key_versions;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod activities;
+mod audit_log;
 mod auth;
 mod authorization;
 mod authorization_matrix;

@@ -2,6 +2,7 @@
 
 pub(crate) mod account;
 mod activities;
+pub(crate) mod audit;
 mod companies;
 mod complaints;
 mod contacts;
@@ -274,6 +275,9 @@ pub fn routes() -> Router<AppState> {
             "/export-requests/{id}/download",
             get(export_requests::download_file),
         )
+        .route("/audit/events", get(audit::search))
+        .route("/audit/events/{id}/proof", get(audit::proof))
+        .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/search", post(search::search))
         .route("/views", get(search::list_views).post(search::create_view))
         .route(

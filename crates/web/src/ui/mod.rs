@@ -4,6 +4,7 @@
 
 mod account;
 mod activities;
+mod audit;
 mod charts;
 mod companies;
 mod contacts;
@@ -129,6 +130,7 @@ pub fn routes() -> Router<AppState> {
             ),
         )
         .route("/export/{kind}", get(transfer::export))
+        .route("/audit", get(audit::show))
         .route("/exports", get(exports::show))
         .route("/exports/new", get(exports::new_form).post(exports::create))
         .route("/exports/{id}/download", get(exports::download_file))

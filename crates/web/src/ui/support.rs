@@ -332,6 +332,8 @@ pub(crate) struct UserChrome {
     pub(crate) locale_choice: String,
     /// Shows the configuration links (pipelines, custom fields); the pages check again.
     pub(crate) admin: bool,
+    /// Shows the audit log link; the page checks again.
+    pub(crate) auditor: bool,
 }
 
 impl fmt::Debug for Chrome {
@@ -487,6 +489,10 @@ impl Viewer {
                 return_to: self.return_to.clone(),
                 locale_choice: self.auth.actor.locale.clone().unwrap_or_default(),
                 admin: self.is_admin(),
+                auditor: self.state.core.may(
+                    &self.auth.actor,
+                    custodian_core::authz::SystemAction::ReadAudit,
+                ),
             }),
             nav,
             public_path: "",

@@ -1,0 +1,162 @@
+//! The audit log: appends under the head row's lock, pages in log order, search, checkpoints.
+
+use super::*;
+use sea_orm::DbBackend;
+
+/// The head row, locked until the transaction ends: on PostgreSQL `FOR UPDATE`, so concurrent
+/// appenders (other server processes too) queue here and each sees the previous one's
+/// events; on SQLite the write transaction already holds the database's one write lock.
+pub async fn lock_head<C: ConnectionTrait>(c: &C) -> Result<audit_head::Model> {
+    let query = audit_head::Entity::find_by_id(1);
+    let query = match c.get_database_backend() {
+        DbBackend::Postgres => query.lock_exclusive(),
+        _ => query,
+    };
+    query
+        .one(c)
+        .await?
+        .ok_or_else(|| StoreError::Invariant("the audit head row is missing".into()))
+}
+
+/// The head as it is now (no lock).
+pub async fn head<C: ConnectionTrait>(c: &C) -> Result<audit_head::Model> {
+    audit_head::Entity::find_by_id(1)
+        .one(c)
+        .await?
+        .ok_or_else(|| StoreError::Invariant("the audit head row is missing".into()))
+}
+
+/// Rows per insert statement (15 columns each, well under SQLite's parameter limit).
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts events and moves the head, in the caller's transaction (which holds the head lock).
+pub async fn append<C: ConnectionTrait>(
+    c: &C,
+    events: Vec<audit_event::Model>,
+    head: audit_head::Model,
+) -> Result<()> {
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<_> = events
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(|row| row.into_active_model().reset_all())
+            .collect();
+        audit_event::Entity::insert_many(chunk).exec(c).await?;
+    }
+    head.into_active_model().reset_all().update(c).await?;
+    Ok(())
+}
+
+pub async fn insert_checkpoint<C: ConnectionTrait>(
+    c: &C,
+    row: audit_checkpoint::Model,
+) -> Result<()> {
+    row.into_active_model().reset_all().insert(c).await?;
+    Ok(())
+}
+
+/// Every checkpoint, oldest first.
+pub async fn checkpoints<C: ConnectionTrait>(c: &C) -> Result<Vec<audit_checkpoint::Model>> {
+    Ok(audit_checkpoint::Entity::find()
+        .order_by_asc(audit_checkpoint::Column::TreeSize)
+        .all(c)
+        .await?)
+}
+
+pub async fn latest_checkpoint<C: ConnectionTrait>(
+    c: &C,
+) -> Result<Option<audit_checkpoint::Model>> {
+    Ok(audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::TreeSize)
+        .one(c)
+        .await?)
+}
+
+/// Up to `limit` events from position `from` on, in log order.
+pub async fn events_from<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>> {
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::Seq.gte(from))
+        .order_by_asc(audit_event::Column::Seq)
+        .limit(limit)
+        .all(c)
+        .await?)
+}
+
+/// A position and its leaf hash.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct Leaf {
+    pub seq: i64,
+    pub leaf_hash: Vec<u8>,
+}
+
+/// The leaf hashes of positions `from..to`, in order (for inclusion proofs).
+pub async fn leaf_hashes<C: ConnectionTrait>(c: &C, from: i64, to: i64) -> Result<Vec<Leaf>> {
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::Seq)
+        .column(audit_event::Column::LeafHash)
+        .filter(audit_event::Column::Seq.gte(from))
+        .filter(audit_event::Column::Seq.lt(to))
+        .order_by_asc(audit_event::Column::Seq)
+        .into_model::<Leaf>()
+        .all(c)
+        .await?)
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: Uuid) -> Result<Option<audit_event::Model>> {
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::Id.eq(id))
+        .one(c)
+        .await?)
+}
+
+/// What an audit search keeps.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<Uuid>,
+    pub codes: Vec<String>,
+    pub outcome: Option<String>,
+    /// Unix milliseconds, inclusive.
+    pub from: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub to: Option<i64>,
+}
+
+/// Newest first: up to `limit` events before position `before` that pass the filter.
+pub async fn search<C: ConnectionTrait>(
+    c: &C,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>> {
+    use audit_event::Column as Col;
+    let mut query = audit_event::Entity::find();
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(Col::ActorId.eq(actor));
+    }
+    if let Some(target) = filter.target_id {
+        query = query.filter(Col::TargetId.eq(target));
+    }
+    if !filter.codes.is_empty() {
+        query = query.filter(Col::Code.is_in(filter.codes.clone()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(Col::Outcome.eq(outcome.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(Col::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(Col::OccurredAt.lt(to));
+    }
+    if let Some(before) = before {
+        query = query.filter(Col::Seq.lt(before));
+    }
+    Ok(query.order_by_desc(Col::Seq).limit(limit).all(c).await?)
+}

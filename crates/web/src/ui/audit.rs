@@ -1,0 +1,169 @@
+//! The audit log page (`/audit`) for auditors and security officers: filter by user, record,
+//! event code, outcome and day; a record's history is the same page filtered by its id.
+
+use super::support::{UiError, UiResultExt, Viewer, bad_request, format_time, render};
+use crate::api::audit::SearchParams;
+use crate::i18n::Tr;
+use askama::Template;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::Response;
+use custodian_core::audit::query::AuditEventView;
+use custodian_domain::audit::ALL_CODES;
+use serde::Deserialize;
+
+const NAV: &str = "audit";
+
+struct Row {
+    seq: i64,
+    when: String,
+    code: String,
+    outcome: String,
+    actor: String,
+    target: String,
+    target_id: String,
+    client: String,
+    detail: String,
+}
+
+fn row(e: AuditEventView) -> Row {
+    Row {
+        seq: e.seq,
+        when: format_time(custodian_domain::clock::from_millis(e.occurred_at)),
+        code: e.code,
+        outcome: e.outcome,
+        actor: match e.actor_id {
+            Some(id) => format!("{} {id}", e.actor_kind),
+            None => e.actor_kind,
+        },
+        target: e.target_type.unwrap_or_default(),
+        target_id: e.target_id.map(|id| id.to_string()).unwrap_or_default(),
+        client: [e.ip.map(|ip| ip.to_string()), e.user_agent]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        detail: e.detail.map(|d| d.to_string()).unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit/page.html")]
+struct Page<'a> {
+    t: Tr<'a>,
+    chrome: super::support::Chrome,
+    form: AuditForm,
+    codes: Vec<&'static str>,
+    rows: Vec<Row>,
+    /// The query string of the next (older) page.
+    next: Option<String>,
+}
+
+/// The filter form as typed (days rather than times).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct AuditForm {
+    actor: String,
+    target: String,
+    code: String,
+    outcome: String,
+    /// A day, YYYY-MM-DD (UTC).
+    from: String,
+    /// A day, YYYY-MM-DD (UTC), included.
+    to: String,
+    before: Option<i64>,
+}
+
+impl AuditForm {
+    fn params(&self) -> Result<SearchParams, custodian_core::CoreError> {
+        let day = |field: &str,
+                   value: &str,
+                   plus_one: bool|
+         -> Result<Option<String>, custodian_core::CoreError> {
+            let value = value.trim();
+            if value.is_empty() {
+                return Ok(None);
+            }
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            let date = time::Date::parse(value, &format).map_err(|_| {
+                custodian_domain::FieldError::new(
+                    field,
+                    "invalid_day",
+                    "use a day such as 2026-11-01",
+                )
+            })?;
+            let date = if plus_one {
+                date.next_day().unwrap_or(date)
+            } else {
+                date
+            };
+            Ok(Some(format!("{date}T00:00:00Z")))
+        };
+        let id =
+            |field: &str, value: &str| -> Result<Option<uuid::Uuid>, custodian_core::CoreError> {
+                let value = value.trim();
+                if value.is_empty() {
+                    return Ok(None);
+                }
+                value.parse().map(Some).map_err(|_| {
+                    custodian_domain::FieldError::new(field, "invalid_uuid", "paste an id (a UUID)")
+                        .into()
+                })
+            };
+        Ok(SearchParams::new(
+            id("actor", &self.actor)?,
+            id("target", &self.target)?,
+            Some(self.code.clone()),
+            Some(self.outcome.clone()),
+            day("from", &self.from, false)?,
+            day("to", &self.to, true)?,
+            self.before,
+        ))
+    }
+
+    fn query_before(&self, before: i64) -> String {
+        let pairs = [
+            ("actor", self.actor.as_str()),
+            ("target", self.target.as_str()),
+            ("code", self.code.as_str()),
+            ("outcome", self.outcome.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+        ];
+        let mut query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", super::support::encode_query_value(v)))
+            .collect();
+        query.push(format!("before={before}"));
+        query.join("&")
+    }
+}
+
+/// `/audit`.
+pub(crate) async fn show(
+    v: Viewer,
+    query: Result<Query<AuditForm>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Ok(Query(form)) = query else {
+        return Err(v.fail(bad_request()));
+    };
+    let params = form.params().ui(&v)?;
+    let filter = params.filter().ui(&v)?;
+    let page = v
+        .core()
+        .audit_events(v.actor(), &filter, form.before, Some(50))
+        .await
+        .ui(&v)?;
+    let next = page.next_before.map(|b| form.query_before(b));
+    let p = Page {
+        t: v.t(),
+        chrome: v.chrome(NAV),
+        codes: ALL_CODES.iter().map(|c| c.code()).collect(),
+        rows: page.items.into_iter().map(row).collect(),
+        form,
+        next,
+    };
+    Ok(render(StatusCode::OK, &p))
+}
