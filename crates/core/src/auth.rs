@@ -9,6 +9,7 @@ use crate::tokens::{ApiTokenRequest, DEFAULT_TOKEN_DAYS};
 use crate::{Actor, AuthMethod, Core, CoreError};
 use custodian_crypto::password::PasswordCheck;
 use custodian_crypto::token::{constant_time_eq, generate_token, hash_token};
+use custodian_domain::audit::AuditCode;
 use custodian_domain::password_policy::{PasswordPolicy, PasswordStrength};
 use custodian_domain::token_scope::{TokenScopes, parse_networks};
 use custodian_domain::values::{Email, PersonName};
@@ -751,7 +752,11 @@ impl Core {
     /// Ends the actor's session server-side; the cookie is useless afterwards.
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
         if let Some(id) = actor.session_id() {
-            repo::sessions::end(self.store().writer(), id.as_uuid(), self.now(), "logout").await?;
+            let txn = self.store().begin().await?;
+            repo::sessions::end(&txn, id.as_uuid(), self.now(), "logout").await?;
+            let event = crate::audit::AuditEvent::by(actor, AuditCode::AuthnLogout);
+            self.audit_in(&txn, vec![event]).await?;
+            txn.commit().await?;
             self.inner.auth_cache.forget_session(id);
         }
         Ok(())
@@ -798,6 +803,10 @@ impl Core {
         )
         .await?;
         repo::sessions::mark_reauthenticated(&txn, session_id.as_uuid(), now).await?;
+        let event = crate::audit::AuditEvent::by(actor, AuditCode::AuthnPasswordChange)
+            .target("user", actor.user_id.as_uuid())
+            .detail("sessions_ended", ended.len());
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.forget_sessions(&ended);
         self.inner.auth_cache.forget_session(session_id);
@@ -816,12 +825,14 @@ impl Core {
             .await?
             .filter(|u| u.status == STATUS_ACTIVE)
             .ok_or(CoreError::NotFound { entity: "user" })?;
-        Ok(self.insert_api_token(user.id, request).await?.1)
+        let by = self.cli_actor().await?;
+        Ok(self.insert_api_token(&by, user.id, request).await?.1)
     }
 
     /// Validates and stores a token; returns its id and its secret (shown once).
     pub(crate) async fn insert_api_token(
         &self,
+        by: &Actor,
         user_id: uuid::Uuid,
         request: ApiTokenRequest,
     ) -> Result<(ApiTokenId, SecretString), CoreError> {
@@ -852,8 +863,14 @@ impl Core {
         let now = self.now();
         let token = generate_token(API_TOKEN_PREFIX, self.rng())?;
         let id = ApiTokenId::new_at(now);
+        let event = crate::audit::AuditEvent::by(by, AuditCode::AuthnTokenCreated)
+            .target("api_token", id.as_uuid())
+            .detail("user", user_id.to_string())
+            .detail("scopes", scopes.to_stored())
+            .detail("days", days);
+        let txn = self.store().begin().await?;
         repo::api_tokens::insert(
-            self.store().writer(),
+            &txn,
             api_token::Model {
                 id: id.as_uuid(),
                 token_hash: hash_token(token.expose_secret()).to_vec(),
@@ -874,6 +891,8 @@ impl Core {
             },
         )
         .await?;
+        self.audit_in(&txn, vec![event]).await?;
+        txn.commit().await?;
         Ok((id, token))
     }
 

@@ -59,6 +59,13 @@ pub struct SessionView {
 }
 crate::redacted_debug!(SessionView);
 
+/// A session ended by someone (its user or an administrator).
+fn session_ended(actor: &Actor, session: uuid::Uuid, why: &str) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::by(actor, custodian_domain::audit::AuditCode::SessionEnded)
+        .target("session", session)
+        .detail("reason", why)
+}
+
 impl Core {
     /// The client as field ciphertext of `table`'s row `row_id` (sessions, security events).
     pub(crate) async fn seal_client<C: custodian_store::ConnectionTrait>(
@@ -196,7 +203,11 @@ impl Core {
             .await?
             .filter(|s| s.user_id == actor.user_id.as_uuid() && s.revoked_at.is_none())
             .ok_or(CoreError::NotFound { entity: "session" })?;
-        repo::sessions::end(self.store().writer(), row.id, self.now(), "ended_by_user").await?;
+        let txn = self.store().begin().await?;
+        repo::sessions::end(&txn, row.id, self.now(), "ended_by_user").await?;
+        self.audit_in(&txn, vec![session_ended(actor, row.id, "ended_by_user")])
+            .await?;
+        txn.commit().await?;
         self.forget_sessions(&[row.id]);
         Ok(())
     }
@@ -204,14 +215,21 @@ impl Core {
     /// Ends all of the actor's sessions but the one making the request; returns how many.
     pub async fn end_my_other_sessions(&self, actor: &Actor) -> Result<usize, CoreError> {
         let keep = actor.session_id().map(|s| s.as_uuid());
+        let txn = self.store().begin().await?;
         let ended = repo::sessions::end_all_of_user(
-            self.store().writer(),
+            &txn,
             actor.user_id.as_uuid(),
             keep,
             self.now(),
             "ended_by_user",
         )
         .await?;
+        let events = ended
+            .iter()
+            .map(|id| session_ended(actor, *id, "ended_by_user"))
+            .collect();
+        self.audit_in(&txn, events).await?;
+        txn.commit().await?;
         self.forget_sessions(&ended);
         Ok(ended.len())
     }
@@ -237,14 +255,21 @@ impl Core {
         self.require(actor, crate::authz::SystemAction::MonitorSecurity)
             .await?;
         self.user_row(user_id).await?;
+        let txn = self.store().begin().await?;
         let ended = repo::sessions::end_all_of_user(
-            self.store().writer(),
+            &txn,
             user_id.as_uuid(),
             None,
             self.now(),
             "ended_by_admin",
         )
         .await?;
+        let events = ended
+            .iter()
+            .map(|id| session_ended(actor, *id, "ended_by_admin"))
+            .collect();
+        self.audit_in(&txn, events).await?;
+        txn.commit().await?;
         self.forget_sessions(&ended);
         Ok(ended.len())
     }

@@ -58,7 +58,7 @@ impl Core {
     ) -> Result<CreatedToken, CoreError> {
         self.require_recent_auth(actor)?;
         let (id, token) = self
-            .insert_api_token(actor.user_id.as_uuid(), request)
+            .insert_api_token(actor, actor.user_id.as_uuid(), request)
             .await?;
         Ok(CreatedToken { id, token })
     }
@@ -93,14 +93,16 @@ impl Core {
         actor: &Actor,
         id: ApiTokenId,
     ) -> Result<(), CoreError> {
-        if repo::api_tokens::revoke(
-            self.store().writer(),
-            actor.user_id.as_uuid(),
-            id.as_uuid(),
-            self.now(),
-        )
-        .await?
+        let txn = self.store().begin().await?;
+        if repo::api_tokens::revoke(&txn, actor.user_id.as_uuid(), id.as_uuid(), self.now()).await?
         {
+            let event = crate::audit::AuditEvent::by(
+                actor,
+                custodian_domain::audit::AuditCode::AuthnTokenRevoked,
+            )
+            .target("api_token", id.as_uuid());
+            self.audit_in(&txn, vec![event]).await?;
+            txn.commit().await?;
             self.inner.auth_cache.forget_token(id);
             Ok(())
         } else {

@@ -3,11 +3,13 @@
 //! and resetting a user's second factors after a lost phone (with the administrator's own
 //! step-up). Invitations by e-mail arrive with the mail transport.
 
+use crate::audit::AuditEvent;
 use crate::auth::ROLE_ADMIN;
 use crate::authz::SystemAction;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_domain::UserId;
+use custodian_domain::audit::AuditCode;
 use custodian_store::entities::user;
 use custodian_store::repo;
 use secrecy::SecretString;
@@ -80,6 +82,15 @@ impl Core {
                 now,
             )
             .await?;
+        self.audit_in(
+            &txn,
+            vec![
+                AuditEvent::by(actor, AuditCode::UserCreate)
+                    .target("user", id.as_uuid())
+                    .detail("roles", roles.clone()),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         Ok(id)
     }
@@ -239,6 +250,16 @@ impl Core {
             });
         }
         repo::users::set_roles(&txn, row.id, &roles, self.now()).await?;
+        self.audit_in(
+            &txn,
+            vec![
+                AuditEvent::by(actor, AuditCode::AuthzRoleChange)
+                    .target("user", row.id)
+                    .detail("before", before.clone())
+                    .detail("after", roles.clone()),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!(
             target: "security",
@@ -289,7 +310,13 @@ impl Core {
         row.department = department;
         row.region = region;
         row.updated_at = self.now();
-        repo::users::update(self.store().writer(), row).await?;
+        let event = AuditEvent::by(actor, AuditCode::UserUpdate)
+            .target("user", row.id)
+            .detail("fields", vec!["team", "department", "region"]);
+        let txn = self.store().begin().await?;
+        repo::users::update(&txn, row).await?;
+        self.audit_in(&txn, vec![event]).await?;
+        txn.commit().await?;
         self.inner.auth_cache.forget_user(id);
         Ok(())
     }
@@ -313,6 +340,15 @@ impl Core {
         repo::users::update(&txn, row).await?;
         let ended =
             repo::sessions::end_all_of_user(&txn, id.as_uuid(), None, now, "user_disabled").await?;
+        self.audit_in(
+            &txn,
+            vec![
+                AuditEvent::by(actor, AuditCode::UserDisable)
+                    .target("user", id.as_uuid())
+                    .detail("sessions_ended", ended.len()),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         self.forget_sessions(&ended);
         self.inner.auth_cache.forget_user(id);
@@ -325,7 +361,14 @@ impl Core {
         let mut row = self.user_row(id).await?;
         row.status = crate::auth::STATUS_ACTIVE.to_owned();
         row.updated_at = self.now();
-        repo::users::update(self.store().writer(), row).await?;
+        let txn = self.store().begin().await?;
+        repo::users::update(&txn, row).await?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::by(actor, AuditCode::UserEnable).target("user", id.as_uuid())],
+        )
+        .await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -352,6 +395,11 @@ impl Core {
         let ended =
             repo::sessions::end_all_of_user(&txn, id.as_uuid(), keep, now, "second_factor_reset")
                 .await?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::by(actor, AuditCode::UserMfaReset).target("user", id.as_uuid())],
+        )
+        .await?;
         txn.commit().await?;
         self.forget_sessions(&ended);
         Ok(())
@@ -438,6 +486,16 @@ impl Core {
         row.deleted_at = Some(now);
         row.updated_at = now;
         repo::users::update(&txn, row).await?;
+        self.audit_in(
+            &txn,
+            vec![
+                AuditEvent::by(actor, AuditCode::UserDelete)
+                    .target("user", id.as_uuid())
+                    .detail("reassigned_to", reassign_to.as_uuid().to_string())
+                    .detail("records_moved", moved),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         self.forget_sessions(&ended);
         self.inner.auth_cache.forget_user(id);

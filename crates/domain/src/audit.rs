@@ -34,6 +34,20 @@ pub enum AuditCode {
     DataRestore,
     DataExport,
     DataImport,
+    // Permissions and user administration.
+    AuthzRoleChange,
+    UserCreate,
+    UserUpdate,
+    UserDisable,
+    UserEnable,
+    UserDelete,
+    UserMfaReset,
+    // Sign-out, passwords, tokens and sessions.
+    AuthnLogout,
+    AuthnPasswordChange,
+    AuthnTokenCreated,
+    AuthnTokenRevoked,
+    SessionEnded,
 }
 
 /// Every code, for documentation, filters and tests.
@@ -61,6 +75,18 @@ pub const ALL_CODES: &[AuditCode] = &[
     AuditCode::DataRestore,
     AuditCode::DataExport,
     AuditCode::DataImport,
+    AuditCode::AuthzRoleChange,
+    AuditCode::UserCreate,
+    AuditCode::UserUpdate,
+    AuditCode::UserDisable,
+    AuditCode::UserEnable,
+    AuditCode::UserDelete,
+    AuditCode::UserMfaReset,
+    AuditCode::AuthnLogout,
+    AuditCode::AuthnPasswordChange,
+    AuditCode::AuthnTokenCreated,
+    AuditCode::AuthnTokenRevoked,
+    AuditCode::SessionEnded,
 ];
 
 impl AuditCode {
@@ -90,6 +116,18 @@ impl AuditCode {
             Self::DataRestore => "data_restore",
             Self::DataExport => "data_export",
             Self::DataImport => "data_import",
+            Self::AuthzRoleChange => "authz_role_change",
+            Self::UserCreate => "user_create",
+            Self::UserUpdate => "user_update",
+            Self::UserDisable => "user_disable",
+            Self::UserEnable => "user_enable",
+            Self::UserDelete => "user_delete",
+            Self::UserMfaReset => "user_mfa_reset",
+            Self::AuthnLogout => "authn_logout",
+            Self::AuthnPasswordChange => "authn_password_change",
+            Self::AuthnTokenCreated => "authn_token_created",
+            Self::AuthnTokenRevoked => "authn_token_revoked",
+            Self::SessionEnded => "session_ended",
         }
     }
 
@@ -288,7 +326,7 @@ mod tests {
             assert!(seen.insert(code.code()), "{} twice", code.code());
             assert_eq!(AuditCode::parse(code.code()), Some(*code));
             assert!(
-                ["authn", "session", "authz", "data"].contains(&code.category()),
+                ["authn", "session", "authz", "data", "user"].contains(&code.category()),
                 "{}",
                 code.code()
             );

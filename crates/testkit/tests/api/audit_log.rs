@@ -202,6 +202,82 @@ async fn every_source_writes_its_event_and_auditors_search_them(backend: Backend
     assert!(report.is_intact(), "{:?}", report.problems);
 }
 
+/// Permission changes and account administration are in the log: roles granted (with the
+/// roles before and after), a user disabled and enabled, an API token made and revoked, a
+/// session ended, a sign-out.
+async fn permission_and_account_changes_are_audited(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let auditor = auditor(&app).await;
+    let user = app
+        .sign_in_with_roles("clerk@example.com", &["sales"], None, None)
+        .await;
+    app.reauthenticate().await;
+    let response = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/users/{}/roles", user.id),
+        )
+        .json(&json!({"roles": ["sales", "all_regions"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for action in ["disable", "enable"] {
+        let (status, body) = app
+            .post_json(&format!("/api/v1/users/{}/{action}", user.id), &json!({}))
+            .await;
+        assert!(status.is_success(), "{action}: {body}");
+    }
+    let (status, token) = app
+        .post_json(
+            "/api/v1/account/tokens",
+            &json!({"name": "ci", "scopes": "contacts:read"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let token_id = token["id"].as_str().unwrap();
+    let (status, _) = app
+        .delete(&format!("/api/v1/account/tokens/{token_id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let on_user = events(&auditor, &format!("target={}", user.id)).await;
+    assert_eq!(
+        codes(&on_user),
+        [
+            "user_enable",
+            "user_disable",
+            "authz_role_change",
+            "user_create"
+        ],
+        "{on_user:?}"
+    );
+    assert_eq!(on_user[3]["detail"]["roles"], json!(["sales"]));
+    let change = &on_user[2]["detail"];
+    assert_eq!(change["before"], json!(["sales"]));
+    let mut after: Vec<&str> = change["after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    after.sort_unstable();
+    assert_eq!(after, ["all_regions", "sales"]);
+    let token_events = events(&auditor, &format!("target={token_id}")).await;
+    assert_eq!(
+        codes(&token_events),
+        ["authn_token_revoked", "authn_token_created"]
+    );
+    assert_eq!(token_events[1]["detail"]["scopes"], "contacts:read");
+    // The administrator's own sign-out is recorded.
+    let (status, _) = app.post_json("/api/v1/auth/logout", &json!({})).await;
+    assert!(status.is_success());
+    let logouts = events(&auditor, "code=authn_logout").await;
+    assert_eq!(logouts.len(), 1);
+    let report = verify_now(&app).await;
+    assert!(report.is_intact(), "{:?}", report.problems);
+}
+
 /// Every stored column of every event, as text.
 async fn dump_audit_rows(app: &TestApp) -> String {
     use custodian_store::repo;
@@ -522,6 +598,7 @@ on_both_backends!(
     rewritten_hashes_are_caught_by_the_checkpoint,
     the_command_line_verifies_and_fails_on_tampering,
     the_audit_page_filters_in_both_languages,
+    permission_and_account_changes_are_audited,
 );
 
 /// Two server processes on one PostgreSQL database, appending at the same time: one chain,
