@@ -1,6 +1,7 @@
 //! Companies (accounts). Not data subjects: their address is encrypted under the organisation
 //! data key; name, industry, size, region and website are internal and stay sortable.
 
+use crate::audit::AuditEvent;
 use crate::authz::{CollectionAction, RecordAction, RecordType};
 use crate::contacts::{row_tags, tag_strings};
 use crate::cursor;
@@ -9,6 +10,7 @@ use crate::patch;
 use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
@@ -271,6 +273,42 @@ fn apply_patch(mut input: CompanyInput, patch: CompanyPatch) -> CompanyInput {
     input
 }
 
+/// The fields a new company sets (names only).
+fn input_field_names(input: &CompanyInput) -> Vec<&'static str> {
+    [
+        ("name", true),
+        ("industry", input.industry.is_some()),
+        ("size", input.size.is_some()),
+        ("region", input.region.is_some()),
+        ("address", input.address.is_some()),
+        ("website", input.website.is_some()),
+        ("owner_id", input.owner_id.is_some()),
+        ("tags", !input.tags.is_empty()),
+        ("custom_fields", !input.custom_fields.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &CompanyPatch) -> Vec<&'static str> {
+    [
+        ("name", patch.name.is_some()),
+        ("industry", patch.industry.is_some()),
+        ("size", patch.size.is_some()),
+        ("region", patch.region.is_some()),
+        ("address", patch.address.is_some()),
+        ("website", patch.website.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+        ("tags", patch.tags.is_some()),
+        ("custom_fields", patch.custom_fields.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
 impl Core {
     pub async fn create_company(
         &self,
@@ -289,6 +327,10 @@ impl Core {
             )?;
             self.write_custom(&txn, FieldEntity::Company, &key, row.id, &custom, now)
                 .await?;
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", input_field_names(&input));
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             let mut view = self.company_view(Some(&key), &row)?;
             view.custom_fields = Some(custom.values()?);
@@ -325,6 +367,15 @@ impl Core {
         actor: &Actor,
         id: CompanyId,
     ) -> Result<CompanyView, CoreError> {
+        let view = self.read_company(actor, id).await?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, id.as_uuid()))
+            .await?;
+        Ok(view)
+    }
+
+    /// The company as the actor may read it, without a read event (a change reads it first
+    /// and records the change instead).
+    async fn read_company(&self, actor: &Actor, id: CompanyId) -> Result<CompanyView, CoreError> {
         let conn = self.store().conn();
         let row = self
             .authorized_company(actor, id, RecordAction::Read)
@@ -349,7 +400,7 @@ impl Core {
                 .authorized_company(actor, id, RecordAction::Update)
                 .await?
                 .access_attrs();
-            let current = self.get_company(actor, id).await?;
+            let current = self.read_company(actor, id).await?;
             if current.deleted_at.is_some() {
                 return Err(CoreError::Conflict(
                     "the company is deleted; restore it before editing",
@@ -362,6 +413,11 @@ impl Core {
                 });
             }
             let custom_input = patch.custom_fields.clone().unwrap_or_default();
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, id.as_uuid())
+                .detail("fields", patch_field_names(&patch))
+                .detail("from_version", expected)
+                .detail("to_version", expected + 1);
             let now = self.now().max(to_ms(current.updated_at));
             let txn = self.store().begin().await?;
             let fields = self.field_set(&txn, FieldEntity::Company).await?;
@@ -394,6 +450,7 @@ impl Core {
             let values = self
                 .record_custom(&txn, FieldEntity::Company, row.id, &key)
                 .await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             let mut view = self.company_view(Some(&key), &row)?;
             view.custom_fields = Some(values);
@@ -437,6 +494,16 @@ impl Core {
         let values = self
             .record_custom(&txn, FieldEntity::Company, row.id, &key)
             .await?;
+        let code = if delete {
+            AuditCode::DataDelete
+        } else {
+            AuditCode::DataRestore
+        };
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::by(actor, code).target(ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         let mut view = self.company_view(Some(&key), &row)?;
         view.custom_fields = Some(values);

@@ -141,6 +141,30 @@ async fn every_source_writes_its_event_and_auditors_search_them(backend: Backend
         json!(["contact_details", "notes"])
     );
 
+    // Companies too.
+    let company = app.create_company(json!({"name": "Audit Petroleum"})).await;
+    let company_id = company["id"].as_str().unwrap();
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/v1/companies/{company_id}"),
+            &json!({"version": 1, "website": "https://audit.example.cn"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app
+        .get_json(&format!("/api/v1/companies/{company_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let on_company = events(&auditor, &format!("target={company_id}")).await;
+    let mut company_codes = codes(&on_company);
+    company_codes.sort_unstable();
+    assert_eq!(company_codes, ["data_create", "data_read", "data_update"]);
+    let update = on_company
+        .iter()
+        .find(|e| e["code"] == "data_update")
+        .unwrap();
+    assert_eq!(update["detail"]["fields"], json!(["website"]));
+
     // A user's activity, by code.
     let exports = events(&auditor, &format!("actor={admin_id}&code=data_export")).await;
     assert_eq!(exports.len(), 2, "started and finished");
