@@ -815,14 +815,9 @@ impl Core {
         let values = self
             .record_custom(&txn, FieldEntity::Contact, row.id, &key)
             .await?;
-        let code = if delete {
-            AuditCode::DataDelete
-        } else {
-            AuditCode::DataRestore
-        };
         self.audit_in(
             &txn,
-            vec![AuditEvent::by(actor, code).target(ENTITY, row.id)],
+            vec![AuditEvent::deleted(actor, delete, ENTITY, row.id)],
         )
         .await?;
         txn.commit().await?;

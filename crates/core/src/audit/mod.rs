@@ -82,6 +82,16 @@ impl AuditEvent {
         event
     }
 
+    /// A soft delete (or its undoing) of a record.
+    pub(crate) fn deleted(actor: &Actor, delete: bool, kind: &'static str, id: Uuid) -> Self {
+        let code = if delete {
+            AuditCode::DataDelete
+        } else {
+            AuditCode::DataRestore
+        };
+        Self::by(actor, code).target(kind, id)
+    }
+
     /// About a user who is not (yet) an authenticated actor: a sign-in, a refused factor.
     pub fn for_user(user_id: Option<Uuid>, session_id: Option<Uuid>, code: AuditCode) -> Self {
         let kind = if user_id.is_some() {
@@ -195,7 +205,7 @@ pub(crate) struct PendingEvent {
 crate::redacted_debug!(PendingEvent);
 
 /// The canonical fields of a stored event (what its leaf hash covers).
-pub(crate) fn leaf_fields(row: &audit_event::Model) -> LeafFields<'_> {
+pub fn leaf_fields(row: &audit_event::Model) -> LeafFields<'_> {
     LeafFields {
         seq: row.seq,
         id: row.id,

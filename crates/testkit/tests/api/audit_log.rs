@@ -539,32 +539,14 @@ async fn rewritten_hashes_are_caught_by_the_checkpoint(backend: Backend) {
     assert_eq!(rows[0].seq, 0);
     let mut link = chain::CHAIN_START;
     for (i, row) in rows.into_iter().enumerate() {
-        let code = if i == 6 {
-            "data_read".to_owned()
-        } else {
-            row.code.clone()
-        };
-        let leaf = chain::leaf_hash(
-            &custodian_domain::audit::LeafFields {
-                seq: row.seq,
-                id: row.id,
-                occurred_at: row.occurred_at,
-                code: &code,
-                outcome: &row.outcome,
-                actor_kind: &row.actor_kind,
-                actor_id: row.actor_id,
-                credential_id: row.credential_id,
-                target_type: row.target_type.as_deref(),
-                target_id: row.target_id,
-                node: &row.node,
-                client_ct: row.client_ct.as_deref(),
-                detail: row.detail.as_deref(),
-            }
-            .canonical_bytes(),
-        );
+        let mut edited = row.clone();
+        if i == 6 {
+            edited.code = "data_read".to_owned();
+        }
+        let leaf = chain::leaf_hash(&custodian_core::audit::leaf_fields(&edited).canonical_bytes());
         link = chain::chain_hash(&link, &leaf);
         let mut active = row.into_active_model();
-        active.code = Set(code);
+        active.code = Set(edited.code);
         active.leaf_hash = Set(leaf.to_vec());
         active.chain_hash = Set(link.to_vec());
         active.update(conn).await.unwrap();
