@@ -73,25 +73,9 @@ pub enum SecurityEventKind {
 }
 
 impl SecurityEventKind {
+    /// Stable code: the audit log's for the same event.
     pub fn code(self) -> &'static str {
-        match self {
-            Self::SignIn => "authn_login_success",
-            Self::SignInFailed => "authn_login_fail",
-            Self::NewDeviceSignIn => "authn_login_new_device",
-            Self::SignInAfterFailures => "authn_login_success_after_fail",
-            Self::SecondFactorFailed => "authn_second_factor_fail",
-            Self::SessionNetworkChanged => "session_network_changed",
-            Self::EndedSessionUsed => "session_use_after_end",
-            Self::TokenRefused => "authz_token_refused",
-            Self::UnknownCredential => "authn_unknown_credential",
-            Self::InvalidLink => "authn_link_invalid",
-            Self::SsoRefused => "authn_sso_fail",
-            Self::OversizedCredentials => "authn_oversized_request",
-            Self::AccessDenied => "authz_fail",
-            Self::Reveal => "data_reveal",
-            Self::PolicyChange => "authz_policy_change",
-            Self::ExportApproval => "data_export_approval",
-        }
+        self.audit_code().code()
     }
 
     /// The same event in the audit log's vocabulary.

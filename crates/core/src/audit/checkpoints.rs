@@ -93,7 +93,7 @@ impl SignedCheckpoint {
 pub(crate) struct Signer {
     settings: AuditSettings,
     /// Appends to the checkpoint file, one at a time.
-    file: std::sync::Mutex<()>,
+    file: Arc<std::sync::Mutex<()>>,
 }
 
 impl Core {
@@ -112,7 +112,7 @@ impl Core {
             .signer
             .set(Signer {
                 settings,
-                file: std::sync::Mutex::new(()),
+                file: Arc::new(std::sync::Mutex::new(())),
             })
             .map_err(|_| CoreError::Internal("the audit log was started twice"))?;
         let weak = Arc::downgrade(&self.inner);
@@ -154,6 +154,15 @@ impl Core {
         let Some(signer) = self.inner.audit.signer.get() else {
             return Ok(None);
         };
+        // Most ticks find nothing new: ask before taking the write lock.
+        let conn = self.store().conn();
+        let size = repo::audit::head(conn).await?.size;
+        if repo::audit::latest_checkpoint(conn)
+            .await?
+            .is_some_and(|c| c.tree_size >= size)
+        {
+            return Ok(None);
+        }
         let txn = self.store().begin().await?;
         let head = repo::audit::lock_head(&txn).await?;
         let latest = repo::audit::latest_checkpoint(&txn).await?;
@@ -182,12 +191,20 @@ impl Core {
         let signed = SignedCheckpoint::from_row(&row);
         repo::audit::insert_checkpoint(&txn, row).await?;
         txn.commit().await?;
-        if let Some(path) = &signer.settings.checkpoint_file {
-            let _one_at_a_time = signer
-                .file
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            append_line(path, &signed).map_err(|e| {
+        if let Some(path) = signer.settings.checkpoint_file.clone() {
+            // A synced file write: off the async workers.
+            let file = signer.file.clone();
+            let line = signed.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                let _one_at_a_time = file
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                append_line(&path, &line)
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|result| result);
+            written.map_err(|e| {
                 tracing::error!(target: "security", error = %e, "the audit checkpoint file could not be written");
                 CoreError::Internal("the audit checkpoint file could not be written")
             })?;

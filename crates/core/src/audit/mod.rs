@@ -122,12 +122,6 @@ impl AuditEvent {
         self
     }
 
-    #[must_use]
-    pub fn outcome(mut self, outcome: Outcome) -> Self {
-        self.outcome = outcome;
-        self
-    }
-
     /// Adds a detail: codes, ids, counts, field names — never a personal value. Text is
     /// sanitised (control characters escaped) and cut to a bounded length.
     #[must_use]
@@ -165,10 +159,6 @@ impl AuditEvent {
         };
         self.detail("groups", with(GroupAccess::Full))
             .detail("masked", with(GroupAccess::Masked))
-    }
-
-    pub fn code(&self) -> AuditCode {
-        self.code
     }
 }
 

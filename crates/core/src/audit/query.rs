@@ -146,13 +146,13 @@ impl Core {
         limit: u64,
     ) -> Result<Vec<SignedCheckpoint>, CoreError> {
         self.require(actor, SystemAction::ReadAudit).await?;
-        let mut all = repo::audit::checkpoints(self.store().conn()).await?;
-        all.reverse();
-        Ok(all
-            .iter()
-            .take(usize::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(1))
-            .map(SignedCheckpoint::from_row)
-            .collect())
+        Ok(
+            repo::audit::latest_checkpoints(self.store().conn(), limit.clamp(1, MAX_PAGE))
+                .await?
+                .iter()
+                .map(SignedCheckpoint::from_row)
+                .collect(),
+        )
     }
 
     async fn audit_view(&self, row: audit_event::Model) -> Result<AuditEventView, CoreError> {

@@ -67,9 +67,18 @@ pub async fn checkpoints<C: ConnectionTrait>(c: &C) -> Result<Vec<audit_checkpoi
 pub async fn latest_checkpoint<C: ConnectionTrait>(
     c: &C,
 ) -> Result<Option<audit_checkpoint::Model>> {
+    Ok(latest_checkpoints(c, 1).await?.pop())
+}
+
+/// The newest `limit` checkpoints, newest first.
+pub async fn latest_checkpoints<C: ConnectionTrait>(
+    c: &C,
+    limit: u64,
+) -> Result<Vec<audit_checkpoint::Model>> {
     Ok(audit_checkpoint::Entity::find()
         .order_by_desc(audit_checkpoint::Column::TreeSize)
-        .one(c)
+        .limit(limit)
+        .all(c)
         .await?)
 }
 
