@@ -24,6 +24,8 @@ pub struct Config {
     pub crypto: CryptoConfig,
     pub authorization: AuthorizationConfig,
     pub audit: AuditConfig,
+    pub monitor: MonitorConfig,
+    pub siem: SiemConfig,
     pub users: UsersConfig,
     pub mail: MailConfig,
     pub sms: SmsConfig,
@@ -286,6 +288,137 @@ impl AuditConfig {
     }
 }
 
+/// Real-time monitoring of the audit stream: rules, alerts, the signed webhook.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    pub enabled: bool,
+    /// Verify the whole audit log this often; 0: only on demand.
+    pub verify_every_mins: u64,
+    /// Alerts are also posted here, signed with `webhook_secret`. Empty: no webhook.
+    pub webhook_url: String,
+    pub webhook_secret: String,
+    pub rules: custodian_core::monitor::rules::RuleSettings,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            verify_every_mins: 60,
+            webhook_url: String::new(),
+            webhook_secret: String::new(),
+            rules: custodian_core::monitor::rules::RuleSettings::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for MonitorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorConfig")
+            .field("enabled", &self.enabled)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl MonitorConfig {
+    fn webhook(&self) -> Result<Option<custodian_core::monitor::webhook::WebhookTarget>, String> {
+        if self.webhook_url.is_empty() {
+            return Ok(None);
+        }
+        custodian_core::monitor::webhook::WebhookTarget::new(
+            &self.webhook_url,
+            secrecy::SecretString::from(self.webhook_secret.clone()),
+        )
+        .map(Some)
+    }
+
+    /// The monitor's settings, when it is enabled.
+    pub fn settings(&self) -> anyhow::Result<Option<custodian_core::monitor::MonitorSettings>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        Ok(Some(custodian_core::monitor::MonitorSettings {
+            rules: self.rules.clone(),
+            verify_every: (self.verify_every_mins > 0)
+                .then(|| std::time::Duration::from_secs(self.verify_every_mins.saturating_mul(60))),
+            webhook: self
+                .webhook()
+                .map_err(|e| anyhow::anyhow!("monitor.webhook_url: {e}"))?,
+        }))
+    }
+}
+
+/// Feeds of the audit log to a SIEM.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiemConfig {
+    /// Every audit event as a JSON line, appended here. Empty: off.
+    pub jsonl_file: String,
+    /// An RFC 5424 syslog receiver, `host:port`. Empty: off.
+    pub syslog_address: String,
+    /// TLS (RFC 5425). Off only for a relay on a trusted network.
+    pub syslog_tls: bool,
+    /// The name the receiver's certificate must carry. Empty: the host of `syslog_address`.
+    pub syslog_server_name: String,
+    /// PEM CA certificate(s) to trust for the receiver. Empty: the system's roots.
+    pub syslog_ca_file: String,
+    /// Syslog facility, 0–23 (13: log audit).
+    pub syslog_facility: u8,
+}
+
+impl Default for SiemConfig {
+    fn default() -> Self {
+        Self {
+            jsonl_file: String::new(),
+            syslog_address: String::new(),
+            syslog_tls: true,
+            syslog_server_name: String::new(),
+            syslog_ca_file: String::new(),
+            syslog_facility: custodian_core::audit::siem::DEFAULT_FACILITY,
+        }
+    }
+}
+
+impl SiemConfig {
+    /// The feeds' settings.
+    pub fn settings(&self) -> Result<custodian_core::audit::siem::SiemSettings, String> {
+        use custodian_core::audit::siem::{SiemSettings, SyslogTarget};
+        if self.syslog_facility > 23 {
+            return Err("siem.syslog_facility: between 0 and 23".to_owned());
+        }
+        let syslog = if self.syslog_address.is_empty() {
+            None
+        } else if self.syslog_tls {
+            let host = self
+                .syslog_address
+                .rsplit_once(':')
+                .map_or("", |(h, _)| h.trim_start_matches('[').trim_end_matches(']'));
+            let name = if self.syslog_server_name.is_empty() {
+                host
+            } else {
+                &self.syslog_server_name
+            };
+            let ca = (!self.syslog_ca_file.is_empty()).then(|| Path::new(&self.syslog_ca_file));
+            Some(
+                SyslogTarget::tls(&self.syslog_address, name, ca, self.syslog_facility)
+                    .map_err(|e| format!("siem.syslog_*: {e}"))?,
+            )
+        } else {
+            Some(
+                SyslogTarget::plain(&self.syslog_address, self.syslog_facility)
+                    .map_err(|e| format!("siem.syslog_address: {e}"))?,
+            )
+        };
+        Ok(SiemSettings {
+            jsonl_file: (!self.jsonl_file.is_empty()).then(|| PathBuf::from(&self.jsonl_file)),
+            syslog,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -342,6 +475,8 @@ impl Default for Config {
                 bulk_export_download_hours: core.export_approval_ttl_secs / 3600,
             },
             audit: AuditConfig::default(),
+            monitor: MonitorConfig::default(),
+            siem: SiemConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -521,6 +656,19 @@ impl Config {
         }
         if !(1..=3_600).contains(&self.audit.checkpoint_every_secs) {
             out.push("audit.checkpoint_every_secs: between 1 and 3600 (an hour)".to_owned());
+        }
+        out.extend(
+            self.monitor
+                .rules
+                .problems()
+                .into_iter()
+                .map(|p| p.replacen("monitor.", "monitor.rules.", 1)),
+        );
+        if let Err(e) = self.siem.settings() {
+            out.push(e);
+        }
+        if let Err(e) = self.monitor.webhook() {
+            out.push(format!("monitor.webhook_url / webhook_secret: {e}"));
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             out.push(format!(
@@ -861,6 +1009,65 @@ checkpoint_every_events = 1000
 checkpoint_every_secs = 10
 # This server's name in audit events. Empty: the host name.
 node = ""
+
+[monitor]
+# Rules over the audit stream raise alerts for security officers (in-app, e-mail when mail
+# is set up, and the webhook below) and can act on the account concerned.
+enabled = true
+# Verify the whole audit log this often (minutes); a failure is an alert. 0: on demand only.
+verify_every_mins = 60
+# Alerts are also POSTed here as JSON, signed: header Custodian-Signature: t=<unix seconds>,
+# v1=<hex HMAC-SHA256 of "<t>.<body>" under webhook_secret (16+ characters; or set
+# CUSTODIAN_MONITOR__WEBHOOK_SECRET_FILE)>. https:// only (http:// to this host). Empty: none.
+webhook_url = ""
+webhook_secret = ""
+
+[monitor.rules]
+# Failed sign-ins for one account, or from one network, within the window.
+failed_logins_per_account = 5
+failed_logins_per_network = 20
+failed_logins_window_mins = 15
+# none, lock_account (lock and end sessions), end_sessions or step_up (sensitive actions
+# need a fresh sign-in proof).
+failed_logins_action = "none"
+# Password spraying: one password, or one network, failing against this many accounts.
+spraying_accounts = 10
+spraying_window_mins = 60
+# One user reading this many records of personal data (list pages count every row).
+mass_read_records = 500
+mass_read_window_mins = 10
+mass_read_action = "none"
+# An export of this many rows; this many exports by one user within the window.
+large_export_rows = 10000
+exports_per_window = 5
+exports_window_mins = 60
+# Sign-ins, reveals and exports outside working hours, in the organisation's time zone as a
+# fixed offset from UTC in minutes (480 for China Standard Time).
+off_hours_enabled = true
+utc_offset_mins = 0
+work_starts_hour = 7
+work_ends_hour = 20
+weekends_off = true
+# A sign-in from a network the account had not used; a role granted to a user.
+new_network = true
+privilege_escalation = true
+# What to do when a session is presented after it ended (a stolen cookie?).
+ended_session_action = "end_sessions"
+
+[siem]
+# Every audit event as a JSON line appended to this file (for a log shipper). Empty: off.
+jsonl_file = ""
+# Every audit event as RFC 5424 syslog to this host:port, over TLS (RFC 5425, octet-counted
+# frames). Records carry client IP addresses: keep TLS on. Delivery is at least once (each
+# record has the event's id and position). Empty: off.
+syslog_address = ""
+syslog_tls = true
+# The name on the receiver's certificate (empty: the host of syslog_address), and the CA to
+# trust (empty: the system's roots).
+syslog_server_name = ""
+syslog_ca_file = ""
+# 13: log audit.
+syslog_facility = 13
 
 [log]
 # json (for log shippers) or pretty (for a terminal).

@@ -252,6 +252,11 @@ pub async fn start(
     if let Some(gateway) = config.sms_gateway(data_dir)? {
         core.set_sms_gateway(gateway);
     }
+    core.start_siem(config.siem.settings().map_err(|e| anyhow::anyhow!(e))?);
+    if let Some(monitor) = config.monitor.settings()? {
+        core.start_monitor(monitor)
+            .context("cannot start the security monitor")?;
+    }
     let core_for_jobs = core.clone();
     let state = custodian_web::AppState::new(core)?;
     let app = custodian_web::router(state);

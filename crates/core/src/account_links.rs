@@ -10,11 +10,14 @@
 //! the second factor, so a reset cannot get round MFA (ASVS 6.4.3). Asking for a reset answers
 //! the same whether or not the address has an account, and the work happens after the answer.
 
+use crate::audit::AuditEvent;
 use crate::auth::{STATUS_ACTIVE, parse_identity};
 use crate::outbound::{Channel, is_chinese};
+use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError, messages};
 use custodian_crypto::token::{generate_token, hash_token};
 use custodian_domain::UserId;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::values::Email;
 use custodian_store::entities::{account_link, user};
 use custodian_store::repo;
@@ -84,10 +87,21 @@ impl Core {
                 now,
             )
             .await?;
+        let event = AuditEvent::by(actor, AuditCode::UserCreate)
+            .target("user", user_id.as_uuid())
+            .detail("roles", roles.clone())
+            .detail("invited", true);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         if let Err(e) = self.send_invitation(&email, &token, None).await {
             // All or nothing for the administrator: a user nobody could reach is removed.
-            repo::users::delete_invited(self.store().writer(), user_id.as_uuid()).await?;
+            let txn = self.store().begin().await?;
+            repo::users::delete_invited(&txn, user_id.as_uuid()).await?;
+            let event = AuditEvent::by(actor, AuditCode::UserDelete)
+                .target("user", user_id.as_uuid())
+                .detail("reason", "invitation_not_sent");
+            self.audit_in(&txn, vec![event]).await?;
+            txn.commit().await?;
             return Err(e);
         }
         Ok(InvitationSent {
@@ -245,6 +259,11 @@ impl Core {
         user.email_verified_at = Some(now);
         user.updated_at = now;
         repo::users::update(&txn, user.clone()).await?;
+        let event = AuditEvent::for_user(Some(user.id), None, AuditCode::AuthnPasswordChange)
+            .target("user", user.id)
+            .client(&ClientInfo::new(ip, None))
+            .detail("link", PURPOSE_INVITATION);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(UserId(user.id))
     }
@@ -331,6 +350,12 @@ impl Core {
         repo::users::update(&txn, user.clone()).await?;
         let ended =
             repo::sessions::end_all_of_user(&txn, user.id, None, now, "password_reset").await?;
+        let event = AuditEvent::for_user(Some(user.id), None, AuditCode::AuthnPasswordChange)
+            .target("user", user.id)
+            .client(&ClientInfo::new(ip, None))
+            .detail("link", PURPOSE_PASSWORD_RESET)
+            .detail("sessions_ended", ended.len());
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.forget_sessions(&ended);
         self.inner.auth_cache.forget_user(UserId(user.id));

@@ -3,6 +3,7 @@
 //! Subject and body are encrypted with the key the links decide (`links.rs`): the contact's
 //! own key when a contact is involved, else the organisation key.
 
+use crate::audit::AuditEvent;
 use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::{LinkInput, RecordKind};
@@ -10,6 +11,7 @@ use crate::patch;
 use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::values::{
@@ -292,6 +294,52 @@ fn to_input(view: &ActivityView) -> ActivityInput {
     }
 }
 
+/// The fields a new activity sets (names only: an audit event never holds a value).
+fn input_field_names(input: &ActivityInput) -> Vec<&'static str> {
+    [
+        ("kind", true),
+        ("subject", input.subject.is_some()),
+        ("body", input.body.is_some()),
+        ("direction", input.direction.is_some()),
+        ("outcome", input.outcome.is_some()),
+        ("duration_minutes", input.duration_minutes.is_some()),
+        ("occurred_at", input.occurred_at.is_some()),
+        ("owner_id", input.owner_id.is_some()),
+        ("contact_id", input.contact_id.is_some()),
+        ("company_id", input.company_id.is_some()),
+        ("deal_id", input.deal_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &ActivityPatch) -> Vec<&'static str> {
+    [
+        ("kind", patch.kind.is_some()),
+        ("subject", patch.subject.is_some()),
+        ("body", patch.body.is_some()),
+        ("direction", patch.direction.is_some()),
+        ("outcome", patch.outcome.is_some()),
+        ("duration_minutes", patch.duration_minutes.is_some()),
+        ("occurred_at", patch.occurred_at.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The restricted field group a change of the body writes.
+fn body_groups(body: bool) -> Vec<&'static str> {
+    if body {
+        vec![FieldGroup::Notes.code()]
+    } else {
+        Vec::new()
+    }
+}
+
 impl Core {
     pub async fn create_activity(
         &self,
@@ -314,11 +362,13 @@ impl Core {
             // says explicitly that this one must happen.
             let outbound = matches!(data.kind, ActivityKind::Call | ActivityKind::Email)
                 && data.direction == Some(ActivityDirection::Outbound);
-            if outbound
-                && !input.override_do_not_contact
-                && let Some(contact) = resolved.contact_id
-                && repo::contact_preferences::is_do_not_contact(&txn, contact).await?
-            {
+            let do_not_contact = match resolved.contact_id {
+                Some(contact) if outbound => {
+                    repo::contact_preferences::is_do_not_contact(&txn, contact).await?
+                }
+                _ => false,
+            };
+            if do_not_contact && !input.override_do_not_contact {
                 return Err(CoreError::Rule {
                     code: "do_not_contact",
                     message: "the contact asked not to be contacted; confirm the override to log an outbound call or e-mail anyway",
@@ -354,6 +404,15 @@ impl Core {
                 self.require_group_update(actor, &row, "body", FieldGroup::Notes)?;
             }
             repo::activities::insert(&txn, row.clone()).await?;
+            let mut event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", input_field_names(&input))
+                .detail("groups", body_groups(data.body.is_some()));
+            if do_not_contact {
+                // The contact asked not to be contacted, and the user overrode it.
+                event = event.detail("do_not_contact_overridden", true);
+            }
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_activity(actor, &resolved.key, &row)
         }
@@ -362,6 +421,20 @@ impl Core {
     }
 
     pub async fn get_activity(
+        &self,
+        actor: &Actor,
+        id: ActivityId,
+    ) -> Result<ActivityView, CoreError> {
+        let view = self.read_activity(actor, id).await?;
+        self.audit_read(
+            AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, view.id.as_uuid()),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// The activity as the actor may read it, without a read event (a change shows it after).
+    async fn read_activity(
         &self,
         actor: &Actor,
         id: ActivityId,
@@ -420,6 +493,12 @@ impl Core {
             )?;
             let key = self.keys().data_key(conn, existing.dek_id).await?;
             let current = self.activity_view(&key, &existing)?;
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", patch_field_names(&patch))
+                .detail("groups", body_groups(patch.body.is_some()))
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let data = ActivityData::parse(&apply_patch(to_input(&current), patch))?;
             let mut row = existing.clone();
             self.fill_activity(&key, &mut row, &data)?;
@@ -434,6 +513,7 @@ impl Core {
             let outcome =
                 repo::activities::update_versioned(&txn, row.clone(), existing.version).await?;
             crate::versioned_write(ENTITY, outcome)?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_activity(actor, &key, &row)
         }
@@ -444,7 +524,7 @@ impl Core {
     pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<(), CoreError> {
         self.authorized_activity(actor, id, RecordAction::Delete)
             .await?;
-        self.set_activity_deleted(id, true).await
+        self.set_activity_deleted(actor, id, true).await
     }
 
     pub async fn restore_activity(
@@ -454,14 +534,24 @@ impl Core {
     ) -> Result<ActivityView, CoreError> {
         self.authorized_activity(actor, id, RecordAction::Restore)
             .await?;
-        self.set_activity_deleted(id, false).await?;
-        self.get_activity(actor, id).await
+        self.set_activity_deleted(actor, id, false).await?;
+        self.read_activity(actor, id).await
     }
 
-    async fn set_activity_deleted(&self, id: ActivityId, delete: bool) -> Result<(), CoreError> {
+    async fn set_activity_deleted(
+        &self,
+        actor: &Actor,
+        id: ActivityId,
+        delete: bool,
+    ) -> Result<(), CoreError> {
         let txn = self.store().begin().await?;
         let outcome = repo::activities::set_deleted(&txn, id.as_uuid(), delete, self.now()).await?;
         crate::soft_delete_outcome(ENTITY, delete, outcome)?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, ENTITY, id.as_uuid())],
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -520,6 +610,8 @@ impl Core {
             .zip(keys)
             .map(|(row, key)| self.publish_activity(actor, &key, row))
             .collect::<Result<Vec<_>, CoreError>>()?;
+        self.audit_page_read(actor, ENTITY, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(ActivityPage { items, next_cursor })
     }
 

@@ -469,6 +469,18 @@ impl Core {
     ) -> Result<user::Model, CoreError> {
         let normalized: String = password.expose_secret().nfkc().collect();
         let password = SecretString::from(normalized);
+        // For the monitor's spraying rule: which password and which address, as fingerprints
+        // under a key that lives only in this process's memory.
+        let fingerprints = [
+            (
+                "account",
+                self.attempt_fingerprint(email.trim().to_lowercase().as_bytes())?,
+            ),
+            (
+                "password",
+                self.attempt_fingerprint(password.expose_secret().as_bytes())?,
+            ),
+        ];
         let found = match Email::parse("email", email) {
             Ok(email) => {
                 let lookup = self.keys().lookup("users", "email", email.as_str())?;
@@ -511,26 +523,32 @@ impl Core {
                 Ok(user)
             }
             (Some(user), _) => {
-                self.record_security_event(crate::security_events::NewSecurityEvent {
-                    kind: crate::security_events::SecurityEventKind::SignInFailed,
-                    user_id: Some(user.id),
-                    session_id: None,
-                    client: Some(client),
-                    detail: (user.status != STATUS_ACTIVE).then(|| user.status.clone()),
-                })
+                self.record_security_event_with(
+                    crate::security_events::NewSecurityEvent {
+                        kind: crate::security_events::SecurityEventKind::SignInFailed,
+                        user_id: Some(user.id),
+                        session_id: None,
+                        client: Some(client),
+                        detail: (user.status != STATUS_ACTIVE).then(|| user.status.clone()),
+                    },
+                    &fingerprints,
+                )
                 .await?;
                 Err(CoreError::InvalidCredentials)
             }
             (None, _) => {
                 // Recorded too (with no account), so both refusals do the same work and take
                 // the same time: no hint which addresses have accounts.
-                self.record_security_event(crate::security_events::NewSecurityEvent {
-                    kind: crate::security_events::SecurityEventKind::SignInFailed,
-                    user_id: None,
-                    session_id: None,
-                    client: Some(client),
-                    detail: Some("unknown_account".to_owned()),
-                })
+                self.record_security_event_with(
+                    crate::security_events::NewSecurityEvent {
+                        kind: crate::security_events::SecurityEventKind::SignInFailed,
+                        user_id: None,
+                        session_id: None,
+                        client: Some(client),
+                        detail: Some("unknown_account".to_owned()),
+                    },
+                    &fingerprints,
+                )
                 .await?;
                 Err(CoreError::InvalidCredentials)
             }

@@ -5,12 +5,14 @@
 //! (`ComplaintStatus::can_become`), each recorded with who and when; resolving needs a
 //! resolution text.
 
+use crate::audit::AuditEvent;
 use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
 use crate::record_access::Placement;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::feedback::{
@@ -29,6 +31,15 @@ use uuid::Uuid;
 
 const TABLE: &str = "complaints";
 const ENTITY: &str = "complaint";
+
+/// The restricted field group of a complaint's free text, when a change writes it.
+fn text_groups(text: bool) -> Vec<&'static str> {
+    if text {
+        vec![FieldGroup::PreferencesFeedback.code()]
+    } else {
+        Vec::new()
+    }
+}
 /// Status changes listed per complaint (a complaint changes status a handful of times).
 const MAX_HISTORY: u64 = 500;
 
@@ -337,10 +348,30 @@ impl Core {
             self.fill_complaint(&links.key, &mut row, &data)?;
             self.authorize_new(actor, &row)?;
             self.require_group_update(actor, &row, "description", FieldGroup::PreferencesFeedback)?;
+            let fields: Vec<&str> = [
+                ("contact_id", true),
+                ("subject", true),
+                ("description", true),
+                ("category", true),
+                ("severity", true),
+                ("assignee_id", input.assignee_id.is_some()),
+                ("company_id", input.company_id.is_some()),
+                ("order_id", input.order_id.is_some()),
+                ("product_id", input.product_id.is_some()),
+                ("deal_id", input.deal_id.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect();
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", fields)
+                .detail("groups", text_groups(true));
             let txn = self.store().begin().await?;
             repo::complaints::insert(&txn, row.clone()).await?;
             self.record_complaint_change(&txn, actor, &row, None, now)
                 .await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_complaint(actor, &links.key, &row)
         }
@@ -357,7 +388,10 @@ impl Core {
         let row = repo::complaints::get(conn, id.as_uuid()).await?;
         let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.publish_complaint(actor, &key, &row)
+        let view = self.publish_complaint(actor, &key, &row)?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, row.id))
+            .await?;
+        Ok(view)
     }
 
     pub async fn update_complaint(
@@ -387,6 +421,25 @@ impl Core {
             {
                 return Err(complaint_closed());
             }
+            let fields: Vec<&str> = [
+                ("subject", patch.subject.is_some()),
+                ("description", patch.description.is_some()),
+                ("category", patch.category.is_some()),
+                ("severity", patch.severity.is_some()),
+                ("assignee_id", patch.assignee_id.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect();
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", fields)
+                .detail(
+                    "groups",
+                    text_groups(patch.subject.is_some() || patch.description.is_some()),
+                )
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let key = self.keys().data_key(conn, existing.dek_id).await?;
             let old = self.complaint_view(&key, &existing, true)?;
             let data = ComplaintData::parse(
@@ -405,6 +458,7 @@ impl Core {
             row.assignee_id = assignee;
             let txn = self.store().begin().await?;
             self.write_complaint(&txn, &existing, &mut row).await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_complaint(actor, &key, &row)
         }
@@ -496,6 +550,26 @@ impl Core {
             self.write_complaint(&txn, &existing, &mut row).await?;
             self.record_complaint_change(&txn, actor, &row, Some(&existing.status), now)
                 .await?;
+            let stamps = [
+                ("resolved_at", existing.resolved_at != row.resolved_at),
+                ("closed_at", existing.closed_at != row.closed_at),
+                ("resolution", resolution.is_some()),
+            ];
+            let mut fields = vec!["status"];
+            fields.extend(
+                stamps
+                    .into_iter()
+                    .filter_map(|(name, changed)| changed.then_some(name)),
+            );
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, row.id)
+                .detail("fields", fields)
+                .detail("groups", text_groups(resolution.is_some()))
+                .detail("status_from", existing.status.clone())
+                .detail("status_to", row.status.clone())
+                .detail("from_version", existing.version)
+                .detail("to_version", row.version);
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_complaint(actor, &key, &row)
         }
@@ -559,6 +633,11 @@ impl Core {
         let row = repo::complaints::get(&txn, id.as_uuid())
             .await?
             .ok_or_else(not_found)?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         let key = self
             .keys()
@@ -666,6 +745,8 @@ impl Core {
             .zip(keys)
             .map(|(row, key)| self.complaint_view(&key, row, false))
             .collect::<Result<Vec<_>, CoreError>>()?;
+        self.audit_page_read(actor, ENTITY, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(ComplaintPage { items, next_cursor })
     }
 

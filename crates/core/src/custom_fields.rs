@@ -11,10 +11,12 @@
 //! and re-encrypted under each record's key, or re-parsed — in one migration that can fail
 //! half-way on values that no longer fit; a new field plus a deliberate move is honest instead.
 
+use crate::audit::AuditEvent;
 use crate::patch;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
 use custodian_crypto::field::{FieldContext, decrypt_field, encrypt_field};
+use custodian_domain::audit::AuditCode;
 use custodian_domain::classification::Classification;
 use custodian_domain::clock::from_millis;
 use custodian_domain::custom_fields::{
@@ -808,6 +810,41 @@ fn key_taken(e: custodian_store::StoreError) -> CoreError {
     }
 }
 
+/// The event of a change of a definition: which field (its entity and key are configuration,
+/// not personal data) and what happened to it.
+fn definition_event(actor: &Actor, row: &custom_field::Model, change: &str) -> AuditEvent {
+    AuditEvent::by(actor, AuditCode::ConfigChange)
+        .target("custom_field", row.id)
+        .detail("setting", "custom_field")
+        .detail("change", change)
+        .detail("entity", row.entity.clone())
+        .detail("key", row.key.clone())
+        .detail("classification", row.classification.clone())
+}
+
+/// The attributes a patch names.
+fn patch_field_names(patch: &CustomFieldPatch) -> Vec<&'static str> {
+    [
+        ("label_en", patch.label_en.is_some()),
+        ("label_zh", patch.label_zh.is_some()),
+        ("help_en", patch.help_en.is_some()),
+        ("help_zh", patch.help_zh.is_some()),
+        ("type", patch.kind.is_some()),
+        ("max_length", patch.max_length.is_some()),
+        ("decimals", patch.decimals.is_some()),
+        ("min", patch.min.is_some()),
+        ("max", patch.max.is_some()),
+        ("options", patch.options.is_some()),
+        ("classification", patch.classification.is_some()),
+        ("required", patch.required.is_some()),
+        ("position", patch.position.is_some()),
+        ("archived", patch.archived.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
 /// Which definitions a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Archived {
@@ -866,6 +903,8 @@ impl Core {
         repo::custom_fields::insert(&txn, row.clone())
             .await
             .map_err(key_taken)?;
+        self.audit_in(&txn, vec![definition_event(actor, &row, "create")])
+            .await?;
         txn.commit().await?;
         definition_view(&row)
     }
@@ -923,6 +962,7 @@ impl Core {
         }
         let current = definition_view(&existing)?;
         let archived = patch.archived;
+        let named = patch_field_names(&patch);
         let data = DefData::parse(&to_input(&current, patch.clone()))?;
         let old = FieldDef::from_row(&existing)?;
         let kind_changed = data.kind != old.kind
@@ -979,6 +1019,11 @@ impl Core {
         let outcome =
             repo::custom_fields::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write("custom field", outcome)?;
+        let event = definition_event(actor, &row, "update")
+            .detail("fields", named)
+            .detail("from_version", existing.version)
+            .detail("to_version", row.version);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         definition_view(&row)
     }
@@ -1011,6 +1056,11 @@ impl Core {
         let outcome =
             repo::custom_fields::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write("custom field", outcome)?;
+        let change = if archive { "archive" } else { "restore" };
+        let event = definition_event(actor, &row, change)
+            .detail("from_version", existing.version)
+            .detail("to_version", row.version);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         definition_view(&row)
     }

@@ -2,6 +2,7 @@
 //! move through them. Every stage or status change of a deal is recorded in an append-only
 //! history with who and when, in the same transaction as the change.
 
+use crate::audit::AuditEvent;
 use crate::authz::{Action, CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::custom_fields::{self as cf, CustomValues};
@@ -9,6 +10,7 @@ use crate::patch;
 use crate::record_access::{AccessRow, Placement, Territory};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::custom_fields::FieldEntity;
 use custodian_domain::error::Validator;
@@ -30,6 +32,8 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 const TABLE: &str = "deals";
+const ENTITY: &str = "deal";
+const PIPELINE: &str = "pipeline";
 
 /// Deals shown per board column when the caller does not say.
 pub const DEFAULT_BOARD_COLUMN: u64 = 20;
@@ -548,6 +552,78 @@ fn unknown_stage(field: &str) -> CoreError {
     .into()
 }
 
+/// The fields a new deal sets (names only: an audit event never holds a value).
+pub(crate) fn input_field_names(input: &DealInput) -> Vec<&'static str> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    [
+        ("title", true),
+        ("pipeline_id", input.pipeline_id.is_some()),
+        ("stage_id", input.stage_id.is_some()),
+        ("amount", set(&input.amount)),
+        ("currency", set(&input.currency)),
+        ("expected_close_on", set(&input.expected_close_on)),
+        ("owner_id", input.owner_id.is_some()),
+        ("company_id", input.company_id.is_some()),
+        ("contact_id", input.contact_id.is_some()),
+        ("custom_fields", !input.custom_fields.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &DealPatch) -> Vec<&'static str> {
+    [
+        ("title", patch.title.is_some()),
+        ("amount", patch.amount.is_some()),
+        ("currency", patch.currency.is_some()),
+        ("expected_close_on", patch.expected_close_on.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+        ("company_id", patch.company_id.is_some()),
+        ("contact_id", patch.contact_id.is_some()),
+        ("custom_fields", patch.custom_fields.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The event of a stage or status change: the fields it changed, the stages and statuses
+/// before and after (ids and codes, never the outcome reason) and the versions.
+fn transition_event(actor: &Actor, before: &deal::Model, after: &deal::Model) -> AuditEvent {
+    let fields: Vec<&str> = [
+        ("pipeline_id", before.pipeline_id != after.pipeline_id),
+        ("stage_id", before.stage_id != after.stage_id),
+        ("status", before.status != after.status),
+        ("closed_at", before.closed_at != after.closed_at),
+        (
+            "outcome_reason",
+            before.outcome_reason_ct.is_some() || after.outcome_reason_ct.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect();
+    AuditEvent::by(actor, AuditCode::DataUpdate)
+        .target(ENTITY, after.id)
+        .detail("fields", fields)
+        .detail("stage_from", before.stage_id.to_string())
+        .detail("stage_to", after.stage_id.to_string())
+        .detail("status_from", before.status.clone())
+        .detail("status_to", after.status.clone())
+        .detail("from_version", before.version)
+        .detail("to_version", after.version)
+}
+
+/// The event of a pipeline's creation or change.
+fn pipeline_event(actor: &Actor, id: Uuid, change: &str) -> AuditEvent {
+    AuditEvent::by(actor, AuditCode::ConfigChange)
+        .target(PIPELINE, id)
+        .detail("setting", PIPELINE)
+        .detail("change", change)
+}
+
 impl Core {
     pub async fn create_pipeline(
         &self,
@@ -588,6 +664,13 @@ impl Core {
             repo::pipelines::insert_stage(&txn, stage.clone()).await?;
             stages.push(stage);
         }
+        let event = pipeline_event(actor, row.id, "create")
+            .detail("fields", ["name", "stages"])
+            .detail(
+                "stages_added",
+                stages.iter().map(|s| s.id.to_string()).collect::<Vec<_>>(),
+            );
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(pipeline_view(&row, &stages))
     }
@@ -633,6 +716,13 @@ impl Core {
                 probability: s.probability,
             })
             .collect();
+        let named: Vec<&str> = [
+            ("name", patch.name.is_some()),
+            ("stages", patch.stages.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
         let name = patch.name.unwrap_or_else(|| current.name.clone());
         let stage_inputs = patch.stages.unwrap_or(keep_stages);
         let (name, plans) = parse_pipeline(&name, &stage_inputs)?;
@@ -644,9 +734,11 @@ impl Core {
             }
         }
         let kept: HashSet<Uuid> = plans.iter().filter_map(|p| p.id).collect();
+        let mut removed = Vec::new();
         for stage in &current.stages {
             let stage_id = stage.id.as_uuid();
             if !kept.contains(&stage_id) {
+                removed.push(stage_id.to_string());
                 if repo::deals::stage_in_use(&txn, stage_id).await? {
                     return Err(rule(
                         "stage_in_use",
@@ -657,6 +749,7 @@ impl Core {
             }
         }
         let now = self.now().max(crate::companies::to_ms(current.updated_at));
+        let mut added = Vec::new();
         for (position, plan) in (0_i64..).zip(plans) {
             let row = pipeline_stage::Model {
                 id: plan.id.unwrap_or_else(|| StageId::new_at(now).as_uuid()),
@@ -668,6 +761,7 @@ impl Core {
             if plan.id.is_some() {
                 repo::pipelines::update_stage(&txn, row).await?;
             } else {
+                added.push(row.id.to_string());
                 repo::pipelines::insert_stage(&txn, row).await?;
             }
         }
@@ -682,6 +776,13 @@ impl Core {
         let outcome = repo::pipelines::update_versioned(&txn, row, current.version).await?;
         crate::versioned_write("pipeline", outcome)?;
         let view = load_pipeline(&txn, id.as_uuid()).await?;
+        let event = pipeline_event(actor, id.as_uuid(), "update")
+            .detail("fields", named)
+            .detail("stages_added", added)
+            .detail("stages_removed", removed)
+            .detail("from_version", current.version)
+            .detail("to_version", current.version + 1);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(view)
     }
@@ -700,6 +801,10 @@ impl Core {
                 cf::merge(self.insert_deal(&txn, actor, &input, now).await, custom)?;
             self.write_custom(&txn, FieldEntity::Deal, &key, row.id, &custom, now)
                 .await?;
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", input_field_names(&input));
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             let mut view = self.publish_deal(actor, self.deal_view(Some(&key), &row)?, &row);
             view.custom_fields = Some(custom.values()?);
@@ -793,7 +898,10 @@ impl Core {
         let conn = self.store().conn();
         let row = self.authorized_deal(actor, id, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.deal_detail(actor, &key, &row).await
+        let view = self.deal_detail(actor, &key, &row).await?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, row.id))
+            .await?;
+        Ok(view)
     }
 
     async fn authorized_deal(
@@ -827,6 +935,11 @@ impl Core {
             let txn = self.store().begin().await?;
             let (existing, key) = self.live_deal(&txn, id, patch.version).await?;
             let current = self.deal_view(Some(&key), &existing)?;
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", patch_field_names(&patch))
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let fields = self.field_set(&txn, FieldEntity::Deal).await?;
             let custom = fields.check(&patch.custom_fields.clone().unwrap_or_default(), false);
             let (data, custom) = cf::merge(
@@ -850,6 +963,7 @@ impl Core {
                 row.updated_at,
             )
             .await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.deal_detail(actor, &key, &row).await
         }
@@ -1009,6 +1123,11 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound { entity: "deal" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         self.deal_detail(actor, &key, &row).await
     }
@@ -1237,6 +1356,8 @@ impl Core {
         let outcome = repo::deals::update_versioned(conn, after.clone(), before.version).await?;
         crate::versioned_write("deal", outcome)?;
         self.record_change(conn, actor, &after, Some(before), now)
+            .await?;
+        self.audit_in(conn, vec![transition_event(actor, before, &after)])
             .await?;
         Ok(after)
     }

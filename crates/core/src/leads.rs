@@ -4,6 +4,7 @@
 //! key, the lead's ciphertext is cleared and its data key destroyed, so nothing of the person
 //! stays readable under the old key.
 
+use crate::audit::AuditEvent;
 use crate::authz::fields::{GroupAccess, mask_email, mask_phone};
 use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordType};
 use crate::companies::CompanyInput;
@@ -14,6 +15,7 @@ use crate::patch;
 use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::values::{
@@ -337,6 +339,70 @@ fn lead_fields(input: &LeadInput) -> [(&'static str, FieldGroup, bool); 3] {
     ]
 }
 
+/// The fields a new lead sets (names only: an audit event never holds a value).
+fn input_field_names(input: &LeadInput) -> Vec<&'static str> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    [
+        ("name", true),
+        ("email", set(&input.email)),
+        ("phone", set(&input.phone)),
+        ("job_title", set(&input.job_title)),
+        ("company_name", set(&input.company_name)),
+        ("notes", set(&input.notes)),
+        ("source", input.source.is_some()),
+        ("score", input.score.is_some()),
+        ("owner_id", input.owner_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &LeadPatch) -> Vec<&'static str> {
+    [
+        ("name", patch.name.is_some()),
+        ("email", patch.email.is_some()),
+        ("phone", patch.phone.is_some()),
+        ("job_title", patch.job_title.is_some()),
+        ("company_name", patch.company_name.is_some()),
+        ("notes", patch.notes.is_some()),
+        ("source", patch.source.is_some()),
+        ("score", patch.score.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+        ("status", patch.status.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The restricted field groups among the fields written (their classification).
+fn written_groups(written: impl IntoIterator<Item = (FieldGroup, bool)>) -> Vec<&'static str> {
+    let mut groups: Vec<&str> = written
+        .into_iter()
+        .filter_map(|(group, set)| set.then_some(group.code()))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
+}
+
+/// The event of a change of the lead's status (qualified, disqualified).
+fn status_event(before: &lead::Model, after: &lead::Model, actor: &Actor) -> AuditEvent {
+    let mut fields = vec!["status"];
+    if before.status_reason_ct.is_some() || after.status_reason_ct.is_some() {
+        fields.push("status_reason");
+    }
+    AuditEvent::by(actor, AuditCode::DataUpdate)
+        .target(ENTITY, after.id)
+        .detail("fields", fields)
+        .detail("status_from", before.status.clone())
+        .detail("status_to", after.status.clone())
+        .detail("from_version", before.version)
+        .detail("to_version", after.version)
+}
+
 impl Core {
     pub async fn create_lead(
         &self,
@@ -398,6 +464,12 @@ impl Core {
                 &tokens,
             )
             .await?;
+            let groups = written_groups(lead_fields(&input).map(|(_, g, set)| (g, set)));
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", input_field_names(&input))
+                .detail("groups", groups);
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_lead(actor, Some(&key), &row, true)
         }
@@ -409,7 +481,10 @@ impl Core {
         let conn = self.store().conn();
         let row = repo::leads::get(conn, id.as_uuid()).await?;
         let row = self.authorized(actor, row, RecordAction::Read).await?;
-        self.lead_view_loading_key(actor, conn, &row, true).await
+        let view = self.lead_view_loading_key(actor, conn, &row, true).await?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, row.id))
+            .await?;
+        Ok(view)
     }
 
     /// The view with what the actor may read: contact details full, masked or withheld;
@@ -465,15 +540,25 @@ impl Core {
                 },
             };
             let (existing, key) = self.changeable_lead(actor, id, patch.version).await?;
-            for (field, group, named) in [
+            let restricted = [
                 ("email", FieldGroup::ContactDetails, patch.email.is_some()),
                 ("phone", FieldGroup::ContactDetails, patch.phone.is_some()),
                 ("notes", FieldGroup::Notes, patch.notes.is_some()),
-            ] {
+            ];
+            for (field, group, named) in restricted {
                 if named {
                     self.require_group_update(actor, &existing, field, group)?;
                 }
             }
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", patch_field_names(&patch))
+                .detail(
+                    "groups",
+                    written_groups(restricted.map(|(_, g, named)| (g, named))),
+                )
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let current = self.lead_view(Some(&key), &existing, true)?;
             let data = LeadData::parse(&apply_patch(to_input(&current), patch))?;
             let mut row = existing.clone();
@@ -489,6 +574,7 @@ impl Core {
             self.write_lead(&txn, &existing, &mut row).await?;
             repo::search_tokens::replace(&txn, ENTITY, row.id, self.keys().index_version(), &tokens)
                 .await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.publish_lead(actor, Some(&key), &row, true)
         }
@@ -512,6 +598,8 @@ impl Core {
         row.status_reason_ct = None;
         let txn = self.store().begin().await?;
         self.write_lead(&txn, &existing, &mut row).await?;
+        self.audit_in(&txn, vec![status_event(&existing, &row, actor)])
+            .await?;
         txn.commit().await?;
         self.publish_lead(actor, Some(&key), &row, true)
     }
@@ -533,6 +621,8 @@ impl Core {
             .transpose()?;
         let txn = self.store().begin().await?;
         self.write_lead(&txn, &existing, &mut row).await?;
+        self.audit_in(&txn, vec![status_event(&existing, &row, actor)])
+            .await?;
         txn.commit().await?;
         self.publish_lead(actor, Some(&key), &row, true)
     }
@@ -601,7 +691,10 @@ impl Core {
                     custom_fields: Default::default(),
                 },
             )?;
+            let contact_fields =
+                converted_contact_fields(&lead, company_id.is_some(), existing.owner_id.is_some());
             let txn = self.store().begin().await?;
+            let mut events = Vec::new();
             if let Some((company_id, name)) = &new_company {
                 let input = CompanyInput {
                     name: name.clone(),
@@ -610,8 +703,25 @@ impl Core {
                 };
                 self.insert_company(&txn, actor, &input, *company_id, now)
                     .await?;
+                let mut fields = vec!["name"];
+                if input.owner_id.is_some() {
+                    fields.push("owner_id");
+                }
+                events.push(
+                    AuditEvent::by(actor, AuditCode::DataCreate)
+                        .target("company", company_id.as_uuid())
+                        .detail("fields", fields)
+                        .detail("converted_from", existing.id.to_string()),
+                );
             }
             insert_prepared(&txn, &contact).await?;
+            events.push(
+                AuditEvent::by(actor, AuditCode::DataCreate)
+                    .target("contact", contact.id().as_uuid())
+                    .detail("fields", contact_fields.0)
+                    .detail("groups", contact_fields.1)
+                    .detail("converted_from", existing.id.to_string()),
+            );
             let deal_id = match &request.deal {
                 Some(deal) => {
                     let input = DealInput {
@@ -626,7 +736,14 @@ impl Core {
                         contact_id: Some(contact.id().as_uuid()),
                         custom_fields: Default::default(),
                     };
-                    Some(self.insert_deal(&txn, actor, &input, now).await?.0.id)
+                    let deal_id = self.insert_deal(&txn, actor, &input, now).await?.0.id;
+                    events.push(
+                        AuditEvent::by(actor, AuditCode::DataCreate)
+                            .target("deal", deal_id)
+                            .detail("fields", crate::deals::input_field_names(&input))
+                            .detail("converted_from", existing.id.to_string()),
+                    );
+                    Some(deal_id)
                 }
                 None => None,
             };
@@ -645,6 +762,26 @@ impl Core {
             self.write_lead(&txn, &existing, &mut row).await?;
             repo::search_tokens::delete_for(&txn, ENTITY, row.id).await?;
             repo::data_keys::destroy(&txn, existing.dek_id, now).await?;
+            let mut converted_to = serde_json::Map::new();
+            converted_to.insert("contact".into(), contact.id().as_uuid().to_string().into());
+            if let Some(company) = company_id {
+                converted_to.insert("company".into(), company.to_string().into());
+            }
+            if let Some(deal) = deal_id {
+                converted_to.insert("deal".into(), deal.to_string().into());
+            }
+            events.push(
+                AuditEvent::by(actor, AuditCode::DataUpdate)
+                    .target(ENTITY, row.id)
+                    .detail("fields", cleared_fields(&existing))
+                    .detail("status_from", existing.status.clone())
+                    .detail("status_to", row.status.clone())
+                    .detail("converted_to", serde_json::Value::Object(converted_to))
+                    .detail("key_destroyed", true)
+                    .detail("from_version", existing.version)
+                    .detail("to_version", row.version),
+            );
+            self.audit_in(&txn, events).await?;
             txn.commit().await?;
             self.keys().forget(existing.dek_id);
             self.publish_lead(actor, None, &row, true)
@@ -680,6 +817,11 @@ impl Core {
         let row = repo::leads::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "lead" })?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         self.lead_view_loading_key(actor, self.store().conn(), &row, true)
             .await
@@ -760,6 +902,8 @@ impl Core {
                 self.publish_lead(actor, key.as_deref(), row, false)
             })
             .collect::<Result<Vec<_>, CoreError>>()?;
+        self.audit_page_read(actor, ENTITY, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(LeadPage { items, next_cursor })
     }
 
@@ -963,4 +1107,52 @@ fn to_input(view: &LeadView) -> LeadInput {
         score: Some(view.score),
         owner_id: view.owner_id.map(|u| u.as_uuid()),
     }
+}
+
+/// The fields of the contact a conversion creates (names), and the restricted field groups
+/// among them.
+fn converted_contact_fields(
+    lead: &LeadView,
+    with_company: bool,
+    with_owner: bool,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    let fields = [
+        ("name", true),
+        ("emails", lead.email.is_some()),
+        ("phones", lead.phone.is_some()),
+        ("job_title", lead.job_title.is_some()),
+        ("company_id", with_company),
+        ("notes", lead.notes.is_some()),
+        ("owner_id", with_owner),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    let groups = written_groups([
+        (
+            FieldGroup::ContactDetails,
+            lead.email.is_some() || lead.phone.is_some(),
+        ),
+        (FieldGroup::Notes, lead.notes.is_some()),
+    ]);
+    (fields, groups)
+}
+
+/// The fields a conversion changes on the lead: its status, and the personal fields it held,
+/// which are cleared.
+fn cleared_fields(before: &lead::Model) -> Vec<&'static str> {
+    let mut fields = vec!["status"];
+    for (name, held) in [
+        ("name", before.name_ct.is_some()),
+        ("email", before.email_ct.is_some()),
+        ("phone", before.phone_ct.is_some()),
+        ("job_title", before.job_title_ct.is_some()),
+        ("notes", before.notes_ct.is_some()),
+        ("status_reason", before.status_reason_ct.is_some()),
+    ] {
+        if held {
+            fields.push(name);
+        }
+    }
+    fields
 }

@@ -26,6 +26,7 @@ pub mod leads;
 pub mod links;
 pub(crate) mod messages;
 pub mod mfa_policy;
+pub mod monitor;
 pub mod notifications;
 pub mod orders;
 pub mod outbound;
@@ -102,6 +103,7 @@ struct Inner {
     sso: sso::Sso,
     authz: authz::Authz,
     audit: audit::AuditLog,
+    monitor: monitor::Monitor,
 }
 
 impl Core {
@@ -139,6 +141,7 @@ impl Core {
                 sso: sso::Sso::default(),
                 authz: authz::Authz::new(authz::model::DEFAULT_POLICIES, 0)?,
                 audit,
+                monitor: monitor::Monitor::default(),
             }),
         };
         core.inner

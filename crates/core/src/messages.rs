@@ -121,6 +121,55 @@ pub(crate) fn task_mail(
     }
 }
 
+/// The name of a monitoring rule, for people.
+pub(crate) fn rule_name(rule: &str, zh: bool) -> &'static str {
+    match (rule, zh) {
+        ("failed_login_burst", false) => "Burst of failed sign-ins",
+        ("failed_login_burst", true) => "登录失败次数激增",
+        ("password_spraying", false) => "Password spraying",
+        ("password_spraying", true) => "密码喷洒攻击",
+        ("mass_read", false) => "Mass reading of personal data",
+        ("mass_read", true) => "大量读取个人数据",
+        ("large_export", false) => "Large export",
+        ("large_export", true) => "大批量导出",
+        ("export_volume", false) => "Unusually many exports",
+        ("export_volume", true) => "导出次数异常",
+        ("off_hours", false) => "Access outside working hours",
+        ("off_hours", true) => "非工作时间访问",
+        ("new_network", false) => "Sign-in from a new network",
+        ("new_network", true) => "从新网络登录",
+        ("privilege_escalation", false) => "Role granted",
+        ("privilege_escalation", true) => "授予角色（权限提升）",
+        ("ended_session_used", false) => "Ended session used again",
+        ("ended_session_used", true) => "已结束的会话被再次使用",
+        ("audit_verification", false) => "Audit log verification failed",
+        ("audit_verification", true) => "审计日志校验失败",
+        (_, false) => "Security alert",
+        (_, true) => "安全警报",
+    }
+}
+
+/// Tells a security officer that a rule raised an alert: the rule and a link, nothing about
+/// the people involved (the alert page shows that to those allowed to see it).
+pub(crate) fn alert_mail(to: String, rule: &str, link: &str, zh: bool) -> OutgoingMail {
+    let name = rule_name(rule, zh);
+    if zh {
+        OutgoingMail {
+            to,
+            subject: format!("Custodian 安全警报：{name}"),
+            body: format!("监控规则触发了一条安全警报：{name}。\n\n请查看并处理：\n{link}\n"),
+        }
+    } else {
+        OutgoingMail {
+            to,
+            subject: format!("Custodian security alert: {name}"),
+            body: format!(
+                "A monitoring rule raised a security alert: {name}.\n\nReview and handle it here:\n{link}\n"
+            ),
+        }
+    }
+}
+
 /// "2026-11-24 14:05 UTC": when something happened, unambiguous in any time zone.
 fn utc_minute(millis: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

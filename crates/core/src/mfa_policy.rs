@@ -5,8 +5,10 @@
 //! it covers cannot remove their authenticator, and an administrator's reset sends them through
 //! enrolment again at their next sign-in.
 
+use crate::audit::AuditEvent;
 use crate::{Actor, Core, CoreError};
 use custodian_domain::FieldError;
+use custodian_domain::audit::AuditCode;
 use custodian_store::entities::{mfa_requirement, user};
 use custodian_store::repo;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,22 @@ use serde::{Deserialize, Serialize};
 pub const SCOPE_EVERYONE: &str = "everyone";
 pub const SCOPE_ROLE: &str = "role";
 pub const SCOPE_TEAM: &str = "team";
+const TARGET: &str = "mfa_requirement";
+
+/// The event of a change of the policy: which rule, its scope and (for a role) the role; a
+/// team's name is left out.
+fn policy_event(actor: &Actor, row: &mfa_requirement::Model, change: &str) -> AuditEvent {
+    let event = AuditEvent::by(actor, AuditCode::ConfigChange)
+        .target(TARGET, row.id)
+        .detail("setting", "mfa_policy")
+        .detail("change", change)
+        .detail("scope", row.scope.clone());
+    if row.scope == SCOPE_ROLE {
+        event.detail("role", row.value.clone())
+    } else {
+        event
+    }
+}
 
 /// One rule of the policy.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -107,12 +125,17 @@ impl Core {
             created_by: actor.user_id.as_uuid(),
             created_at: now,
         };
-        match repo::mfa_requirements::insert(self.store().writer(), row.clone()).await {
+        let txn = self.store().begin().await?;
+        match repo::mfa_requirements::insert(&txn, row.clone()).await {
             Err(e) if e.is_unique_violation() => {
-                Err(CoreError::Conflict("this requirement exists already"))
+                return Err(CoreError::Conflict("this requirement exists already"));
             }
-            other => other.map(|()| view(row)).map_err(CoreError::from),
+            other => other?,
         }
+        self.audit_in(&txn, vec![policy_event(actor, &row, "create")])
+            .await?;
+        txn.commit().await?;
+        Ok(view(row))
     }
 
     /// Removes a rule (administrators, after their step-up).
@@ -124,13 +147,25 @@ impl Core {
         self.require(actor, crate::authz::SystemAction::ManageUsers)
             .await?;
         self.require_recent_auth(actor)?;
-        if repo::mfa_requirements::delete(self.store().writer(), id).await? {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound {
+        let txn = self.store().begin().await?;
+        let rule = repo::mfa_requirements::all(&txn)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id);
+        let Some(rule) = rule else {
+            return Err(CoreError::NotFound {
                 entity: "MFA requirement",
-            })
+            });
+        };
+        if !repo::mfa_requirements::delete(&txn, id).await? {
+            return Err(CoreError::NotFound {
+                entity: "MFA requirement",
+            });
         }
+        self.audit_in(&txn, vec![policy_event(actor, &rule, "delete")])
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn mfa_required_for(&self, user: &user::Model) -> Result<bool, CoreError> {

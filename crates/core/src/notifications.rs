@@ -43,6 +43,8 @@ pub enum NotificationKind {
     TaskReminder,
     /// Someone else assigned a task to the recipient.
     TaskAssigned,
+    /// A monitoring rule raised a security alert (security officers).
+    SecurityAlert,
 }
 
 impl NotificationKind {
@@ -50,6 +52,7 @@ impl NotificationKind {
         match self {
             NotificationKind::TaskReminder => "task_reminder",
             NotificationKind::TaskAssigned => "task_assigned",
+            NotificationKind::SecurityAlert => "security_alert",
         }
     }
 }
@@ -68,6 +71,10 @@ pub struct NotificationView {
     #[serde(with = "time::serde::rfc3339::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub task_due_at: Option<time::OffsetDateTime>,
+    /// The security alert it is about, and the alert's rule code.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub alert_id: Option<Uuid>,
+    pub alert_rule: Option<String>,
     /// Who caused it (the assigner); absent for reminders.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub actor_id: Option<UserId>,
@@ -117,6 +124,8 @@ pub struct OutboundNotification {
     pub task_id: Option<TaskId>,
     pub task_title: Option<String>,
     pub task_due_at: Option<time::OffsetDateTime>,
+    pub alert_id: Option<Uuid>,
+    pub alert_rule: Option<String>,
 }
 
 impl fmt::Debug for OutboundNotification {
@@ -201,7 +210,7 @@ impl Core {
         now: i64,
     ) -> Result<NotificationId, CoreError> {
         let id = NotificationId::new_at(now);
-        repo::notifications::insert(
+        self.insert_notification(
             txn,
             notification::Model {
                 id: id.as_uuid(),
@@ -211,15 +220,51 @@ impl Core {
                 actor_id: actor,
                 created_at: now,
                 read_at: None,
+                alert_id: None,
             },
         )
         .await?;
+        Ok(id)
+    }
+
+    /// Tells a security officer about a new alert, in the caller's transaction (in-app, and
+    /// through every outside channel).
+    pub(crate) async fn notify_alert<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        user: Uuid,
+        alert_id: Uuid,
+        now: i64,
+    ) -> Result<(), CoreError> {
+        self.insert_notification(
+            txn,
+            notification::Model {
+                id: NotificationId::new_at(now).as_uuid(),
+                user_id: user,
+                kind: NotificationKind::SecurityAlert.code().to_owned(),
+                task_id: None,
+                actor_id: None,
+                created_at: now,
+                read_at: None,
+                alert_id: Some(alert_id),
+            },
+        )
+        .await
+    }
+
+    async fn insert_notification<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        row: notification::Model,
+    ) -> Result<(), CoreError> {
+        let (id, now) = (row.id, row.created_at);
+        repo::notifications::insert(txn, row).await?;
         for transport in self.inner.transports.snapshot() {
             repo::notifications::insert_delivery(
                 txn,
                 notification_delivery::Model {
                     id: custodian_domain::ids::uuid_at(now),
-                    notification_id: id.as_uuid(),
+                    notification_id: id,
                     channel: transport.channel().to_owned(),
                     status: "pending".to_owned(),
                     attempts: 0,
@@ -231,7 +276,7 @@ impl Core {
             )
             .await?;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// The reminder sweep: every live, still-open task whose reminder moment has passed and
@@ -346,6 +391,7 @@ impl Core {
         rows: &[notification::Model],
     ) -> Result<Vec<NotificationView>, CoreError> {
         let tasks = self.live_tasks_by_id(conn, rows).await?;
+        let alert_rules = alert_rules(conn, rows).await?;
         rows.iter()
             .map(|row| {
                 let task = row.task_id.and_then(|id| tasks.get(&id));
@@ -355,6 +401,8 @@ impl Core {
                     task_id: row.task_id.map(TaskId),
                     task_title: task.map(|(_, title)| title.clone()),
                     task_due_at: task.and_then(|(t, _)| t.due_at).map(from_millis),
+                    alert_id: row.alert_id,
+                    alert_rule: row.alert_id.and_then(|id| alert_rules.get(&id).cloned()),
                     actor_id: row.actor_id.map(UserId),
                     created_at: from_millis(row.created_at),
                     read_at: row.read_at.map(from_millis),
@@ -462,7 +510,13 @@ impl Core {
             .live_tasks_by_id(conn, std::slice::from_ref(&row))
             .await?;
         let task = row.task_id.and_then(|id| tasks.get(&id));
+        let alert_rule = alert_rules(conn, std::slice::from_ref(&row))
+            .await?
+            .into_values()
+            .next();
         Ok(Some(OutboundNotification {
+            alert_id: row.alert_id,
+            alert_rule,
             notification_id: NotificationId(row.id),
             channel: delivery.channel.clone(),
             recipient: UserId(row.user_id),
@@ -476,7 +530,23 @@ impl Core {
     }
 }
 
-/// Task notifications by e-mail, through the configured mailer.
+/// The rule codes of the alerts that notifications point at.
+async fn alert_rules<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[notification::Model],
+) -> Result<HashMap<Uuid, String>, CoreError> {
+    let mut rules = HashMap::new();
+    for id in rows.iter().filter_map(|r| r.alert_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = rules.entry(id)
+            && let Some(alert) = repo::alerts::get(conn, id).await?
+        {
+            slot.insert(alert.rule);
+        }
+    }
+    Ok(rules)
+}
+
+/// Task and alert notifications by e-mail, through the configured mailer.
 #[derive(Debug)]
 pub(crate) struct EmailNotifications {
     mailer: Arc<dyn crate::outbound::Mailer>,
@@ -496,6 +566,14 @@ impl NotificationTransport for EmailNotifications {
 
     fn deliver<'a>(&'a self, message: &'a OutboundNotification) -> DeliveryFuture<'a> {
         Box::pin(async move {
+            let zh = crate::outbound::is_chinese(message.recipient_locale.as_deref());
+            if let Some(alert) = message.alert_id {
+                let link = format!("{}/security/alerts/{alert}", self.public_url);
+                let rule = message.alert_rule.as_deref().unwrap_or_default();
+                let mail =
+                    crate::messages::alert_mail(message.recipient_email.clone(), rule, &link, zh);
+                return self.mailer.send(&mail).await;
+            }
             let link = match message.task_id {
                 Some(task) => format!("{}/tasks/{}", self.public_url, task.as_uuid()),
                 None => format!("{}/notifications", self.public_url),

@@ -9,6 +9,7 @@
 //! a contact is the customer, else the organisation key (`links::resolve_links`). Amounts,
 //! lines and status identify no one and stay plain so totals are sums in the database.
 
+use crate::audit::AuditEvent;
 use crate::authz::{Action, CollectionAction, FieldAccess, FieldGroup, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
@@ -17,6 +18,7 @@ use crate::products::stored_currency;
 use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::money::Currency;
@@ -37,6 +39,41 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 const TABLE: &str = "orders";
+const ENTITY: &str = "order";
+
+/// The fields a new order sets (names only: an audit event never holds a value).
+fn input_field_names(input: &OrderInput) -> Vec<&'static str> {
+    [
+        ("contact_id", input.contact_id.is_some()),
+        ("company_id", input.company_id.is_some()),
+        ("deal_id", input.deal_id.is_some()),
+        ("currency", true),
+        ("ordered_on", input.ordered_on.is_some()),
+        ("notes", input.notes.is_some()),
+        ("owner_id", input.owner_id.is_some()),
+        ("lines", !input.lines.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &OrderPatch) -> Vec<&'static str> {
+    [
+        ("contact_id", patch.contact_id.is_some()),
+        ("company_id", patch.company_id.is_some()),
+        ("deal_id", patch.deal_id.is_some()),
+        ("currency", patch.currency.is_some()),
+        ("ordered_on", patch.ordered_on.is_some()),
+        ("notes", patch.notes.is_some()),
+        ("owner_id", patch.owner_id.is_some()),
+        ("lines", patch.lines.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -617,6 +654,11 @@ impl Core {
             let lines = with_line_ids(priced.lines, now);
             repo::orders::insert(&txn, row.clone()).await?;
             repo::orders::replace_lines(&txn, id, lines.clone()).await?;
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, id)
+                .detail("fields", input_field_names(&input))
+                .detail("lines", lines.len());
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.order_view(Some(&resolved.key), &row, Some(&lines))
         }
@@ -630,7 +672,10 @@ impl Core {
         let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         let lines = repo::orders::lines(conn, row.id).await?;
-        self.order_view(Some(&key), &row, Some(&lines))
+        let view = self.order_view(Some(&key), &row, Some(&lines))?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, row.id))
+            .await?;
+        Ok(view)
     }
 
     /// Changes a draft order; `lines`, when given, replaces every line in the same transaction.
@@ -652,6 +697,11 @@ impl Core {
                     "only draft orders can be edited; placed orders change through their status",
                 ));
             }
+            let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", patch_field_names(&patch))
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let old_currency = stored_currency(TABLE, &existing.currency)?;
             let existing_lines = repo::orders::lines(&txn, existing.id).await?;
             let old_notes = self.decrypt_notes(&old_key, &existing)?;
@@ -734,6 +784,7 @@ impl Core {
                 repo::orders::update_versioned(&txn, row.clone(), existing.version).await?;
             crate::versioned_write("order", outcome)?;
             repo::orders::replace_lines(&txn, row.id, lines.clone()).await?;
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.order_view(Some(&resolved.key), &row, Some(&lines))
         }
@@ -774,12 +825,12 @@ impl Core {
         let now = self.now().max(existing.updated_at);
         let mut row = existing.clone();
         row.status = next.code().to_owned();
-        let stamp = match next {
-            OrderStatus::Placed => &mut row.placed_at,
-            OrderStatus::Paid => &mut row.paid_at,
-            OrderStatus::Fulfilled => &mut row.fulfilled_at,
-            OrderStatus::Cancelled => &mut row.cancelled_at,
-            OrderStatus::Refunded => &mut row.refunded_at,
+        let (stamp, stamp_field) = match next {
+            OrderStatus::Placed => (&mut row.placed_at, "placed_at"),
+            OrderStatus::Paid => (&mut row.paid_at, "paid_at"),
+            OrderStatus::Fulfilled => (&mut row.fulfilled_at, "fulfilled_at"),
+            OrderStatus::Cancelled => (&mut row.cancelled_at, "cancelled_at"),
+            OrderStatus::Refunded => (&mut row.refunded_at, "refunded_at"),
             OrderStatus::Draft => return Err(CoreError::Internal("no transition to draft")),
         };
         *stamp = Some(now);
@@ -788,6 +839,14 @@ impl Core {
         let outcome = repo::orders::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write("order", outcome)?;
         let lines = repo::orders::lines(&txn, row.id).await?;
+        let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+            .target(ENTITY, row.id)
+            .detail("fields", ["status", stamp_field])
+            .detail("status_from", existing.status.clone())
+            .detail("status_to", row.status.clone())
+            .detail("from_version", existing.version)
+            .detail("to_version", row.version);
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.order_view(Some(&key), &row, Some(&lines))
     }
@@ -812,6 +871,11 @@ impl Core {
         }
         let outcome = repo::orders::set_deleted(&txn, id.as_uuid(), true, self.now()).await?;
         crate::soft_delete_outcome("order", true, outcome)?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, true, ENTITY, existing.id)],
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -827,6 +891,11 @@ impl Core {
             .ok_or(CoreError::NotFound { entity: "order" })?;
         let key = self.keys().data_key(&txn, row.dek_id).await?;
         let lines = repo::orders::lines(&txn, row.id).await?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, false, ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         self.order_view(Some(&key), &row, Some(&lines))
     }
@@ -890,6 +959,9 @@ impl Core {
             .iter()
             .map(|row| self.order_view(None, row, None))
             .collect::<Result<Vec<_>, _>>()?;
+        // Whose purchases: a customer's orders are their purchase history.
+        self.audit_page_read(actor, ENTITY, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(OrderPage { items, next_cursor })
     }
 

@@ -4,8 +4,10 @@
 //! the database (`classification.rs` says why); the do-not-contact reason is the person's own
 //! words, encrypted under the contact's key.
 
+use crate::audit::AuditEvent;
 use crate::authz::{Action, FieldAccess, FieldGroup, RecordAction, RecordType};
 use crate::{Actor, Core, CoreError};
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::{from_millis, to_millis};
 use custodian_domain::error::Validator;
 use custodian_domain::feedback::{
@@ -20,6 +22,9 @@ use serde::{Deserialize, Serialize};
 
 const TABLE: &str = "contact_preferences";
 const ENTITY: &str = "contact preferences";
+/// The audit target: the contact's preferences, by the contact's id (the record has no id of
+/// its own in the API).
+const TARGET: &str = "contact_preferences";
 
 /// The whole preference record (PUT semantics): absent optional fields are cleared.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -213,10 +218,18 @@ impl Core {
         let conn = self.store().conn();
         self.contact_preferences_access(actor, contact, FieldAccess::Read)
             .await?;
-        match repo::contact_preferences::get_for_contact(conn, contact.as_uuid()).await? {
-            Some(row) => self.preferences_view(conn, &row).await,
-            None => Ok(PreferencesView::empty(contact)),
-        }
+        let view = match repo::contact_preferences::get_for_contact(conn, contact.as_uuid()).await?
+        {
+            Some(row) => self.preferences_view(conn, &row).await?,
+            None => PreferencesView::empty(contact),
+        };
+        self.audit_read(
+            AuditEvent::by(actor, AuditCode::DataRead)
+                .target(TARGET, contact.as_uuid())
+                .detail("version", view.version),
+        )
+        .await?;
+        Ok(view)
     }
 
     /// Replaces the contact's preferences at the version the client read (0: none yet).
@@ -284,6 +297,21 @@ impl Core {
         row.updated_by = actor.user_id.as_uuid();
         row.updated_at = now.max(row.updated_at);
         row.version = current_version + 1;
+        let code = if existing.is_some() {
+            AuditCode::DataUpdate
+        } else {
+            AuditCode::DataCreate
+        };
+        let event = AuditEvent::by(actor, code)
+            .target(TARGET, contact.as_uuid())
+            .detail(
+                "fields",
+                self.changed_preferences(conn, existing.as_ref(), &row, &data)
+                    .await?,
+            )
+            .detail("groups", [FieldGroup::PreferencesFeedback.code()])
+            .detail("from_version", current_version)
+            .detail("to_version", row.version);
         let txn = self.store().begin().await?;
         match existing {
             None => repo::contact_preferences::insert(&txn, row.clone())
@@ -303,8 +331,63 @@ impl Core {
                 crate::versioned_write(ENTITY, outcome)?;
             }
         }
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.preferences_view(conn, &row).await
+    }
+
+    /// The names of the preferences a save changes (all it sets for a first save).
+    async fn changed_preferences<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        before: Option<&contact_preference::Model>,
+        after: &contact_preference::Model,
+        data: &PreferencesData,
+    ) -> Result<Vec<&'static str>, CoreError> {
+        let old_reason = match before {
+            Some(before) => match &before.do_not_contact_reason_ct {
+                Some(ct) => {
+                    let key = self.keys().data_key(conn, before.dek_id).await?;
+                    Some(self.keys().decrypt_string(
+                        &key,
+                        TABLE,
+                        "do_not_contact_reason",
+                        before.id,
+                        ct,
+                    )?)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let empty = contact_preference::Model {
+            channel: None,
+            language: None,
+            frequency: None,
+            opt_outs: String::new(),
+            do_not_contact: false,
+            do_not_contact_since: None,
+            ..after.clone()
+        };
+        let before = before.unwrap_or(&empty);
+        Ok([
+            ("channel", before.channel != after.channel),
+            ("language", before.language != after.language),
+            ("frequency", before.frequency != after.frequency),
+            ("opt_outs", before.opt_outs != after.opt_outs),
+            (
+                "do_not_contact",
+                before.do_not_contact != after.do_not_contact,
+            ),
+            (
+                "do_not_contact_since",
+                before.do_not_contact_since != after.do_not_contact_since,
+            ),
+            ("do_not_contact_reason", old_reason != data.reason),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect())
     }
 
     async fn preferences_view<C: ConnectionTrait>(

@@ -2,10 +2,12 @@
 //! in products. Products are business data; an interest level says something about a person
 //! and is encrypted under the contact's key.
 
+use crate::audit::AuditEvent;
 use crate::authz::FieldAccess;
 use crate::cursor;
 use crate::patch;
 use crate::{Actor, Core, CoreError};
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::from_millis;
 use custodian_domain::error::Validator;
 use custodian_domain::money::Currency;
@@ -22,6 +24,36 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 const INTERESTS_TABLE: &str = "product_interests";
+/// Products are catalogue settings (administrators manage them, they describe no one): their
+/// changes are configuration changes.
+const PRODUCT: &str = "product";
+/// The audit target of a contact's product interests: the contact's id (interests say
+/// something about the person).
+const INTERESTS: &str = "product_interests";
+
+fn product_event(actor: &Actor, id: Uuid, change: &str) -> AuditEvent {
+    AuditEvent::by(actor, AuditCode::ConfigChange)
+        .target(PRODUCT, id)
+        .detail("setting", PRODUCT)
+        .detail("change", change)
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &ProductPatch) -> Vec<&'static str> {
+    [
+        ("sku", patch.sku.is_some()),
+        ("name", patch.name.is_some()),
+        ("description", patch.description.is_some()),
+        ("category", patch.category.is_some()),
+        ("list_price", patch.list_price.is_some()),
+        ("currency", patch.currency.is_some()),
+        ("unit", patch.unit.is_some()),
+        ("active", patch.active.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
 /// Interests listed per contact (a catalogue-sized bound, not a page).
 pub const MAX_INTERESTS: u64 = 500;
 
@@ -297,6 +329,24 @@ impl Core {
         repo::products::insert(&txn, row.clone())
             .await
             .map_err(sku_taken)?;
+        let fields: Vec<&str> = [
+            ("sku", true),
+            ("name", true),
+            ("description", input.description.is_some()),
+            ("category", input.category.is_some()),
+            ("list_price", true),
+            ("currency", true),
+            ("unit", true),
+            ("active", input.active.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        self.audit_in(
+            &txn,
+            vec![product_event(actor, row.id, "create").detail("fields", fields)],
+        )
+        .await?;
         txn.commit().await?;
         product_view(&row)
     }
@@ -331,6 +381,10 @@ impl Core {
             "the product is deleted; restore it before changing it",
         )?;
         let expected = patch.version;
+        let event = product_event(actor, existing.id, "update")
+            .detail("fields", patch_field_names(&patch))
+            .detail("from_version", expected)
+            .detail("to_version", expected + 1);
         let data = ProductData::parse(&apply_patch(&product_view(&existing)?, patch))?;
         let mut row = data.apply(existing.clone());
         row.updated_at = self.now().max(existing.updated_at);
@@ -339,6 +393,7 @@ impl Core {
             .await
             .map_err(sku_taken)?;
         crate::versioned_write("product", outcome)?;
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         product_view(&row)
     }
@@ -369,6 +424,9 @@ impl Core {
         let row = repo::products::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: "product" })?;
+        let change = if delete { "delete" } else { "restore" };
+        self.audit_in(&txn, vec![product_event(actor, row.id, change)])
+            .await?;
         txn.commit().await?;
         product_view(&row)
     }
@@ -454,6 +512,12 @@ impl Core {
         if interests.is_empty() {
             return Ok(Vec::new());
         }
+        self.audit_read(
+            AuditEvent::by(actor, AuditCode::DataRead)
+                .target(INTERESTS, contact.as_uuid())
+                .detail("count", interests.len()),
+        )
+        .await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
         let ids: Vec<Uuid> = interests.iter().map(|i| i.product_id).collect();
         let products = repo::products::get_many(conn, &ids).await?;
@@ -512,7 +576,7 @@ impl Core {
             level.code().as_bytes(),
             self.rng(),
         )?;
-        repo::product_interests::delete(&txn, row.id, product.id).await?;
+        let replaced = repo::product_interests::delete(&txn, row.id, product.id).await?;
         repo::product_interests::insert(
             &txn,
             product_interest::Model {
@@ -525,6 +589,20 @@ impl Core {
             },
         )
         .await?;
+        let code = if replaced {
+            AuditCode::DataUpdate
+        } else {
+            AuditCode::DataCreate
+        };
+        let event = AuditEvent::by(actor, code)
+            .target(INTERESTS, row.id)
+            .detail("fields", ["level"])
+            .detail(
+                "groups",
+                [crate::authz::FieldGroup::PreferencesFeedback.code()],
+            )
+            .detail("product_id", product.id.to_string());
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(InterestView {
             product_id: ProductId(product.id),
@@ -550,6 +628,10 @@ impl Core {
                 entity: "product interest",
             });
         }
+        let event = AuditEvent::by(actor, AuditCode::DataDelete)
+            .target(INTERESTS, contact.as_uuid())
+            .detail("product_id", product.as_uuid().to_string());
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         Ok(())
     }

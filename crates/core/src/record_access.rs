@@ -318,6 +318,27 @@ impl Core {
         })
     }
 
+    /// Records the read of a list page of personal data: one event naming the kind of record
+    /// and every id shown (none for an empty page).
+    pub(crate) async fn audit_page_read(
+        &self,
+        actor: &Actor,
+        kind: &'static str,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<(), CoreError> {
+        let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.audit_read(
+            crate::audit::AuditEvent::by(actor, custodian_domain::audit::AuditCode::DataRead)
+                .detail("list", kind)
+                .detail("count", ids.len())
+                .detail("ids", ids),
+        )
+        .await
+    }
+
     /// Whether the actor reads `group` of the row in full.
     pub(crate) fn reads_group<R: AccessRow>(
         &self,

@@ -212,7 +212,21 @@ impl Core {
             Some(client) => self.client_keys(client)?,
             None => ClientKeys::default(),
         };
-        self.insert_security_event(event, &keys).await
+        self.insert_security_event(event, &keys, &[]).await
+    }
+
+    /// Records an event with more detail for its audit event only (the monitor's
+    /// fingerprints of a failed sign-in).
+    pub(crate) async fn record_security_event_with(
+        &self,
+        event: NewSecurityEvent<'_>,
+        audit_detail: &[(&'static str, String)],
+    ) -> Result<(), CoreError> {
+        let keys = match event.client {
+            Some(client) => self.client_keys(client)?,
+            None => ClientKeys::default(),
+        };
+        self.insert_security_event(event, &keys, audit_detail).await
     }
 
     /// Records an event whose client's keys are already computed.
@@ -220,6 +234,7 @@ impl Core {
         &self,
         event: NewSecurityEvent<'_>,
         keys: &ClientKeys,
+        audit_detail: &[(&'static str, String)],
     ) -> Result<(), CoreError> {
         let now = self.now();
         let id = custodian_domain::ids::uuid_at(now);
@@ -248,6 +263,9 @@ impl Core {
         }
         if let Some(detail) = &event.detail {
             audit = audit.detail("detail", detail.as_str());
+        }
+        for (key, value) in audit_detail {
+            audit = audit.detail(key, value.as_str());
         }
         // The account's own record and the audit log's, together or not at all.
         let txn = self.store().begin().await?;
@@ -298,7 +316,7 @@ impl Core {
             client: Some(client),
             detail,
         };
-        self.insert_security_event(event(SecurityEventKind::SignIn, None), &keys)
+        self.insert_security_event(event(SecurityEventKind::SignIn, None), &keys, &[])
             .await?;
         if any_before && !(network_seen && device_seen) {
             let detail = match (network_seen, device_seen) {
@@ -309,6 +327,7 @@ impl Core {
             self.insert_security_event(
                 event(SecurityEventKind::NewDeviceSignIn, Some(detail.to_owned())),
                 &keys,
+                &[],
             )
             .await?;
             self.notify_new_sign_in(user_id, client.clone());
@@ -320,6 +339,7 @@ impl Core {
                     Some(format!("failures={failures_before}")),
                 ),
                 &keys,
+                &[],
             )
             .await?;
         }
@@ -442,6 +462,7 @@ impl Core {
                 detail: Some(detail.to_owned()),
             },
             &keys,
+            &[],
         )
         .await
     }

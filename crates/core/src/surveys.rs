@@ -3,12 +3,14 @@
 //! query; the comment is the person's words, encrypted under the contact's key. The NPS and
 //! CSAT arithmetic and its rounding live in `custodian_domain::feedback`.
 
+use crate::audit::AuditEvent;
 use crate::authz::{CollectionAction, FieldGroup, RecordAction, RecordFilter, RecordType};
 use crate::cursor;
 use crate::links::LinkInput;
 use crate::record_access::Placement;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::{from_millis, to_millis};
 use custodian_domain::error::Validator;
 use custodian_domain::feedback::{
@@ -27,6 +29,17 @@ use uuid::Uuid;
 const TABLE: &str = "survey_responses";
 const ENTITY: &str = "survey response";
 const SORT: &str = "-responded";
+/// The audit target type of a response.
+const TARGET: &str = "survey_response";
+
+/// The comment's field group, when a change writes it.
+fn comment_groups(comment: bool) -> Vec<&'static str> {
+    if comment {
+        vec![FieldGroup::PreferencesFeedback.code()]
+    } else {
+        Vec::new()
+    }
+}
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Default, Deserialize)]
@@ -307,8 +320,26 @@ impl Core {
         if data.comment.is_some() {
             self.require_group_update(actor, &row, "comment", FieldGroup::PreferencesFeedback)?;
         }
+        let fields: Vec<&str> = [
+            ("contact_id", true),
+            ("kind", true),
+            ("score", true),
+            ("comment", data.comment.is_some()),
+            ("channel", input.channel.is_some()),
+            ("responded_at", input.responded_at.is_some()),
+            ("deal_id", input.deal_id.is_some()),
+            ("order_id", input.order_id.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let event = AuditEvent::by(actor, AuditCode::DataCreate)
+            .target(TARGET, row.id)
+            .detail("fields", fields)
+            .detail("groups", comment_groups(data.comment.is_some()));
         let txn = self.store().begin().await?;
         repo::surveys::insert(&txn, row.clone()).await?;
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.publish_survey(actor, &links.key, &row)
     }
@@ -322,7 +353,10 @@ impl Core {
         let row = repo::surveys::get(conn, id.as_uuid()).await?;
         let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.publish_survey(actor, &key, &row)
+        let view = self.publish_survey(actor, &key, &row)?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(TARGET, row.id))
+            .await?;
+        Ok(view)
     }
 
     /// The view without the comment unless the actor reads feedback on it.
@@ -364,6 +398,21 @@ impl Core {
             patch.version,
             "the survey response is deleted; restore it before changing it",
         )?;
+        let fields: Vec<&str> = [
+            ("score", patch.score.is_some()),
+            ("comment", patch.comment.is_some()),
+            ("channel", patch.channel.is_some()),
+            ("responded_at", patch.responded_at.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let event = AuditEvent::by(actor, AuditCode::DataUpdate)
+            .target(TARGET, existing.id)
+            .detail("fields", fields)
+            .detail("groups", comment_groups(patch.comment.is_some()))
+            .detail("from_version", existing.version)
+            .detail("to_version", existing.version + 1);
         let key = self.keys().data_key(conn, existing.dek_id).await?;
         let old = self.survey_view(&key, &existing)?;
         let comment = patch.comment.clone().unwrap_or(old.comment);
@@ -386,6 +435,7 @@ impl Core {
         let txn = self.store().begin().await?;
         let outcome = repo::surveys::update_versioned(&txn, row.clone(), existing.version).await?;
         crate::versioned_write(ENTITY, outcome)?;
+        self.audit_in(&txn, vec![event]).await?;
         txn.commit().await?;
         self.publish_survey(actor, &key, &row)
     }
@@ -425,6 +475,11 @@ impl Core {
         let row = repo::surveys::get(&txn, id.as_uuid())
             .await?
             .ok_or(CoreError::NotFound { entity: ENTITY })?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, TARGET, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         let key = self
             .keys()
@@ -509,6 +564,8 @@ impl Core {
             .zip(keys)
             .map(|(row, key)| self.publish_survey(actor, &key, row))
             .collect::<Result<Vec<_>, CoreError>>()?;
+        self.audit_page_read(actor, TARGET, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(SurveyPage { items, next_cursor })
     }
 

@@ -4,6 +4,7 @@
 //! Assigning a task to someone else notifies them; a reminder moment makes the reminder sweep
 //! notify the assignee once (see `notifications.rs`).
 
+use crate::audit::AuditEvent;
 use crate::authz::{CollectionAction, RecordAction, RecordType};
 use crate::cursor;
 use crate::links::{LinkInput, ResolvedLinks};
@@ -12,6 +13,7 @@ use crate::patch;
 use crate::record_access::{AccessRow, Placement};
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::envelope::DataKey;
+use custodian_domain::audit::AuditCode;
 use custodian_domain::clock::{from_millis, to_millis};
 use custodian_domain::error::Validator;
 use custodian_domain::values::{Moment, Notes, TaskPriority, TaskStatus, TaskTitle};
@@ -375,6 +377,55 @@ fn not_found() -> CoreError {
     CoreError::NotFound { entity: ENTITY }
 }
 
+/// The fields a new task sets (names only: an audit event never holds a value).
+fn input_field_names(input: &TaskInput) -> Vec<&'static str> {
+    [
+        ("title", true),
+        ("notes", input.notes.is_some()),
+        ("assignee_id", input.assignee_id.is_some()),
+        ("due_at", input.due_at.is_some()),
+        ("remind_at", input.remind_at.is_some()),
+        ("priority", input.priority.is_some()),
+        ("status", input.status.is_some()),
+        ("contact_id", input.contact_id.is_some()),
+        ("company_id", input.company_id.is_some()),
+        ("deal_id", input.deal_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The fields a patch names.
+fn patch_field_names(patch: &TaskPatch) -> Vec<&'static str> {
+    [
+        ("title", patch.title.is_some()),
+        ("notes", patch.notes.is_some()),
+        ("assignee_id", patch.assignee_id.is_some()),
+        ("due_at", patch.due_at.is_some()),
+        ("remind_at", patch.remind_at.is_some()),
+        ("priority", patch.priority.is_some()),
+        ("status", patch.status.is_some()),
+        ("contact_id", patch.contact_id.is_some()),
+        ("company_id", patch.company_id.is_some()),
+        ("deal_id", patch.deal_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The event of a change of the task's status (completed, reopened), after the write.
+fn status_event(actor: &Actor, before: &task::Model, after: &task::Model) -> AuditEvent {
+    AuditEvent::by(actor, AuditCode::DataUpdate)
+        .target(ENTITY, after.id)
+        .detail("fields", ["status", "completed_at"])
+        .detail("status_from", before.status.clone())
+        .detail("status_to", after.status.clone())
+        .detail("from_version", before.version)
+        .detail("to_version", after.version)
+}
+
 impl Core {
     pub async fn create_task(
         &self,
@@ -421,6 +472,9 @@ impl Core {
             self.authorize_new(actor, &row)?;
             let txn = self.store().begin().await?;
             repo::tasks::insert(&txn, row.clone()).await?;
+            let event = AuditEvent::by(actor, AuditCode::DataCreate)
+                .target(ENTITY, row.id)
+                .detail("fields", input_field_names(&input));
             if assignee != actor.user_id.as_uuid() {
                 self.notify(
                     &txn,
@@ -432,6 +486,7 @@ impl Core {
                 )
                 .await?;
             }
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.task_view(&links.key, &row, true)
         }
@@ -444,7 +499,10 @@ impl Core {
         let row = repo::tasks::get(conn, id.as_uuid()).await?;
         let row = self.authorized(actor, row, RecordAction::Read).await?;
         let key = self.keys().data_key(conn, row.dek_id).await?;
-        self.task_view(&key, &row, true)
+        let view = self.task_view(&key, &row, true)?;
+        self.audit_read(AuditEvent::by(actor, AuditCode::DataRead).target(ENTITY, row.id))
+            .await?;
+        Ok(view)
     }
 
     /// Changes an open task. Closed tasks refuse every change but reopening (`task_closed`).
@@ -458,6 +516,9 @@ impl Core {
             let (existing, key) = self.changeable_task(actor, id, patch.version).await?;
             let (title, notes) = self.task_text(&key, &existing)?;
             let input = apply_patch(to_input(&existing, title, notes), &patch);
+            let mut event = AuditEvent::by(actor, AuditCode::DataUpdate)
+                .target(ENTITY, existing.id)
+                .detail("fields", patch_field_names(&patch));
             let data = TaskData::parse(&input, TaskStatus::ALL)?;
             let conn = self.store().conn();
             if data.assignee_id != Some(existing.assignee_id)
@@ -477,6 +538,14 @@ impl Core {
             if rearm {
                 row.reminded_at = None;
             }
+            if row.status != existing.status {
+                event = event
+                    .detail("status_from", existing.status.clone())
+                    .detail("status_to", row.status.clone());
+            }
+            let event = event
+                .detail("from_version", existing.version)
+                .detail("to_version", existing.version + 1);
             let txn = self.store().begin().await?;
             self.write_task(&txn, &existing, &mut row, rearm).await?;
             if row.assignee_id != existing.assignee_id && row.assignee_id != actor.user_id.as_uuid()
@@ -491,6 +560,7 @@ impl Core {
                 )
                 .await?;
             }
+            self.audit_in(&txn, vec![event]).await?;
             txn.commit().await?;
             self.task_view(&links.key, &row, true)
         }
@@ -519,6 +589,8 @@ impl Core {
         row.completed_at = Some(self.now().max(existing.updated_at));
         let txn = self.store().begin().await?;
         self.write_task(&txn, &existing, &mut row, false).await?;
+        self.audit_in(&txn, vec![status_event(actor, &existing, &row)])
+            .await?;
         txn.commit().await?;
         self.task_view(&key, &row, true)
     }
@@ -542,6 +614,8 @@ impl Core {
         row.completed_at = None;
         let txn = self.store().begin().await?;
         self.write_task(&txn, &existing, &mut row, false).await?;
+        self.audit_in(&txn, vec![status_event(actor, &existing, &row)])
+            .await?;
         txn.commit().await?;
         self.task_view(&key, &row, true)
     }
@@ -573,6 +647,11 @@ impl Core {
         let row = repo::tasks::get(&txn, id.as_uuid())
             .await?
             .ok_or_else(not_found)?;
+        self.audit_in(
+            &txn,
+            vec![AuditEvent::deleted(actor, delete, ENTITY, row.id)],
+        )
+        .await?;
         txn.commit().await?;
         let key = self
             .keys()
@@ -666,6 +745,8 @@ impl Core {
             .zip(keys)
             .map(|(row, key)| self.task_view(&key, row, false))
             .collect::<Result<Vec<_>, CoreError>>()?;
+        self.audit_page_read(actor, ENTITY, page.items.iter().map(|r| r.id))
+            .await?;
         Ok(TaskPage { items, next_cursor })
     }
 

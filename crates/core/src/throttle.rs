@@ -61,7 +61,7 @@ impl Core {
         })
     }
 
-    fn account_key(&self, email: &str) -> Result<Vec<u8>, CoreError> {
+    pub(crate) fn account_key(&self, email: &str) -> Result<Vec<u8>, CoreError> {
         self.keys()
             .lookup("auth_throttles", "account", &email.trim().to_lowercase())
     }

@@ -185,6 +185,58 @@ fn collect_path(leaves: &[Hash], index: usize, path: &mut Vec<Hash>) {
     }
 }
 
+/// Every level of an RFC 6962 tree, leaves first: many audit paths at O(log n) each (a lone
+/// right node moves up unchanged, which gives the same tree as the recursive definition).
+#[derive(Debug, Clone)]
+pub struct MerkleLevels {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl MerkleLevels {
+    #[must_use]
+    pub fn build(leaves: Vec<Hash>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(level) = levels.last().filter(|l| l.len() > 1) {
+            let next = level
+                .chunks(2)
+                .map(|pair| match pair {
+                    [left, right] => node_hash(left, right),
+                    [lone] => *lone,
+                    _ => empty_root(),
+                })
+                .collect();
+            levels.push(next);
+        }
+        Self { levels }
+    }
+
+    #[must_use]
+    pub fn root(&self) -> Hash {
+        self.levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or_else(empty_root)
+    }
+
+    /// The audit path of leaf `index`, nearest sibling first (empty when out of range).
+    #[must_use]
+    pub fn path(&self, index: usize) -> Vec<Hash> {
+        let mut path = Vec::new();
+        if self.levels.first().is_none_or(|l| index >= l.len()) {
+            return path;
+        }
+        let mut i = index;
+        for level in &self.levels[..self.levels.len() - 1] {
+            if let Some(sibling) = level.get(i ^ 1) {
+                path.push(*sibling);
+            }
+            i >>= 1;
+        }
+        path
+    }
+}
+
 /// Checks an audit path (RFC 9162 §2.1.3.2).
 #[must_use]
 pub fn verify_inclusion(
@@ -378,6 +430,24 @@ pub fn verify_checkpoint(public_key: &[u8; 32], body: &CheckpointBody, signature
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn level_paths_equal_the_recursive_paths() {
+        for n in 1..40usize {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&[i as u8])).collect();
+            let levels = MerkleLevels::build(leaves.clone());
+            assert_eq!(levels.root(), merkle_root(&leaves), "root of {n}");
+            for index in 0..n {
+                assert_eq!(
+                    levels.path(index),
+                    inclusion_proof(&leaves, index),
+                    "{index} of {n}"
+                );
+            }
+            assert!(levels.path(n).is_empty());
+        }
+    }
+
     use super::*;
     use crate::random::DeterministicRandom;
 

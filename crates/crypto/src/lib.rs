@@ -29,6 +29,7 @@ pub mod envelope;
 mod error;
 pub mod field;
 pub mod keys;
+pub mod mac;
 pub mod otp;
 pub mod password;
 pub mod random;

@@ -48,6 +48,14 @@ pub enum AuditCode {
     AuthnTokenCreated,
     AuthnTokenRevoked,
     SessionEnded,
+    // Administrative configuration (pipelines, custom fields, the product catalogue, the MFA
+    // policy) and reads of the audit log itself.
+    ConfigChange,
+    AuditRead,
+    // Monitoring: an alert raised by a rule, changed by a person, or acted on by a rule.
+    AlertRaised,
+    AlertChanged,
+    AlertAction,
 }
 
 /// Every code, for documentation, filters and tests.
@@ -87,6 +95,11 @@ pub const ALL_CODES: &[AuditCode] = &[
     AuditCode::AuthnTokenCreated,
     AuditCode::AuthnTokenRevoked,
     AuditCode::SessionEnded,
+    AuditCode::ConfigChange,
+    AuditCode::AuditRead,
+    AuditCode::AlertRaised,
+    AuditCode::AlertChanged,
+    AuditCode::AlertAction,
 ];
 
 impl AuditCode {
@@ -128,6 +141,11 @@ impl AuditCode {
             Self::AuthnTokenCreated => "authn_token_created",
             Self::AuthnTokenRevoked => "authn_token_revoked",
             Self::SessionEnded => "session_ended",
+            Self::ConfigChange => "config_change",
+            Self::AuditRead => "audit_read",
+            Self::AlertRaised => "alert_raised",
+            Self::AlertChanged => "alert_changed",
+            Self::AlertAction => "alert_action",
         }
     }
 
@@ -326,7 +344,10 @@ mod tests {
             assert!(seen.insert(code.code()), "{} twice", code.code());
             assert_eq!(AuditCode::parse(code.code()), Some(*code));
             assert!(
-                ["authn", "session", "authz", "data", "user"].contains(&code.category()),
+                [
+                    "authn", "session", "authz", "data", "user", "config", "audit", "alert"
+                ]
+                .contains(&code.category()),
                 "{}",
                 code.code()
             );

@@ -26,6 +26,7 @@ pub const RESOURCES: &[&str] = &[
     "pipelines",
     "products",
     "search",
+    "security",
     "surveys",
     "tasks",
     "views",

@@ -118,6 +118,13 @@ pub fn test_config() -> Config {
     config.search.expected_rows = 1_000_000;
     // Throttled sign-ins answer at once in tests (one test checks the real delay).
     config.login.throttled_delay_ms = 0;
+    // The monitor runs in every test, but quietly: off-hours alerts would come and go with the
+    // hour of the run, every user a test creates would be a "role granted" alert in the
+    // administrator's notifications, and tests that present ended sessions on purpose would
+    // see the user's other sessions ended. The monitoring tests turn these on themselves.
+    config.monitor.rules.off_hours_enabled = false;
+    config.monitor.rules.privilege_escalation = false;
+    config.monitor.rules.ended_session_action = custodian_core::monitor::rules::RuleAction::None;
     config
 }
 

@@ -124,6 +124,26 @@ impl MailSink {
         }
     }
 
+    /// Waits (up to 20 s) for the next message to `to` whose subject contains `subject`,
+    /// passing over others (a security alert mailed to the same administrator).
+    pub async fn wait_for_subject(&self, to: &str, subject: &str) -> Mail {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(mail) = self
+                .take_new()
+                .into_iter()
+                .find(|m| m.to.contains(to) && m.subject.contains(subject))
+            {
+                return mail;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no e-mail to {to} about {subject} arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits briefly and asserts nothing new arrived for `to`.
     pub async fn assert_nothing_for(&self, to: &str) {
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -334,5 +354,183 @@ impl SmsReceiver {
             assert!(Instant::now() < deadline, "SMS number {n} did not arrive");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+}
+
+/// One POST the alert webhook received: the signature header and the raw body.
+#[derive(Debug, Clone)]
+pub struct ReceivedWebhook {
+    pub signature: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A local HTTP endpoint receiving the monitor's signed alert webhooks (a SIEM or on-call
+/// tool's stand-in). It answers 200, or the status set with [`WebhookReceiver::respond_with`].
+#[derive(Debug, Clone)]
+pub struct WebhookReceiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<ReceivedWebhook>>>,
+    status: Arc<Mutex<u16>>,
+}
+
+pub const ALERT_WEBHOOK_SECRET: &str = "test-alert-webhook-secret";
+
+impl WebhookReceiver {
+    pub async fn start() -> Self {
+        use axum::extract::State;
+        use axum::http::{HeaderMap, StatusCode};
+        type Shared = (Arc<Mutex<Vec<ReceivedWebhook>>>, Arc<Mutex<u16>>);
+        async fn receive(
+            State((received, status)): State<Shared>,
+            headers: HeaderMap,
+            body: axum::body::Bytes,
+        ) -> StatusCode {
+            let code = *status.lock().expect("status");
+            if code == 200 {
+                received.lock().expect("received").push(ReceivedWebhook {
+                    signature: headers
+                        .get("custodian-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                    body: body.to_vec(),
+                });
+            }
+            StatusCode::from_u16(code).expect("status")
+        }
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(Mutex::new(200));
+        let app = axum::Router::new()
+            .route("/alerts", axum::routing::post(receive))
+            .with_state((received.clone(), status.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind webhook receiver");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/alerts"),
+            received,
+            status,
+        }
+    }
+
+    pub fn configure(&self, config: &mut Config) {
+        config.monitor.webhook_url = self.url.clone();
+        config.monitor.webhook_secret = ALERT_WEBHOOK_SECRET.to_owned();
+    }
+
+    /// The status the next requests are answered with (200 records them).
+    pub fn respond_with(&self, status: u16) {
+        *self.status.lock().expect("status") = status;
+    }
+
+    pub fn received(&self) -> Vec<ReceivedWebhook> {
+        self.received.lock().expect("received").clone()
+    }
+}
+
+/// Debian's rsyslog, receiving RFC 5425 syslog over TLS (its GnuTLS driver, anonymous client
+/// authentication) on a free port and writing what arrives to a file: MSGID, structured data
+/// and message, one line each.
+#[derive(Debug)]
+pub struct SyslogReceiver {
+    child: Child,
+    port: u16,
+    cert: PathBuf,
+    received: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SyslogReceiver {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        custodian::tls::write_self_signed(dir.path(), time::OffsetDateTime::now_utc())
+            .expect("syslog certificate");
+        let (cert, key) = custodian::tls::self_signed_paths(dir.path());
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).expect("work dir");
+        let received = dir.path().join("received.log");
+        let port = free_port();
+        let conf = dir.path().join("rsyslog.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                r#"global(workDirectory="{work}"
+       DefaultNetstreamDriver="gtls"
+       DefaultNetstreamDriverCAFile="{cert}"
+       DefaultNetstreamDriverCertFile="{cert}"
+       DefaultNetstreamDriverKeyFile="{key}")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+input(type="imtcp" port="{port}" address="127.0.0.1")
+template(name="fields" type="string" string="%msgid% %structured-data% %msg%\n")
+action(type="omfile" file="{received}" template="fields")
+"#,
+                work = work.display(),
+                cert = cert.display(),
+                key = key.display(),
+                received = received.display(),
+            ),
+        )
+        .expect("rsyslog.conf");
+        let child = Command::new("rsyslogd")
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(dir.path().join("rsyslogd.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start rsyslogd (Debian packages rsyslog and rsyslog-gnutls; scripts/test installs them)");
+        wait_for_port(port);
+        Self {
+            child,
+            port,
+            cert,
+            received,
+            _dir: dir,
+        }
+    }
+
+    /// Points the server's `[siem]` syslog feed at this receiver (TLS, its certificate trusted).
+    pub fn configure(&self, config: &mut Config) {
+        config.siem.syslog_address = format!("127.0.0.1:{}", self.port);
+        config.siem.syslog_server_name = "localhost".to_owned();
+        config.siem.syslog_ca_file = self.cert.display().to_string();
+        config.siem.syslog_tls = true;
+    }
+
+    /// The lines received so far.
+    pub fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.received)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until a received line passes `accept`.
+    pub async fn wait_for(&self, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(line) = self.lines().into_iter().find(|l| accept(l)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such syslog line: {:?}",
+                self.lines()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SyslogReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

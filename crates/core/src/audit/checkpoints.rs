@@ -34,25 +34,50 @@ pub const DEFAULT_EVERY_EVENTS: u64 = 1_000;
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(10);
 
 /// Counts appends since the last checkpoint and wakes the checkpoint task at the threshold.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Trigger {
     inner: Arc<TriggerState>,
 }
 
-#[derive(Default)]
 struct TriggerState {
     since: AtomicU64,
     every: AtomicU64,
     wake: tokio::sync::Notify,
+    /// Counts appends, so the readers of the stream (the monitor, the SIEM feeds) wake after
+    /// each; a change that finds a reader busy is seen at its next wait.
+    appends: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Trigger {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(TriggerState {
+                since: AtomicU64::new(0),
+                every: AtomicU64::new(0),
+                wake: tokio::sync::Notify::new(),
+                appends: tokio::sync::watch::Sender::new(0),
+            }),
+        }
+    }
 }
 
 impl Trigger {
     pub(crate) fn appended(&self, count: u64) {
+        if count > 0 {
+            self.inner
+                .appends
+                .send_modify(|n| *n = n.wrapping_add(count));
+        }
         let since = self.inner.since.fetch_add(count, Ordering::AcqRel) + count;
         let every = self.inner.every.load(Ordering::Acquire);
         if every > 0 && since >= every {
             self.inner.wake.notify_one();
         }
+    }
+
+    /// A reader's view of the appends: `changed().await` resolves after the next one.
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.appends.subscribe()
     }
 
     fn reset(&self) {
@@ -137,6 +162,26 @@ impl Core {
     pub async fn stop_audit(&self) -> Result<(), CoreError> {
         self.flush_audit().await?;
         self.checkpoint_audit().await.map(|_| ())
+    }
+
+    /// The checkpoints of the file outside the database (none when signing is not
+    /// configured or the file does not exist yet).
+    pub(crate) async fn audit_checkpoint_file_entries(
+        &self,
+    ) -> Result<Vec<Result<SignedCheckpoint, usize>>, CoreError> {
+        let Some(path) = self
+            .inner
+            .audit
+            .signer
+            .get()
+            .and_then(|s| s.settings.checkpoint_file.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        tokio::task::spawn_blocking(move || read_checkpoint_file(&path))
+            .await
+            .map_err(|_| CoreError::Internal("the checkpoint file reader stopped"))?
+            .map_err(|_| CoreError::Internal("the audit checkpoint file cannot be read"))
     }
 
     /// The public key that signs checkpoints, when signing is configured.

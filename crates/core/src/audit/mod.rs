@@ -14,8 +14,10 @@
 //!   names the place of any edit, deletion, insertion, reordering or truncation.
 
 pub mod checkpoints;
+pub mod export;
 pub mod query;
 pub mod reads;
+pub mod siem;
 pub mod verify;
 
 use crate::sessions::ClientInfo;

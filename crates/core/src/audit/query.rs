@@ -2,10 +2,11 @@
 //! inclusion proof against a signed checkpoint, the checkpoints.
 
 use super::checkpoints::SignedCheckpoint;
-use super::{TABLE, to_hash};
+use super::{AuditEvent, TABLE, to_hash};
 use crate::authz::SystemAction;
 use crate::{Actor, Core, CoreError};
 use custodian_crypto::audit::{self as chain, hex};
+use custodian_domain::audit::AuditCode;
 use custodian_store::entities::audit_event;
 use custodian_store::repo;
 pub use custodian_store::repo::audit::AuditFilter;
@@ -93,6 +94,8 @@ impl Core {
         } else {
             None
         };
+        self.audit_read(search_event(actor, filter, before, items.len()))
+            .await?;
         Ok(AuditPage { items, next_before })
     }
 
@@ -130,6 +133,13 @@ impl Core {
             .iter()
             .map(|h| hex(h))
             .collect();
+        self.audit_read(
+            AuditEvent::by(actor, AuditCode::AuditRead)
+                .target("audit_event", row.id)
+                .detail("query", "proof")
+                .detail("tree_size", checkpoint.tree_size),
+        )
+        .await?;
         Ok(AuditProof {
             leaf_index: u64::try_from(row.seq).unwrap_or(0),
             event: self.audit_view(row).await?,
@@ -146,16 +156,25 @@ impl Core {
         limit: u64,
     ) -> Result<Vec<SignedCheckpoint>, CoreError> {
         self.require(actor, SystemAction::ReadAudit).await?;
-        Ok(
+        let checkpoints: Vec<SignedCheckpoint> =
             repo::audit::latest_checkpoints(self.store().conn(), limit.clamp(1, MAX_PAGE))
                 .await?
                 .iter()
                 .map(SignedCheckpoint::from_row)
-                .collect(),
+                .collect();
+        self.audit_read(
+            AuditEvent::by(actor, AuditCode::AuditRead)
+                .detail("query", "checkpoints")
+                .detail("count", checkpoints.len()),
         )
+        .await?;
+        Ok(checkpoints)
     }
 
-    async fn audit_view(&self, row: audit_event::Model) -> Result<AuditEventView, CoreError> {
+    pub(crate) async fn audit_view(
+        &self,
+        row: audit_event::Model,
+    ) -> Result<AuditEventView, CoreError> {
         let client = self
             .open_client_of(TABLE, row.id, row.client_ct.as_deref())
             .await?;
@@ -177,4 +196,43 @@ impl Core {
             leaf_hash: hex(&row.leaf_hash),
         })
     }
+}
+
+/// The event of an audit search: which filters it used (user ids, record ids, codes and the
+/// outcome are no personal values) and how many events it showed.
+fn search_event(
+    actor: &Actor,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    shown: usize,
+) -> AuditEvent {
+    let used: Vec<&str> = [
+        ("actor", filter.actor_id.is_some()),
+        ("target", filter.target_id.is_some()),
+        ("code", !filter.codes.is_empty()),
+        ("outcome", filter.outcome.is_some()),
+        ("from", filter.from.is_some()),
+        ("to", filter.to.is_some()),
+        ("before", before.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    let mut event = AuditEvent::by(actor, AuditCode::AuditRead)
+        .detail("query", "search")
+        .detail("filters", used)
+        .detail("count", shown);
+    if let Some(id) = filter.actor_id {
+        event = event.detail("actor", id.to_string());
+    }
+    if let Some(id) = filter.target_id {
+        event = event.detail("target", id.to_string());
+    }
+    if !filter.codes.is_empty() {
+        event = event.detail("codes", filter.codes.clone());
+    }
+    if let Some(outcome) = &filter.outcome {
+        event = event.detail("outcome", outcome.clone());
+    }
+    event
 }

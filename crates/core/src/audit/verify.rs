@@ -218,6 +218,11 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
         }
     }
 
+    // The head after the checkpoints (it is never behind them): the events to check are those
+    // before it. Appends made while this runs are after it, so they are not mistaken for
+    // rows beyond a cut (the head and its rows commit together).
+    let head = repo::audit::head(conn).await?;
+    let head_size = u64::try_from(head.size).unwrap_or(0);
     let mut frontier = Frontier::new();
     let mut link: Hash = CHAIN_START;
     let mut position: u64 = 0;
@@ -229,7 +234,11 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
     // Right after deleted rows the chain break is that deletion, already reported.
     let mut after_gap = false;
     loop {
-        let rows = repo::audit::events_from(conn, next_from, PAGE).await?;
+        let rows: Vec<_> = repo::audit::events_from(conn, next_from, PAGE)
+            .await?
+            .into_iter()
+            .filter(|r| u64::try_from(r.seq).is_ok_and(|seq| seq < head_size))
+            .collect();
         let Some(last) = rows.last() else { break };
         next_from = last.seq.saturating_add(1);
         for row in rows {
@@ -309,8 +318,6 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
         }
     }
     report_moves(&altered, &mut problems);
-    let head = repo::audit::head(conn).await?;
-    let head_size = u64::try_from(head.size).unwrap_or(0);
     if head_size > position {
         problems.push(Problem {
             kind: ProblemKind::Truncated,

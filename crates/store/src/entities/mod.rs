@@ -13,8 +13,12 @@ macro_rules! entity_prelude {
 
 pub mod account_link;
 pub mod activity;
+pub mod alert;
+pub mod alert_delivery;
+pub mod alert_note;
 pub mod api_token;
 pub mod audit_checkpoint;
+pub mod audit_cursor;
 pub mod audit_event;
 pub mod audit_head;
 pub mod auth_throttle;

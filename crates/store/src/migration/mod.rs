@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0024_policy_versions::Migration),
             Box::new(m0025_export_requests::Migration),
             Box::new(m0026_audit_log::Migration),
+            Box::new(m0027_monitoring::Migration),
         ]
     }
 }
@@ -148,3 +149,4 @@ mod m0023_record_access;
 mod m0024_policy_versions;
 mod m0025_export_requests;
 mod m0026_audit_log;
+mod m0027_monitoring;

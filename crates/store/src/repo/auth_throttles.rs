@@ -46,3 +46,22 @@ pub async fn clear<C: ConnectionTrait>(c: &C, key: &[u8]) -> Result<bool> {
         .await?;
     Ok(res.rows_affected > 0)
 }
+
+/// Locks the account under `key` now: its failure count is raised to `failures` (the lockout
+/// threshold), so it stays locked for the lockout period or until an administrator unlocks it.
+pub async fn lock<C: ConnectionTrait>(c: &C, key: &[u8], failures: i64, now: i64) -> Result<()> {
+    auth_throttle::Entity::insert(auth_throttle::ActiveModel {
+        key: sea_orm::Set(key.to_vec()),
+        failures: sea_orm::Set(failures),
+        last_failure_at: sea_orm::Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(auth_throttle::Column::Key)
+            .value(auth_throttle::Column::Failures, Expr::value(failures))
+            .value(auth_throttle::Column::LastFailureAt, Expr::value(now))
+            .to_owned(),
+    )
+    .exec(c)
+    .await?;
+    Ok(())
+}

@@ -394,6 +394,7 @@ fn deleted_filter<E: EntityTrait>(
 }
 
 pub mod account_links;
+pub mod alerts;
 pub mod api_tokens;
 pub mod audit;
 pub mod auth_throttles;

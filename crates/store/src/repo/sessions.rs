@@ -123,3 +123,25 @@ pub async fn mark_reauthenticated<C: ConnectionTrait>(c: &C, id: Uuid, now: i64)
         .await?;
     Ok(())
 }
+
+/// Every running session of the user must prove itself again before a sensitive action (its
+/// last proof is forgotten); returns the sessions' ids.
+pub async fn require_step_up<C: ConnectionTrait>(c: &C, user_id: Uuid) -> Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    session::Entity::update_many()
+        .col_expr(session::Column::ReauthenticatedAt, Expr::value(0i64))
+        .filter(session::Column::Id.is_in(ids.clone()))
+        .exec(c)
+        .await?;
+    Ok(ids)
+}

@@ -36,6 +36,9 @@ fn codes(events: &[Value]) -> Vec<&str> {
 }
 
 async fn verify_now(app: &TestApp) -> VerifyReport {
+    // Reads (the auditor's last search among them) are appended a few milliseconds after they
+    // happen: write them first, so verification does not race their append.
+    app.core.flush_audit().await.unwrap();
     let options = VerifyOptions {
         public_key: app.core.audit_public_key(),
         file_checkpoints: read_checkpoint_file(&app.data_dir.join("audit-checkpoints.jsonl"))
@@ -197,7 +200,8 @@ async fn every_source_writes_its_event_and_auditors_search_them(backend: Backend
     let (_, page) = auditor.get_json("/api/v1/audit/events?limit=2").await;
     let before = page["next_before"].as_i64().unwrap();
     let next = events(&auditor, &format!("limit=2&before={before}")).await;
-    assert!(next[0]["seq"].as_i64().unwrap() < first[1]["seq"].as_i64().unwrap());
+    // Searches are events themselves, so compare with the page the cursor came from.
+    assert!(next[0]["seq"].as_i64().unwrap() < page["items"][1]["seq"].as_i64().unwrap());
     for (query, code) in [
         ("code=made_up", "unknown_event_code"),
         ("outcome=maybe", "invalid_audit_outcome"),
@@ -218,6 +222,567 @@ async fn every_source_writes_its_event_and_auditors_search_them(backend: Backend
         "met at the fair",
         "Li Na",
         "li.na@example.cn",
+        "127.0.0.1",
+    ] {
+        assert!(!dump.contains(secret), "{secret} stored in the audit log");
+    }
+    let report = verify_now(&app).await;
+    assert!(report.is_intact(), "{:?}", report.problems);
+}
+
+/// The events about one record, newest first, with the codes sorted for comparison. Every
+/// event about it names it with `target_type`.
+async fn on_record(auditor: &OtherUser, id: &str, target_type: &str) -> (Vec<Value>, Vec<String>) {
+    let found = events(auditor, &format!("target={id}")).await;
+    for event in &found {
+        assert_eq!(event["target_type"], target_type, "{event}");
+        assert_eq!(event["outcome"], "success", "{event}");
+    }
+    let mut sorted: Vec<String> = codes(&found).into_iter().map(str::to_owned).collect();
+    sorted.sort_unstable();
+    (found, sorted)
+}
+
+fn the<'a>(found: &'a [Value], code: &str) -> &'a Value {
+    found
+        .iter()
+        .find(|e| e["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {found:?}"))
+}
+
+/// A list page read names every record it showed.
+fn page_read_shows(found: &[Value], list: &str, id: &str) {
+    assert!(
+        found.iter().any(|e| e["code"] == "data_read"
+            && e["detail"]["list"] == list
+            && e["detail"]["ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|i| i == id))),
+        "no page read of {list} showing {id}: {found:?}"
+    );
+}
+
+fn ok(reply: (StatusCode, Value)) -> Value {
+    let (status, body) = reply;
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+const LEAD_NAME: &str = "Wang Fang Lead";
+const LEAD_EMAIL: &str = "wang.fang.lead@example.cn";
+const LEAD_NOTES: &str = "prefers calls after six";
+const DO_NOT_CONTACT_REASON: &str = "asked us to stop after her surgery";
+const ACTIVITY_BODY: &str = "talked about her divorce settlement";
+const TASK_TITLE: &str = "Call Zhang Wei about his loan";
+const ORDER_NOTES: &str = "deliver to his mother's flat";
+const SURVEY_COMMENT: &str = "the engineer Mr Liu was rude";
+const COMPLAINT_SUBJECT: &str = "Zhang Wei's generator failed";
+const COMPLAINT_DESCRIPTION: &str = "water in tank 3 at his farm";
+const CLOSE_REASON: &str = "his budget was cut";
+
+/// The record types and settings wired after contacts and companies write their events too:
+/// pipelines, custom fields, the product catalogue and the MFA policy (configuration changes),
+/// deals (stage moves and closing included), leads (conversion included), activities, tasks,
+/// orders, product interests, preferences, survey responses, complaints, and reads of the
+/// audit log itself. No personal value is stored, and the log stays intact.
+async fn records_and_settings_write_their_events(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let auditor = auditor(&app).await;
+    let contact = app
+        .create_contact(json!({"name": CONTACT_NAME, "emails": [CONTACT_EMAIL]}))
+        .await;
+    let contact_id = contact["id"].as_str().unwrap();
+
+    // Configuration: a pipeline (and its stages), a custom field, a product, an MFA rule.
+    let pipeline = app
+        .create_pipeline("Audit sales", &[("Qualify", 10), ("Proposal", 50)])
+        .await;
+    let pipeline_id = pipeline["id"].as_str().unwrap();
+    let stage = |i: usize| custodian_testkit::stage_id(&pipeline, i);
+    ok(app
+        .patch_json(
+            &format!("/api/v1/pipelines/{pipeline_id}"),
+            &json!({"version": 1, "stages": [
+                {"id": stage(0), "name": "Qualify", "probability": 10},
+                {"id": stage(1), "name": "Proposal", "probability": 50},
+                {"name": "Contract", "probability": 80},
+            ]}),
+        )
+        .await);
+    let (found, sorted) = on_record(&auditor, pipeline_id, "pipeline").await;
+    assert_eq!(sorted, ["config_change", "config_change"]);
+    assert_eq!(found[0]["detail"]["setting"], "pipeline");
+    assert_eq!(found[0]["detail"]["change"], "update");
+    assert_eq!(found[0]["detail"]["fields"], json!(["stages"]));
+    assert_eq!(
+        found[0]["detail"]["stages_added"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(found[0]["detail"]["to_version"], 2);
+    assert_eq!(found[1]["detail"]["change"], "create");
+    assert_eq!(
+        found[1]["detail"]["stages_added"].as_array().unwrap().len(),
+        2
+    );
+
+    let field = ok(app
+        .post_json(
+            "/api/v1/custom-fields",
+            &json!({"entity": "contact", "key": "audit_code", "label_en": "Audit code",
+                    "label_zh": "审计代码", "type": "text", "classification": "internal"}),
+        )
+        .await);
+    let field_id = field["id"].as_str().unwrap();
+    ok(app
+        .patch_json(
+            &format!("/api/v1/custom-fields/{field_id}"),
+            &json!({"version": 1, "label_en": "Audit code (new)"}),
+        )
+        .await);
+    ok(app
+        .post_json(
+            &format!("/api/v1/custom-fields/{field_id}/archive"),
+            &json!({}),
+        )
+        .await);
+    let (found, sorted) = on_record(&auditor, field_id, "custom_field").await;
+    assert_eq!(sorted, ["config_change"; 3]);
+    let changes: Vec<&str> = found
+        .iter()
+        .map(|e| e["detail"]["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["archive", "update", "create"]);
+    assert_eq!(found[1]["detail"]["fields"], json!(["label_en"]));
+    assert_eq!(found[2]["detail"]["key"], "audit_code");
+
+    let product = ok(app
+        .post_json(
+            "/api/v1/products",
+            &json!({"sku": "AUDIT-1", "name": "Audit valve", "list_price": "10.00",
+                    "currency": "CNY", "unit": "each"}),
+        )
+        .await);
+    let product_id = product["id"].as_str().unwrap();
+    ok(app
+        .patch_json(
+            &format!("/api/v1/products/{product_id}"),
+            &json!({"version": 1, "list_price": "12.00"}),
+        )
+        .await);
+    let (found, sorted) = on_record(&auditor, product_id, "product").await;
+    assert_eq!(sorted, ["config_change", "config_change"]);
+    assert_eq!(found[0]["detail"]["fields"], json!(["list_price"]));
+    assert_eq!(found[0]["detail"]["setting"], "product");
+
+    let rule = ok(app
+        .post_json(
+            "/api/v1/mfa-policy",
+            &json!({"scope": "role", "value": "marketing"}),
+        )
+        .await);
+    let rule_id = rule["id"].as_str().unwrap();
+    let (status, _) = app.delete(&format!("/api/v1/mfa-policy/{rule_id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (found, _) = on_record(&auditor, rule_id, "mfa_requirement").await;
+    let changes: Vec<&str> = found
+        .iter()
+        .map(|e| e["detail"]["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["delete", "create"]);
+    assert_eq!(found[1]["detail"]["setting"], "mfa_policy");
+    assert_eq!(found[1]["detail"]["role"], "marketing");
+
+    // A deal: created, read, changed, moved, won, deleted and restored.
+    let deal = app
+        .create_deal(json!({"title": "Audit valves", "contact_id": contact_id,
+                            "pipeline_id": pipeline_id}))
+        .await;
+    let deal_id = deal["id"].as_str().unwrap();
+    let deal_path = format!("/api/v1/deals/{deal_id}");
+    ok(app.get_json(&deal_path).await);
+    ok(app
+        .patch_json(
+            &deal_path,
+            &json!({"version": 1, "title": "Audit valves x2"}),
+        )
+        .await);
+    ok(app
+        .post_json(
+            &format!("{deal_path}/move"),
+            &json!({"version": 2, "stage_id": stage(1)}),
+        )
+        .await);
+    ok(app
+        .post_json(
+            &format!("{deal_path}/close"),
+            &json!({"version": 3, "outcome": "won", "reason": CLOSE_REASON}),
+        )
+        .await);
+    let (status, _) = app.delete(&deal_path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    ok(app
+        .post_json(&format!("{deal_path}/restore"), &json!({}))
+        .await);
+    let (found, sorted) = on_record(&auditor, deal_id, "deal").await;
+    assert_eq!(
+        sorted,
+        [
+            "data_create",
+            "data_delete",
+            "data_read",
+            "data_restore",
+            "data_update",
+            "data_update",
+            "data_update"
+        ]
+    );
+    let updates: Vec<&Value> = found
+        .iter()
+        .filter(|e| e["code"] == "data_update")
+        .collect();
+    let (won, moved, edited) = (updates[0], updates[1], updates[2]);
+    assert_eq!(edited["detail"]["fields"], json!(["title"]));
+    assert_eq!(moved["detail"]["fields"], json!(["stage_id"]));
+    assert_eq!(moved["detail"]["stage_from"], stage(0).as_str());
+    assert_eq!(moved["detail"]["stage_to"], stage(1).as_str());
+    assert_eq!(
+        won["detail"]["fields"],
+        json!(["status", "closed_at", "outcome_reason"])
+    );
+    assert_eq!(won["detail"]["status_to"], "won");
+    assert_eq!(won["detail"]["stage_to"], stage(1).as_str());
+    assert_eq!(
+        the(&found, "data_create")["detail"]["fields"],
+        json!(["title", "pipeline_id", "contact_id"])
+    );
+
+    // A lead: created, read, listed, changed, qualified and converted into a contact, a
+    // company and a deal, each created in the conversion.
+    let lead = ok(app
+        .post_json(
+            "/api/v1/leads",
+            &json!({"name": LEAD_NAME, "email": LEAD_EMAIL, "notes": LEAD_NOTES,
+                    "company_name": "Audit Lead Refinery"}),
+        )
+        .await);
+    let lead_id = lead["id"].as_str().unwrap();
+    let lead_path = format!("/api/v1/leads/{lead_id}");
+    ok(app.get_json(&lead_path).await);
+    ok(app.get_json("/api/v1/leads").await);
+    ok(app
+        .patch_json(&lead_path, &json!({"version": 1, "score": 40}))
+        .await);
+    ok(app
+        .post_json(&format!("{lead_path}/qualify"), &json!({"version": 2}))
+        .await);
+    let converted = ok(app
+        .post_json(
+            &format!("{lead_path}/convert"),
+            &json!({"version": 3, "create_company": true,
+                    "deal": {"title": "Audit retrofit", "stage_id": stage(0)}}),
+        )
+        .await);
+    let refs = &converted["converted"];
+    let (found, sorted) = on_record(&auditor, lead_id, "lead").await;
+    assert_eq!(
+        sorted,
+        [
+            "data_create",
+            "data_read",
+            "data_update",
+            "data_update",
+            "data_update"
+        ]
+    );
+    // Changes in the order they happened (a read may land just after a later change).
+    let updates: Vec<&Value> = found
+        .iter()
+        .filter(|e| e["code"] == "data_update")
+        .collect();
+    let (conversion, qualified, edited) = (updates[0], updates[1], updates[2]);
+    assert_eq!(
+        conversion["detail"]["converted_to"],
+        json!({"contact": refs["contact_id"], "company": refs["company_id"],
+               "deal": refs["deal_id"]})
+    );
+    assert_eq!(conversion["detail"]["status_to"], "converted");
+    assert_eq!(
+        conversion["detail"]["fields"],
+        json!(["status", "name", "email", "notes"])
+    );
+    assert_eq!(qualified["detail"]["status_to"], "qualified");
+    assert_eq!(edited["detail"]["fields"], json!(["score"]));
+    assert_eq!(
+        the(&found, "data_create")["detail"]["groups"],
+        json!(["contact_details", "notes"])
+    );
+    let listed = events(&auditor, "code=data_read").await;
+    page_read_shows(&listed, "lead", lead_id);
+    for (key, kind) in [
+        ("contact_id", "contact"),
+        ("company_id", "company"),
+        ("deal_id", "deal"),
+    ] {
+        let id = refs[key].as_str().unwrap();
+        let (found, sorted) = on_record(&auditor, id, kind).await;
+        assert_eq!(sorted, ["data_create"], "{kind}");
+        assert_eq!(found[0]["detail"]["converted_from"], lead_id, "{kind}");
+    }
+
+    // An activity, a task, an order, a survey response and a complaint about the contact:
+    // created, read, listed, changed, deleted and restored.
+    let activity = ok(app
+        .post_json(
+            "/api/v1/activities",
+            &json!({"kind": "note", "body": ACTIVITY_BODY, "contact_id": contact_id}),
+        )
+        .await);
+    let task = ok(app
+        .post_json(
+            "/api/v1/tasks",
+            &json!({"title": TASK_TITLE, "contact_id": contact_id}),
+        )
+        .await);
+    let order = ok(app
+        .post_json(
+            "/api/v1/orders",
+            &json!({"contact_id": contact_id, "currency": "CNY", "notes": ORDER_NOTES,
+                    "lines": [{"product_id": product_id, "quantity": "2"}]}),
+        )
+        .await);
+    let survey = ok(app
+        .post_json(
+            "/api/v1/surveys",
+            &json!({"contact_id": contact_id, "kind": "nps", "score": 3,
+                    "comment": SURVEY_COMMENT}),
+        )
+        .await);
+    let complaint = ok(app
+        .post_json(
+            "/api/v1/complaints",
+            &json!({"contact_id": contact_id, "subject": COMPLAINT_SUBJECT,
+                    "description": COMPLAINT_DESCRIPTION, "category": "product_quality",
+                    "severity": "high"}),
+        )
+        .await);
+    let cases = [
+        (
+            "activities",
+            &activity,
+            "activity",
+            json!({"version": 1, "body": "x"}),
+            "body",
+        ),
+        (
+            "tasks",
+            &task,
+            "task",
+            json!({"version": 1, "priority": "high"}),
+            "priority",
+        ),
+        (
+            "orders",
+            &order,
+            "order",
+            json!({"version": 1, "ordered_on": "2026-03-01"}),
+            "ordered_on",
+        ),
+        (
+            "surveys",
+            &survey,
+            "survey_response",
+            json!({"version": 1, "score": 4}),
+            "score",
+        ),
+        (
+            "complaints",
+            &complaint,
+            "complaint",
+            json!({"version": 1, "severity": "low"}),
+            "severity",
+        ),
+    ];
+    for (collection, record, kind, patch, field) in &cases {
+        let id = record["id"].as_str().unwrap();
+        let path = format!("/api/v1/{collection}/{id}");
+        ok(app.get_json(&path).await);
+        ok(app.get_json(&format!("/api/v1/{collection}")).await);
+        ok(app.patch_json(&path, patch).await);
+        if *collection == "orders" {
+            // Only draft or cancelled orders are deleted.
+            for (version, to) in [(2, "placed"), (3, "cancelled")] {
+                ok(app
+                    .post_json(
+                        &format!("{path}/transition"),
+                        &json!({"version": version, "status": to}),
+                    )
+                    .await);
+            }
+        }
+        let (status, body) = app.delete(&path).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{collection}: {body}");
+        ok(app.post_json(&format!("{path}/restore"), &json!({})).await);
+        let (found, sorted) = on_record(&auditor, id, kind).await;
+        let mut expected = vec![
+            "data_create",
+            "data_delete",
+            "data_read",
+            "data_restore",
+            "data_update",
+        ];
+        if *collection == "orders" {
+            expected.extend(["data_update", "data_update"]);
+            expected.sort_unstable();
+            let transitions: Vec<&Value> = found
+                .iter()
+                .filter(|e| e["code"] == "data_update" && e["detail"]["status_to"].is_string())
+                .collect();
+            assert_eq!(
+                transitions[0]["detail"]["fields"],
+                json!(["status", "cancelled_at"])
+            );
+            assert_eq!(transitions[1]["detail"]["status_from"], "draft");
+        }
+        assert_eq!(sorted, expected, "{collection}: {found:?}");
+        let update = found
+            .iter()
+            .find(|e| e["code"] == "data_update" && e["detail"]["from_version"] == 1)
+            .unwrap_or_else(|| panic!("{collection}: {found:?}"));
+        assert_eq!(update["detail"]["fields"], json!([field]), "{collection}");
+        assert_eq!(update["detail"]["to_version"], 2, "{collection}");
+        let reads = events(&auditor, "code=data_read").await;
+        page_read_shows(&reads, kind, id);
+    }
+    let task_id = task["id"].as_str().unwrap();
+    ok(app
+        .post_json(
+            &format!("/api/v1/tasks/{task_id}/complete"),
+            // Changed, deleted and restored since it was created.
+            &json!({"version": 4}),
+        )
+        .await);
+    let (found, _) = on_record(&auditor, task_id, "task").await;
+    assert_eq!(found[0]["code"], "data_update");
+    assert_eq!(found[0]["detail"]["status_to"], "done");
+    let complaint_id = complaint["id"].as_str().unwrap();
+    ok(app
+        .post_json(
+            &format!("/api/v1/complaints/{complaint_id}/transition"),
+            &json!({"version": 4, "status": "investigating"}),
+        )
+        .await);
+    let (found, _) = on_record(&auditor, complaint_id, "complaint").await;
+    assert_eq!(found[0]["detail"]["status_to"], "investigating");
+    let activity_id = activity["id"].as_str().unwrap();
+    let (found, _) = on_record(&auditor, activity_id, "activity").await;
+    assert_eq!(
+        the(&found, "data_create")["detail"]["groups"],
+        json!(["notes"])
+    );
+
+    // The contact's preferences and product interests: targeted by the contact's id.
+    let response = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/contacts/{contact_id}/preferences"),
+        )
+        .json(
+            &json!({"version": 0, "channel": "email", "do_not_contact": true,
+                      "do_not_contact_reason": DO_NOT_CONTACT_REASON}),
+        )
+        .send()
+        .await
+        .unwrap();
+    ok(custodian_testkit::split(response).await);
+    ok(app
+        .get_json(&format!("/api/v1/contacts/{contact_id}/preferences"))
+        .await);
+    let interests = format!("/api/v1/contacts/{contact_id}/product-interests");
+    ok(app
+        .post_json(
+            &interests,
+            &json!({"product_id": product_id, "level": "high"}),
+        )
+        .await);
+    ok(app.get_json(&interests).await);
+    let (status, _) = app.delete(&format!("{interests}/{product_id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let about_contact = events(&auditor, &format!("target={contact_id}")).await;
+    let with_type = |kind: &str| -> Vec<&str> {
+        let mut found: Vec<&str> = about_contact
+            .iter()
+            .filter(|e| e["target_type"] == kind)
+            .map(|e| e["code"].as_str().unwrap())
+            .collect();
+        found.sort_unstable();
+        found
+    };
+    assert_eq!(
+        with_type("contact_preferences"),
+        ["data_create", "data_read"]
+    );
+    assert_eq!(
+        with_type("product_interests"),
+        ["data_create", "data_delete", "data_read"]
+    );
+    let preferences = about_contact
+        .iter()
+        .find(|e| e["target_type"] == "contact_preferences" && e["code"] == "data_create")
+        .unwrap();
+    assert_eq!(
+        preferences["detail"]["fields"],
+        json!([
+            "channel",
+            "do_not_contact",
+            "do_not_contact_since",
+            "do_not_contact_reason"
+        ])
+    );
+
+    // Reading the audit log is itself recorded: searches (with the filters used), proofs and
+    // the checkpoint list.
+    let (_, page) = auditor.get_json("/api/v1/audit/events?limit=1").await;
+    let event_id = page["items"][0]["id"].as_str().unwrap();
+    ok(auditor
+        .get_json(&format!("/api/v1/audit/events/{event_id}/proof"))
+        .await);
+    ok(auditor.get_json("/api/v1/audit/checkpoints").await);
+    let reads = events(&auditor, &format!("code=audit_read&actor={}", auditor.id)).await;
+    let queries: Vec<&str> = reads
+        .iter()
+        .map(|e| e["detail"]["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(&queries[..3], ["checkpoints", "proof", "search"]);
+    assert_eq!(reads[1]["target_id"], event_id);
+    assert_eq!(reads[2]["detail"]["filters"], json!([]));
+    let by_target = reads
+        .iter()
+        .find(|e| e["detail"]["filters"] == json!(["target"]))
+        .expect("a search by record");
+    assert!(by_target["detail"]["target"].is_string());
+    assert!(
+        reads
+            .iter()
+            .all(|e| e["actor_id"] == auditor.id.as_str() && e["actor_kind"] == "user")
+    );
+
+    // No personal value anywhere in the stored events.
+    let dump = dump_audit_rows(&app).await;
+    for secret in [
+        CONTACT_NAME,
+        CONTACT_EMAIL,
+        LEAD_NAME,
+        LEAD_EMAIL,
+        LEAD_NOTES,
+        DO_NOT_CONTACT_REASON,
+        ACTIVITY_BODY,
+        TASK_TITLE,
+        ORDER_NOTES,
+        SURVEY_COMMENT,
+        COMPLAINT_SUBJECT,
+        COMPLAINT_DESCRIPTION,
+        CLOSE_REASON,
+        "Audit Lead Refinery",
         "127.0.0.1",
     ] {
         assert!(!dump.contains(secret), "{secret} stored in the audit log");
@@ -595,6 +1160,7 @@ async fn the_command_line_verifies_and_fails_on_tampering(backend: Backend) {
 
 on_both_backends!(
     every_source_writes_its_event_and_auditors_search_them,
+    records_and_settings_write_their_events,
     proofs_verify_against_the_signed_checkpoint,
     an_edited_row_is_named,
     a_deleted_row_is_named,

@@ -852,8 +852,105 @@ async fn marketing_sees_preferences_and_reveals_masked_details_after_step_up(bac
     );
 }
 
+async fn an_officer_reads_a_contacts_history_and_handles_a_mass_read_alert(backend: Backend) {
+    let mut config = custodian_testkit::test_config();
+    config.monitor.rules.mass_read_records = 5;
+    let app = custodian_testkit::spawn_app_with(backend, config).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let contact = app
+            .create_contact(json!({"name": format!("Zhao Lei {i}")}))
+            .await;
+        ids.push(contact["id"].as_str().unwrap().to_owned());
+    }
+    // Someone reads one contact, then lists all six: a mass read.
+    let reader = app.sign_in_new_user("reader@example.com").await;
+    let (status, _) = reader
+        .get_json(&format!("/api/v1/contacts/{}", ids[0]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = reader.get_json("/api/v1/contacts?limit=50").await;
+    assert_eq!(status, StatusCode::OK);
+    app.sign_in_with_roles("officer@example.com", &["security_officer"], None, None)
+        .await;
+    let (_chromedriver, driver, _profile) = start_browser(&app.cert_pem).await;
+    let result = async {
+        sign_in(&driver, &app.base_url, "officer@example.com").await?;
+        // The audit log, filtered by the contact: who created it and who read it.
+        driver.find(By::Id("nav-audit")).await?.click().await?;
+        wait_for(&driver, By::Id("audit-target"))
+            .await?
+            .send_keys(&ids[0])
+            .await?;
+        driver.find(By::Id("audit-apply")).await?.click().await?;
+        assert!(
+            wait_for_text(&driver, By::Id("audit-table"), "data_read").await,
+            "the contact's history shows its read"
+        );
+        let history = driver.find(By::Id("audit-table")).await?.text().await?;
+        assert!(history.contains("data_create"), "{history}");
+        assert!(history.contains(&reader.id), "{history}");
+        assert!(
+            !history.contains("Zhao Lei"),
+            "no personal value in the log"
+        );
+        // The mass read is on the security dashboard.
+        driver.find(By::Id("nav-security")).await?.click().await?;
+        let mut found = false;
+        for _ in 0..50 {
+            if driver
+                .source()
+                .await?
+                .contains("Mass reading of personal data")
+            {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            driver.refresh().await?;
+        }
+        assert!(found, "the mass-read alert is on the dashboard");
+        let row = driver
+            .find(By::Css("tr.alert-row[data-rule=\"mass_read\"] a"))
+            .await?;
+        row.click().await?;
+        let facts = wait_for(&driver, By::Id("alert-facts"))
+            .await?
+            .text()
+            .await?;
+        assert!(facts.contains("reader@example.com"), "{facts}");
+        SelectElement::new(&driver.find(By::Id("change-status")).await?)
+            .await?
+            .select_by_value("acknowledged")
+            .await?;
+        SelectElement::new(&driver.find(By::Id("change-owner")).await?)
+            .await?
+            .select_by_value("me")
+            .await?;
+        driver
+            .find(By::Id("change-note"))
+            .await?
+            .send_keys("Asked the reader's manager.")
+            .await?;
+        driver.find(By::Id("alert-save")).await?.click().await?;
+        wait_for(&driver, By::Id("alert-notice")).await?;
+        let status = driver
+            .find(By::Id("alert-status-value"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(status, "Acknowledged");
+        let notes = driver.find(By::Id("alert-notes")).await?.text().await?;
+        assert!(notes.contains("Asked the reader's manager."), "{notes}");
+        Ok(())
+    }
+    .await;
+    finish(driver, result, "security", backend).await;
+}
+
 on_both_backends!(
     marketing_sees_preferences_and_reveals_masked_details_after_step_up,
+    an_officer_reads_a_contacts_history_and_handles_a_mass_read_alert,
     set_up_sign_in_create_find_move_a_deal_and_switch_to_chinese,
     add_lines_to_an_order,
     enrol_an_authenticator_and_sign_in_with_it,

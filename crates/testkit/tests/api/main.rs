@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod activities;
+mod audit_feeds;
 mod audit_log;
 mod auth;
 mod authorization;
@@ -21,6 +22,7 @@ mod feedback;
 mod identity;
 mod leads;
 mod mfa_policy;
+mod monitoring;
 mod orders;
 mod passkeys;
 mod passwords;

@@ -180,3 +180,50 @@ pub async fn checkpoints(
         .await?;
     Ok(Json(CheckpointList { items }))
 }
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// From this time on (RFC 3339).
+    from: String,
+    /// Before this time (RFC 3339).
+    to: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(ExportParams),
+    responses((status = 200, description = "JSON lines: a signed checkpoint, then each event of the range with its canonical bytes and inclusion proof (verify offline with `custodian audit verify-export`)", content_type = "application/x-ndjson", body = String),
+        (status = 403, body = crate::error::ApiError),
+        (status = 409, description = "`export_range_too_large` (over 100000 events), `audit_unsigned`", body = crate::error::ApiError),
+        (status = 422, description = "`invalid_time`, `invalid_range`", body = crate::error::ApiError)))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(p): ApiQuery<ExportParams>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let required = |field: &str, value: &str| -> Result<i64, CoreError> {
+        parse_time(field, Some(value))?.ok_or_else(|| {
+            FieldError::new(
+                field,
+                "required",
+                "give a time such as 2026-11-01T00:00:00Z",
+            )
+            .into()
+        })
+    };
+    let from = required("from", &p.from)?;
+    let to = required("to", &p.to)?;
+    let body = state.core.audit_export(&auth.actor, from, to).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"custodian-audit-export.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -20,6 +20,7 @@ mod passkeys;
 mod policies;
 mod products;
 mod search;
+pub(crate) mod security;
 mod session;
 mod tasks;
 pub(crate) mod transfer;
@@ -278,6 +279,14 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/events", get(audit::search))
         .route("/audit/events/{id}/proof", get(audit::proof))
         .route("/audit/checkpoints", get(audit::checkpoints))
+        .route("/audit/export", get(audit::export))
+        .route("/security/alerts", get(security::list))
+        .route(
+            "/security/alerts/{id}",
+            get(security::get).patch(security::change),
+        )
+        .route("/security/dashboard", get(security::dashboard))
+        .route("/security/verify", post(security::verify))
         .route("/search", post(search::search))
         .route("/views", get(search::list_views).post(search::create_view))
         .route(

@@ -5,7 +5,7 @@
 use super::{
     Health, PageBody, account, activities, audit, companies, complaints, contacts, custom_fields,
     dashboard, deals, export_requests, feedback, identity, leads, notifications, orders, passkeys,
-    policies, products, search, session, tasks, transfer, users,
+    policies, products, search, security, session, tasks, transfer, users,
 };
 use crate::error::ApiError;
 use custodian_core::activities::{ActivityInput, ActivityPatch, ActivityView};
@@ -103,7 +103,8 @@ are JSON `{code, message, details}` with stable codes."
         export_requests::create, export_requests::list, export_requests::get,
         export_requests::approve, export_requests::reject, export_requests::withdraw,
         export_requests::download_file,
-        audit::search, audit::proof, audit::checkpoints,
+        audit::search, audit::proof, audit::checkpoints, audit::export,
+        security::list, security::get, security::change, security::dashboard, security::verify,
         search::search, search::list_views, search::create_view, search::update_view, search::delete_view,
         tasks::list, tasks::create, tasks::get, tasks::update, tasks::complete, tasks::reopen,
         tasks::delete, tasks::restore,
@@ -140,6 +141,11 @@ are JSON `{code, message, details}` with stable codes."
         custodian_core::audit::query::AuditEventView, custodian_core::audit::query::AuditPage,
         custodian_core::audit::query::AuditProof,
         custodian_core::audit::checkpoints::SignedCheckpoint, audit::CheckpointList,
+        custodian_core::monitor::alerts::AlertView, custodian_core::monitor::alerts::AlertPage,
+        custodian_core::monitor::alerts::AlertDetail, custodian_core::monitor::alerts::AlertNoteView,
+        custodian_core::monitor::alerts::AlertDeliveryView, custodian_core::monitor::alerts::AlertChange,
+        custodian_core::monitor::alerts::SecurityDashboard, custodian_core::monitor::alerts::RuleCounts,
+        custodian_core::monitor::alerts::RuleDescription, custodian_core::monitor::Verification,
         custodian_core::policies::PolicyOverview, custodian_core::policies::PolicyVersionView,
         custodian_core::policies::PolicyVersionDetail, custodian_core::policies::DiffLine,
         custodian_core::policies::ProposePolicies, custodian_core::policies::ExplainRequest,
@@ -181,6 +187,7 @@ are JSON `{code, message, details}` with stable codes."
         (name = "leads", description = "Prospects; personal fields encrypted under the lead's own key, moved to the contact on conversion"),
         (name = "deals", description = "Pipelines with ordered stages, and deals moving through them with their history"),
         (name = "activities", description = "Calls, meetings, e-mails and notes; the timelines of contacts, companies and deals"),
+        (name = "security", description = "Security monitoring (security officers): alerts raised by rules over the audit stream — failed-sign-in bursts, password spraying, mass reads, large or frequent exports, off-hours access, new networks, granted roles, ended sessions used again, audit verification failures — with owner, status and notes; the security dashboard; audit-log verification on demand"),
         (name = "audit", description = "The tamper-evident audit log (auditors and security officers): search by user, record, event code, outcome and time; an event's inclusion proof against a signed checkpoint (RFC 9162); the signed checkpoints"),
         (name = "transfer", description = "CSV import of contacts (dry run, duplicate handling, all or nothing) and CSV/JSON export; exports over the bulk threshold need someone else's approval (export requests)"),
         (name = "tasks", description = "To-dos with assignee, due date, priority and reminders, linked to contacts, companies or deals; title and notes encrypted"),

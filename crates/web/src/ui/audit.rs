@@ -58,6 +58,8 @@ struct Page<'a> {
     rows: Vec<Row>,
     /// The query string of the next (older) page.
     next: Option<String>,
+    /// The export of the chosen days, when both ends are chosen.
+    export: Option<String>,
 }
 
 /// The filter form as typed (days rather than times).
@@ -157,6 +159,12 @@ pub(crate) async fn show(
         .await
         .ui(&v)?;
     let next = page.next_before.map(|b| form.query_before(b));
+    let export = export_range(&form).map(|(from, to)| {
+        super::support::build_url(
+            "/api/v1/audit/export",
+            &[("from", from.as_str()), ("to", to.as_str())],
+        )
+    });
     let p = Page {
         t: v.t(),
         chrome: v.chrome(NAV),
@@ -164,6 +172,26 @@ pub(crate) async fn show(
         rows: page.items.into_iter().map(row).collect(),
         form,
         next,
+        export,
     };
     Ok(render(StatusCode::OK, &p))
+}
+
+/// Both ends of the chosen days as RFC 3339 times, when both are chosen.
+fn export_range(form: &AuditForm) -> Option<(String, String)> {
+    if form.from.trim().is_empty() || form.to.trim().is_empty() {
+        return None;
+    }
+    Some((
+        format!("{}T00:00:00Z", form.from.trim()),
+        format!("{}T00:00:00Z", next_day(form.to.trim())),
+    ))
+}
+
+fn next_day(day: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(day, &format)
+        .ok()
+        .and_then(time::Date::next_day)
+        .map_or_else(|| day.to_owned(), |d| d.to_string())
 }

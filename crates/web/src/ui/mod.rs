@@ -19,6 +19,7 @@ mod notifications;
 mod orders;
 mod pipelines;
 mod policies;
+pub(crate) mod security;
 mod session;
 mod support;
 mod tasks;
@@ -131,6 +132,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/export/{kind}", get(transfer::export))
         .route("/audit", get(audit::show))
+        .route("/security", get(security::dashboard))
+        .route("/security/verify", post(security::verify))
+        .route(
+            "/security/alerts/{id}",
+            get(security::alert).post(security::change),
+        )
         .route("/exports", get(exports::show))
         .route("/exports/new", get(exports::new_form).post(exports::create))
         .route("/exports/{id}/download", get(exports::download_file))

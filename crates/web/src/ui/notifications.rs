@@ -78,13 +78,28 @@ pub(crate) async fn list(
     let items = page
         .items
         .into_iter()
-        .map(|n| Item {
-            id: n.id.to_string(),
-            text: kind_text(&t, &n.kind),
-            task_href: n.task_id.map(|id| format!("/tasks/{id}")),
-            task_title: n.task_title,
-            when: format_time(n.created_at),
-            unread: n.read_at.is_none(),
+        .map(|n| {
+            // A task's notification links to the task; an alert's to the alert, named by its
+            // rule.
+            let (href, title) = match (n.task_id, n.alert_id) {
+                (Some(task), _) => (Some(format!("/tasks/{task}")), n.task_title),
+                (None, Some(alert)) => (
+                    Some(format!("/security/alerts/{alert}")),
+                    Some(super::security::rule_text(
+                        &t,
+                        n.alert_rule.as_deref().unwrap_or_default(),
+                    )),
+                ),
+                (None, None) => (None, None),
+            };
+            Item {
+                id: n.id.to_string(),
+                text: kind_text(&t, &n.kind),
+                task_href: href,
+                task_title: title,
+                when: format_time(n.created_at),
+                unread: n.read_at.is_none(),
+            }
         })
         .collect();
     let next_href = page.next_cursor.map(|c| {

@@ -334,6 +334,8 @@ pub(crate) struct UserChrome {
     pub(crate) admin: bool,
     /// Shows the audit log link; the page checks again.
     pub(crate) auditor: bool,
+    /// Shows the security monitoring link; the page checks again.
+    pub(crate) security: bool,
 }
 
 impl fmt::Debug for Chrome {
@@ -492,6 +494,10 @@ impl Viewer {
                 auditor: self.state.core.may(
                     &self.auth.actor,
                     custodian_core::authz::SystemAction::ReadAudit,
+                ),
+                security: self.state.core.may(
+                    &self.auth.actor,
+                    custodian_core::authz::SystemAction::MonitorSecurity,
                 ),
             }),
             nav,
