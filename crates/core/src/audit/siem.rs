@@ -331,15 +331,20 @@ impl Core {
     /// Sends every event after the feed's cursor, batch by batch.
     async fn feed(&self, cursor: &str, sink: &mut Sink) -> Result<(), String> {
         let db = |e: CoreError| format!("database: {e}");
-        let writer = self.store().writer();
-        repo::alerts::ensure_cursor(writer, cursor, 0, self.now())
-            .await
-            .map_err(|e| db(e.into()))?;
         loop {
-            let from = repo::alerts::cursor(self.store().conn(), cursor)
+            // Nothing is written until there is something to send: an idle feed costs reads.
+            let from = match repo::alerts::cursor(self.store().conn(), cursor)
                 .await
                 .map_err(|e| db(e.into()))?
-                .unwrap_or(0);
+            {
+                Some(from) => from,
+                None => {
+                    repo::alerts::ensure_cursor(self.store().writer(), cursor, 0, self.now())
+                        .await
+                        .map_err(|e| db(e.into()))?;
+                    0
+                }
+            };
             let rows = repo::audit::events_from(self.store().scan_conn(), from, BATCH)
                 .await
                 .map_err(|e| db(e.into()))?;
