@@ -475,6 +475,15 @@ impl Core {
         if !left.any() {
             repo::second_factors::delete_recovery_codes(&txn, user.id).await?;
         }
+        self.audit_in(
+            &txn,
+            vec![
+                crate::second_factor::mfa_change(actor, user.id, "passkey", "removed")
+                    .detail("passkey", id.to_string())
+                    .detail("recovery_codes_removed", !left.any()),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

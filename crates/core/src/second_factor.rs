@@ -110,6 +110,19 @@ impl SecondFactors {
     }
 }
 
+/// The audit event of a second factor added, removed or renewed: which kind, never a secret.
+pub(crate) fn mfa_change(
+    actor: &Actor,
+    user_id: uuid::Uuid,
+    factor: &str,
+    change: &str,
+) -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::by(actor, custodian_domain::audit::AuditCode::AuthnMfaChange)
+        .target("user", user_id)
+        .detail("factor", factor)
+        .detail("change", change)
+}
+
 impl Core {
     fn unix_secs(&self) -> u64 {
         u64::try_from(self.now() / 1000).unwrap_or(0)
@@ -491,6 +504,15 @@ impl Core {
             } else {
                 None
             };
+        let factor = methods.strip_prefix("password+").unwrap_or(methods);
+        self.audit_in(
+            txn,
+            vec![
+                mfa_change(actor, user_id, factor, "added")
+                    .detail("recovery_codes_issued", recovery_codes.is_some()),
+            ],
+        )
+        .await?;
         let new_session = match actor.session_id() {
             Some(session) if actor.enrolment_required => {
                 repo::sessions::end(txn, session.as_uuid(), now, "second_factor_enrolled").await?;
@@ -550,6 +572,14 @@ impl Core {
         if !other_factor {
             repo::second_factors::delete_recovery_codes(&txn, user_id).await?;
         }
+        self.audit_in(
+            &txn,
+            vec![
+                mfa_change(actor, user_id, "totp", "removed")
+                    .detail("recovery_codes_removed", !other_factor),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -572,6 +602,16 @@ impl Core {
         let codes = self
             .store_new_recovery_codes(&txn, actor.user_id.as_uuid(), self.now())
             .await?;
+        self.audit_in(
+            &txn,
+            vec![mfa_change(
+                actor,
+                actor.user_id.as_uuid(),
+                "recovery_codes",
+                "regenerated",
+            )],
+        )
+        .await?;
         txn.commit().await?;
         Ok(codes)
     }

@@ -436,6 +436,19 @@ impl Core {
         let txn = self.store().begin().await?;
         repo::users::update(&txn, user.clone()).await?;
         self.retire_factor_codes(&txn, user.id, now).await?;
+        self.audit_in(
+            &txn,
+            vec![crate::second_factor::mfa_change(
+                actor,
+                user.id,
+                match channel {
+                    Channel::Email => "email_code",
+                    Channel::Sms => "sms_code",
+                },
+                "removed",
+            )],
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

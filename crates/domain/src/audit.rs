@@ -47,6 +47,8 @@ pub enum AuditCode {
     AuthnPasswordChange,
     AuthnTokenCreated,
     AuthnTokenRevoked,
+    /// A second factor added, removed or renewed (detail `factor`, `change`).
+    AuthnMfaChange,
     SessionEnded,
     // Administrative configuration (pipelines, custom fields, the product catalogue, the MFA
     // policy) and reads of the audit log itself.
@@ -94,6 +96,7 @@ pub const ALL_CODES: &[AuditCode] = &[
     AuditCode::AuthnPasswordChange,
     AuditCode::AuthnTokenCreated,
     AuditCode::AuthnTokenRevoked,
+    AuditCode::AuthnMfaChange,
     AuditCode::SessionEnded,
     AuditCode::ConfigChange,
     AuditCode::AuditRead,
@@ -140,6 +143,7 @@ impl AuditCode {
             Self::AuthnPasswordChange => "authn_password_change",
             Self::AuthnTokenCreated => "authn_token_created",
             Self::AuthnTokenRevoked => "authn_token_revoked",
+            Self::AuthnMfaChange => "authn_mfa_change",
             Self::SessionEnded => "session_ended",
             Self::ConfigChange => "config_change",
             Self::AuditRead => "audit_read",

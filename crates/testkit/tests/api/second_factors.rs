@@ -289,6 +289,39 @@ async fn recovery_codes_regenerate_and_totp_removal_need_step_up(backend: Backen
     assert_eq!(status_body["recovery_codes_left"], 0);
     let (_, status, _) = password_step(&app).await;
     assert_eq!(status, StatusCode::OK, "password alone signs in again");
+
+    // Each change of a second factor is in the audit log: which factor and what happened,
+    // never a secret or a code.
+    let rows = custodian_store::repo::audit::search(
+        app.core.store().conn(),
+        &custodian_store::repo::audit::AuditFilter {
+            codes: vec!["authn_mfa_change".to_owned()],
+            ..Default::default()
+        },
+        None,
+        50,
+    )
+    .await
+    .unwrap();
+    let changes: Vec<(Value, Value)> = rows
+        .iter()
+        .rev()
+        .map(|r| {
+            let detail: Value = serde_json::from_str(r.detail.as_deref().unwrap()).unwrap();
+            (detail["factor"].clone(), detail["change"].clone())
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (json!("totp"), json!("added")),
+            (json!("recovery_codes"), json!("regenerated")),
+            (json!("totp"), json!("removed")),
+        ]
+    );
+    let stored = format!("{rows:?}");
+    assert!(new_codes.iter().all(|c| !stored.contains(c.as_str())));
+    assert!(!stored.contains(&key));
 }
 
 async fn sessions_are_listed_and_ended_by_their_owner_and_admins(backend: Backend) {
