@@ -27,6 +27,7 @@ use custodian_store::entities::{alert, alert_delivery, audit_event};
 use custodian_store::repo;
 use rules::{Engine, Finding, Observed, Rule, RuleAction, RuleSettings};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use uuid::Uuid;
@@ -211,14 +212,34 @@ impl Core {
                 state.seen_up_to = Some(from);
                 return Ok(run);
             };
-            let mut findings = Vec::new();
+            // One alert write per rule and subject per batch, however often it fired: a user
+            // past the mass-read threshold fires on every read.
+            // (the latest finding, how many, the first one's position)
+            let mut findings: Vec<(Finding, i64, i64)> = Vec::new();
+            let mut slot: HashMap<(Rule, String), usize> = HashMap::new();
             for row in &events {
                 let observed = self.observed(row).await?;
-                findings.extend(state.engine.observe(&observed));
+                for finding in state.engine.observe(&observed) {
+                    match slot.entry((finding.rule, finding.subject_key.clone())) {
+                        std::collections::hash_map::Entry::Occupied(at) => {
+                            let (kept, count, _) = &mut findings[*at.get()];
+                            *count += 1;
+                            *kept = finding;
+                        }
+                        std::collections::hash_map::Entry::Vacant(at) => {
+                            at.insert(findings.len());
+                            let first = finding.seq;
+                            findings.push((finding, 1, first));
+                        }
+                    }
+                }
             }
             let mut raised = Vec::new();
-            for finding in findings {
-                if let Some(alert) = self.record_finding(&txn, running, finding).await? {
+            for (finding, count, first) in findings {
+                if let Some(alert) = self
+                    .record_finding(&txn, running, finding, count, first)
+                    .await?
+                {
                     raised.push(alert);
                 }
             }
@@ -301,13 +322,15 @@ impl Core {
         txn: &C,
         running: &Running,
         finding: Finding,
+        count: i64,
+        first_seq: i64,
     ) -> Result<Option<(Uuid, RuleAction, Option<Uuid>)>, CoreError> {
         let now = self.now();
         let rule = finding.rule.code();
         if let Some(open) = repo::alerts::open_for(txn, rule, &finding.subject_key).await? {
             let expected = open.version;
             let updated = alert::Model {
-                occurrences: open.occurrences + 1,
+                occurrences: open.occurrences + count,
                 last_seq: finding.seq.max(open.last_seq),
                 detail: finding.detail.to_string(),
                 updated_at: now,
@@ -330,9 +353,9 @@ impl Core {
                 subject_user_id: finding.subject_user,
                 subject_key: finding.subject_key.clone(),
                 detail: finding.detail.to_string(),
-                first_seq: finding.seq,
+                first_seq,
                 last_seq: finding.seq,
-                occurrences: 1,
+                occurrences: count,
                 action: acts.then(|| action.code().to_owned()),
                 owner_id: None,
                 created_at: now,
@@ -497,7 +520,9 @@ impl Core {
                     action: RuleAction::None,
                 };
                 let txn = self.store().begin().await?;
-                self.record_finding(&txn, running, finding).await?;
+                let first = finding.seq;
+                self.record_finding(&txn, running, finding, 1, first)
+                    .await?;
                 txn.commit().await?;
             }
         }
