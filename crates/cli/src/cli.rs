@@ -110,6 +110,16 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove events older than `audit.retention_days`, below the newest checkpoint signed
+    /// before that age (the server also does this every 6 hours). The checkpoint is kept and
+    /// stands in for them, so the log stays verifiable. Recorded as an `audit_pruned` event.
+    Prune {
+        #[command(flatten)]
+        location: Location,
+        /// Report what would be pruned; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check an exported time range (`GET /api/v1/audit/export`) offline, without the
     /// database: the checkpoint's signature, and every event's hash and inclusion proof.
     VerifyExport {
@@ -265,6 +275,41 @@ fn load(location: &Location) -> anyhow::Result<(Config, custodian_store::Databas
     Ok((config, url))
 }
 
+/// `custodian audit prune`.
+async fn prune_audit(location: &Location, wiring: &Wiring, dry_run: bool) -> anyhow::Result<()> {
+    use custodian_core::audit::retention::PruneTrigger;
+    let (config, _) = load(location)?;
+    let retention = config.audit.retention().map_err(|e| anyhow::anyhow!(e))?;
+    let prepared = open_existing(location, wiring).await?;
+    let report = prepared
+        .core
+        .prune_audit(retention, PruneTrigger::CommandLine, dry_run)
+        .await
+        .context("cannot prune the audit log")?;
+    prepared
+        .core
+        .stop_audit()
+        .await
+        .context("cannot sign the audit log's checkpoint")?;
+    let cutoff = custodian_domain::clock::from_millis(report.cutoff);
+    let line = match (report.newly_pruned, dry_run) {
+        (0, _) => format!(
+            "nothing to prune: no signed checkpoint older than {cutoff} covers events not pruned yet (events before #{} were pruned earlier)",
+            report.pruned_below
+        ),
+        (n, true) => format!(
+            "dry run: would prune {n} events older than {cutoff}, up to #{} (the checkpoint of that size stays)",
+            report.pruned_below
+        ),
+        (n, false) => format!(
+            "pruned {n} events older than {cutoff}: events before #{} are gone, {} rows deleted; the checkpoint of that size stands in for them",
+            report.pruned_below, report.deleted
+        ),
+    };
+    say(&line);
+    Ok(())
+}
+
 /// `custodian audit verify`.
 async fn verify_audit(
     location: &Location,
@@ -302,6 +347,13 @@ async fn verify_audit(
             "audit log: {} events, {} signed checkpoints, {} bytes hashed; {} events after the last good checkpoint (chained, not yet signed)",
             report.events, report.checkpoints, report.bytes, report.unsigned_tail
         ));
+        if report.pruned_below > 0 {
+            say(&format!(
+                "events #0 to #{} were pruned under the retention period; the signed checkpoint of {} events stands in for them",
+                report.pruned_below - 1,
+                report.pruned_below
+            ));
+        }
         for problem in &report.problems {
             say(&format!("PROBLEM {:?}: {}", problem.kind, problem.message));
         }
@@ -413,6 +465,9 @@ pub async fn run(cli: Cli, wiring: Wiring) -> anyhow::Result<()> {
                     json,
                 },
         } => verify_audit(&location, public_key.as_deref(), checkpoint_file, json).await,
+        Command::Audit {
+            command: AuditCommand::Prune { location, dry_run },
+        } => prune_audit(&location, &wiring, dry_run).await,
         Command::Audit {
             command: AuditCommand::VerifyExport { file, public_key },
         } => {

@@ -244,6 +244,8 @@ pub struct AuditConfig {
     pub checkpoint_every_secs: u64,
     /// This server's name in events. Empty: the host name.
     pub node: String,
+    /// Days events are kept before pruning (below a signed checkpoint); 0: for ever.
+    pub retention_days: u32,
 }
 
 impl Default for AuditConfig {
@@ -254,6 +256,7 @@ impl Default for AuditConfig {
             checkpoint_every_events: custodian_core::audit::checkpoints::DEFAULT_EVERY_EVENTS,
             checkpoint_every_secs: custodian_core::audit::checkpoints::DEFAULT_EVERY.as_secs(),
             node: String::new(),
+            retention_days: custodian_core::audit::retention::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -273,6 +276,12 @@ impl AuditConfig {
         } else {
             PathBuf::from(&self.checkpoint_file)
         }
+    }
+
+    /// The retention period, or why it is refused.
+    pub fn retention(&self) -> Result<custodian_core::audit::retention::Retention, String> {
+        custodian_core::audit::retention::Retention::from_days(self.retention_days)
+            .map_err(|e| format!("audit.retention_days: {e}"))
     }
 
     /// The configured node name, else the host name.
@@ -657,6 +666,9 @@ impl Config {
         if !(1..=3_600).contains(&self.audit.checkpoint_every_secs) {
             out.push("audit.checkpoint_every_secs: between 1 and 3600 (an hour)".to_owned());
         }
+        if let Err(e) = self.audit.retention() {
+            out.push(e);
+        }
         out.extend(
             self.monitor
                 .rules
@@ -1009,6 +1021,10 @@ checkpoint_every_events = 1000
 checkpoint_every_secs = 10
 # This server's name in audit events. Empty: the host name.
 node = ""
+# Days audit events are kept (at least 365; 0 keeps them for ever). Older events are pruned
+# every 6 hours, only below a signed checkpoint, which is kept and stands in for them: the
+# log stays verifiable and every kept event keeps its inclusion proof.
+retention_days = 400
 
 [monitor]
 # Rules over the audit stream raise alerts for security officers (in-app, e-mail when mail
@@ -1100,14 +1116,23 @@ mod tests {
         c.database.url = "mysql://x".into();
         c.tls.cert_file = "/nonexistent.pem".into();
         c.password.min_length = 4;
+        c.audit.retention_days = 90;
         let problems = c.problems().join("\n");
         for key in [
             "server.listen",
             "database.url",
             "tls.cert_file",
             "password.min_length",
+            "audit.retention_days",
         ] {
             assert!(problems.contains(key), "{key} missing in {problems}");
         }
+        // 0 keeps events for ever; a year is the shortest period.
+        for days in [0, 365, 3650] {
+            c.audit.retention_days = days;
+            assert!(c.audit.retention().is_ok(), "{days}");
+        }
+        c.audit.retention_days = 364;
+        assert!(c.audit.retention().unwrap_err().contains("at least 365"));
     }
 }

@@ -132,6 +132,10 @@ pub async fn prepare(
         every_events: config.audit.checkpoint_every_events,
         every: Duration::from_secs(config.audit.checkpoint_every_secs),
         node: config.audit.node_name(),
+        retention: config
+            .audit
+            .retention()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?,
     })
     .context("cannot start the audit log")?;
     Ok(Prepared {

@@ -1503,7 +1503,14 @@ async fn write_group(
         .filter(|(_, result)| result.is_ok())
         .map(|(job, _)| job.audit.clone())
         .collect();
-    let appended = match crate::audit::chain_and_insert(&txn, events).await {
+    let appended = match crate::audit::chain_and_insert(
+        &txn,
+        events,
+        audit.metrics(),
+        crate::metrics::AppendKind::Write,
+    )
+    .await
+    {
         Ok(appended) => appended,
         Err(e) => {
             tracing::error!(target: "security", error = %e, "audit append failed; the contact group was not written");

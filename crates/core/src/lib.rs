@@ -25,6 +25,7 @@ pub mod keyring;
 pub mod leads;
 pub mod links;
 pub(crate) mod messages;
+pub mod metrics;
 pub mod mfa_policy;
 pub mod monitor;
 pub mod notifications;
@@ -103,6 +104,7 @@ struct Inner {
     sso: sso::Sso,
     authz: authz::Authz,
     audit: audit::AuditLog,
+    metrics: Arc<metrics::Metrics>,
     monitor: monitor::Monitor,
 }
 
@@ -118,7 +120,8 @@ impl Core {
         settings.validate()?;
         keys.check_against(&store, clock.now_millis()).await?;
         let hasher = PasswordHasher::new(settings.password_params, rng.as_ref())?;
-        let audit = audit::AuditLog::start(store.clone());
+        let metrics = metrics::Metrics::new();
+        let audit = audit::AuditLog::start(store.clone(), metrics.clone());
         let contact_writer = contacts::ContactWriter::start(store.clone(), audit.trigger());
         // One process owns a SQLite file; PostgreSQL may be shared by several.
         let cache_credentials = store.backend() == custodian_store::Backend::Sqlite;
@@ -141,6 +144,7 @@ impl Core {
                 sso: sso::Sso::default(),
                 authz: authz::Authz::new(authz::model::DEFAULT_POLICIES, 0)?,
                 audit,
+                metrics,
                 monitor: monitor::Monitor::default(),
             }),
         };

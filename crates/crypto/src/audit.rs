@@ -107,6 +107,17 @@ impl Frontier {
         subtrees.fold(*smallest, |right, left| node_hash(left, &right))
     }
 
+    /// The root of the frontier's perfect subtree of `2^level` leaves, if it has one.
+    #[must_use]
+    pub fn node_at_level(&self, level: u32) -> Option<Hash> {
+        if level >= u64::BITS || self.size >> level & 1 == 0 {
+            return None;
+        }
+        // Largest first: one node per set bit above this one comes before it.
+        let larger = self.size.checked_shr(level + 1).unwrap_or(0).count_ones() as usize;
+        self.nodes.get(larger).copied()
+    }
+
     /// Size (8 bytes, big-endian) then the subtree roots.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -187,49 +198,103 @@ fn collect_path(leaves: &[Hash], index: usize, path: &mut Vec<Hash>) {
 
 /// Every level of an RFC 6962 tree, leaves first: many audit paths at O(log n) each (a lone
 /// right node moves up unchanged, which gives the same tree as the recursive definition).
+///
+/// The tree may lack a prefix of its leaves (pruned below a signed checkpoint): the prefix's
+/// frontier stands in for it, because every node an audit path of a later leaf needs is either
+/// built from later leaves or is one of the frontier's perfect subtrees.
 #[derive(Debug, Clone)]
 pub struct MerkleLevels {
-    levels: Vec<Vec<Hash>>,
+    /// Per level, leaves first: the index of its first node kept, and the nodes from there on.
+    levels: Vec<(u64, Vec<Hash>)>,
+    /// Leaves before the first one given.
+    pruned: u64,
+    /// The root when no leaf after the prefix was given.
+    prefix_root: Hash,
 }
 
 impl MerkleLevels {
     #[must_use]
     pub fn build(leaves: Vec<Hash>) -> Self {
-        let mut levels = vec![leaves];
-        while let Some(level) = levels.last().filter(|l| l.len() > 1) {
-            let next = level
-                .chunks(2)
-                .map(|pair| match pair {
-                    [left, right] => node_hash(left, right),
-                    [lone] => *lone,
-                    _ => empty_root(),
-                })
-                .collect();
-            levels.push(next);
+        Self::build_after(&Frontier::new(), leaves)
+    }
+
+    /// The tree of the prefix `prefix` stands for, followed by `leaves`.
+    #[must_use]
+    pub fn build_after(prefix: &Frontier, leaves: Vec<Hash>) -> Self {
+        let pruned = prefix.size();
+        let mut width = pruned + leaves.len() as u64;
+        let mut levels = Vec::new();
+        if !leaves.is_empty() {
+            // Each level starts at an even index, so its pairs are the tree's pairs: at the
+            // prefix's own subtree of that height when the prefix has one, else at the node
+            // holding the first leaf given.
+            let mut level = 0u32;
+            let mut nodes = Vec::with_capacity(leaves.len() + 1);
+            nodes.extend(prefix.node_at_level(level));
+            nodes.extend(leaves);
+            let mut base = (pruned >> level) & !1;
+            while width > 1 {
+                let next: Vec<Hash> = nodes
+                    .chunks(2)
+                    .map(|pair| match pair {
+                        [left, right] => node_hash(left, right),
+                        [lone] => *lone,
+                        _ => empty_root(),
+                    })
+                    .collect();
+                levels.push((base, nodes));
+                level += 1;
+                width = width.div_ceil(2);
+                let subtree = prefix.node_at_level(level);
+                nodes = Vec::with_capacity(next.len() + 1);
+                nodes.extend(subtree);
+                nodes.extend(next);
+                base = (pruned >> level) & !1;
+            }
+            levels.push((base, nodes));
         }
-        Self { levels }
+        Self {
+            levels,
+            pruned,
+            prefix_root: prefix.root(),
+        }
     }
 
     #[must_use]
     pub fn root(&self) -> Hash {
         self.levels
             .last()
-            .and_then(|l| l.first())
+            .and_then(|(_, l)| l.first())
             .copied()
-            .unwrap_or_else(empty_root)
+            .unwrap_or(self.prefix_root)
     }
 
-    /// The audit path of leaf `index`, nearest sibling first (empty when out of range).
+    /// Leaves before the first one given (pruned).
+    #[must_use]
+    pub fn pruned(&self) -> u64 {
+        self.pruned
+    }
+
+    /// The audit path of leaf `index`, nearest sibling first (empty when out of range or in
+    /// the pruned prefix).
     #[must_use]
     pub fn path(&self, index: usize) -> Vec<Hash> {
         let mut path = Vec::new();
-        if self.levels.first().is_none_or(|l| index >= l.len()) {
+        let index = index as u64;
+        let in_range = self
+            .levels
+            .first()
+            .is_some_and(|(base, l)| index >= self.pruned && index < base + l.len() as u64);
+        if !in_range {
             return path;
         }
         let mut i = index;
-        for level in &self.levels[..self.levels.len() - 1] {
-            if let Some(sibling) = level.get(i ^ 1) {
-                path.push(*sibling);
+        for (base, level) in &self.levels[..self.levels.len() - 1] {
+            let sibling = (i ^ 1)
+                .checked_sub(*base)
+                .and_then(|at| usize::try_from(at).ok());
+            if let Some(node) = sibling.and_then(|at| level.get(at)) {
+                path.push(*node);
             }
             i >>= 1;
         }
@@ -445,6 +510,38 @@ mod tests {
                 );
             }
             assert!(levels.path(n).is_empty());
+        }
+    }
+
+    #[test]
+    fn paths_after_a_pruned_prefix_equal_the_full_trees_paths() {
+        for n in 1..40usize {
+            let all: Vec<Hash> = (0..n).map(|i| leaf_hash(&[i as u8, 7])).collect();
+            for pruned in 0..=n {
+                let mut prefix = Frontier::new();
+                for leaf in &all[..pruned] {
+                    prefix.push(*leaf);
+                }
+                let levels = MerkleLevels::build_after(&prefix, all[pruned..].to_vec());
+                assert_eq!(
+                    levels.root(),
+                    merkle_root(&all),
+                    "root of {n} after {pruned}"
+                );
+                for index in 0..n {
+                    let expected = if index < pruned {
+                        Vec::new()
+                    } else {
+                        inclusion_proof(&all, index)
+                    };
+                    assert_eq!(
+                        levels.path(index),
+                        expected,
+                        "{index} of {n} after {pruned}"
+                    );
+                }
+                assert!(levels.path(n).is_empty());
+            }
         }
     }
 

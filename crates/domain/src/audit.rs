@@ -54,6 +54,9 @@ pub enum AuditCode {
     // policy) and reads of the audit log itself.
     ConfigChange,
     AuditRead,
+    /// Events older than the retention period removed below a signed checkpoint (detail
+    /// `below`, `cutoff`, `retention_days`, `root`).
+    AuditPruned,
     // Monitoring: an alert raised by a rule, changed by a person, or acted on by a rule.
     AlertRaised,
     AlertChanged,
@@ -100,6 +103,7 @@ pub const ALL_CODES: &[AuditCode] = &[
     AuditCode::SessionEnded,
     AuditCode::ConfigChange,
     AuditCode::AuditRead,
+    AuditCode::AuditPruned,
     AuditCode::AlertRaised,
     AuditCode::AlertChanged,
     AuditCode::AlertAction,
@@ -147,6 +151,7 @@ impl AuditCode {
             Self::SessionEnded => "session_ended",
             Self::ConfigChange => "config_change",
             Self::AuditRead => "audit_read",
+            Self::AuditPruned => "audit_pruned",
             Self::AlertRaised => "alert_raised",
             Self::AlertChanged => "alert_changed",
             Self::AlertAction => "alert_action",

@@ -21,6 +21,7 @@ pub const RESOURCES: &[&str] = &[
     "exports",
     "imports",
     "leads",
+    "metrics",
     "notifications",
     "orders",
     "pipelines",

@@ -64,8 +64,13 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// One log line per request: method, the matched route *template* (never the raw URI, which
-/// holds ids), status, latency and client address. No bodies, no query strings.
-pub async fn access_log(request: Request, next: Next) -> Response {
+/// holds ids), status, latency and client address. No bodies, no query strings. The same
+/// method, route and status (and the latency) go to the request metrics.
+pub async fn access_log(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -80,7 +85,17 @@ pub async fn access_log(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let latency_ms = seconds * 1000.0;
+    // A method label from a fixed set: a client cannot mint new series.
+    let method_label = match method.as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    };
+    state
+        .core
+        .metrics()
+        .request(method_label, &route, status, seconds);
     if status >= 500 {
         tracing::error!(%method, route, status, latency_ms, client = ?client, "request");
     } else {

@@ -50,7 +50,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::record_oversized_credentials,
         ))
-        .route_layer(axum::middleware::from_fn(headers::access_log))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::access_log,
+        ))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -25,6 +25,8 @@ pub struct AuditSettings {
     pub every: Duration,
     /// This server's name in events (host name).
     pub node: String,
+    /// How long events are kept; the server prunes older ones on a schedule.
+    pub retention: super::retention::Retention,
 }
 crate::redacted_debug!(AuditSettings);
 
@@ -40,6 +42,8 @@ pub(crate) struct Trigger {
 }
 
 struct TriggerState {
+    /// Where appends are counted and timed.
+    metrics: Arc<crate::metrics::Metrics>,
     since: AtomicU64,
     every: AtomicU64,
     wake: tokio::sync::Notify,
@@ -48,10 +52,11 @@ struct TriggerState {
     appends: tokio::sync::watch::Sender<u64>,
 }
 
-impl Default for Trigger {
-    fn default() -> Self {
+impl Trigger {
+    pub(crate) fn new(metrics: Arc<crate::metrics::Metrics>) -> Self {
         Self {
             inner: Arc::new(TriggerState {
+                metrics,
                 since: AtomicU64::new(0),
                 every: AtomicU64::new(0),
                 wake: tokio::sync::Notify::new(),
@@ -62,6 +67,10 @@ impl Default for Trigger {
 }
 
 impl Trigger {
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
     pub(crate) fn appended(&self, count: u64) {
         if count > 0 {
             self.inner
@@ -133,6 +142,7 @@ impl Core {
             .every
             .store(settings.every_events, Ordering::Release);
         let every = settings.every;
+        let retention = settings.retention;
         audit
             .signer
             .set(Signer {
@@ -155,7 +165,18 @@ impl Core {
                 }
             }
         });
+        self.start_audit_retention(retention);
         Ok(())
+    }
+
+    /// The retention period of a running server (the default where none was configured).
+    pub fn audit_retention(&self) -> super::retention::Retention {
+        self.inner
+            .audit
+            .signer
+            .get()
+            .map(|s| s.settings.retention)
+            .unwrap_or_default()
     }
 
     /// Writes queued read events and signs a last checkpoint (clean shutdown).

@@ -12,11 +12,11 @@
 //! each path; the canonical bytes must also carry the event's id and code as shown.
 
 use super::checkpoints::SignedCheckpoint;
-use super::{AuditEvent, leaf_fields, to_hash};
+use super::{AuditEvent, leaf_fields};
 use crate::authz::SystemAction;
 use crate::{Actor, Core, CoreError};
 use base64::Engine;
-use custodian_crypto::audit::{self as chain, CheckpointBody, MerkleLevels, from_hex, hex};
+use custodian_crypto::audit::{self as chain, CheckpointBody, from_hex, hex};
 use custodian_domain::audit::AuditCode;
 use custodian_store::repo;
 use serde::{Deserialize, Serialize};
@@ -111,12 +111,10 @@ impl Core {
             code: "audit_unsigned",
             message: "no signed checkpoint covers these events yet, and this server does not sign checkpoints; try again once one is signed",
         })?;
-        let leaves = repo::audit::leaf_hashes(conn, 0, checkpoint.tree_size)
-            .await?
-            .into_iter()
-            .map(|leaf| to_hash(&leaf.leaf_hash))
-            .collect::<Result<Vec<_>, _>>()?;
-        let levels = MerkleLevels::build(leaves);
+        let levels = super::retention::tree_of(conn, checkpoint.tree_size).await?;
+        // Rows a pruning in progress has not deleted yet are already outside the tree.
+        let pruned = i64::try_from(levels.pruned()).unwrap_or(i64::MAX);
+        rows.retain(|r| r.seq >= pruned);
         let header = Header {
             r#type: "checkpoint".to_owned(),
             format: 1,

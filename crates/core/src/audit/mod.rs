@@ -17,9 +17,11 @@ pub mod checkpoints;
 pub mod export;
 pub mod query;
 pub mod reads;
+pub mod retention;
 pub mod siem;
 pub mod verify;
 
+use crate::metrics::{AppendKind, Metrics, Stopwatch};
 use crate::sessions::ClientInfo;
 use crate::{Actor, Core, CoreError, actor::AuthMethod};
 use custodian_crypto::audit::{self as chain, Frontier};
@@ -220,10 +222,26 @@ pub fn leaf_fields(row: &audit_event::Model) -> LeafFields<'_> {
 pub(crate) async fn chain_and_insert<C: ConnectionTrait>(
     conn: &C,
     events: Vec<PendingEvent>,
+    metrics: &Metrics,
+    kind: AppendKind,
 ) -> Result<u64, CoreError> {
     if events.is_empty() {
         return Ok(0);
     }
+    let stopwatch = Stopwatch::start();
+    let codes: Vec<&'static str> = events.iter().map(|e| e.code).collect();
+    let appended = chain_and_insert_timed(conn, events).await;
+    match &appended {
+        Ok(_) => metrics.appended(kind, codes.into_iter(), stopwatch.seconds()),
+        Err(_) => metrics.append_failed(kind),
+    }
+    appended
+}
+
+async fn chain_and_insert_timed<C: ConnectionTrait>(
+    conn: &C,
+    events: Vec<PendingEvent>,
+) -> Result<u64, CoreError> {
     let head = repo::audit::lock_head(conn).await?;
     let mut frontier = Frontier::from_bytes(&head.frontier)?;
     let mut link = to_hash(&head.chain_hash)?;
@@ -261,6 +279,7 @@ pub(crate) async fn chain_and_insert<C: ConnectionTrait>(
         size: seq,
         chain_hash: link.to_vec(),
         frontier: frontier.to_bytes(),
+        pruned_size: head.pruned_size,
     };
     repo::audit::append(conn, rows, head).await?;
     Ok(count)
@@ -322,7 +341,13 @@ impl Core {
         for event in events {
             pending.push(self.prepare_audit(conn, event).await?);
         }
-        let appended = chain_and_insert(conn, pending).await?;
+        let appended = chain_and_insert(
+            conn,
+            pending,
+            self.inner.audit.checkpoints.metrics(),
+            AppendKind::Write,
+        )
+        .await?;
         self.inner.audit.appended(appended);
         Ok(())
     }
@@ -360,8 +385,8 @@ pub(crate) struct AuditLog {
 crate::redacted_debug!(AuditLog);
 
 impl AuditLog {
-    pub(crate) fn start(store: custodian_store::Store) -> Self {
-        let checkpoints = checkpoints::Trigger::default();
+    pub(crate) fn start(store: custodian_store::Store, metrics: std::sync::Arc<Metrics>) -> Self {
+        let checkpoints = checkpoints::Trigger::new(metrics);
         Self {
             reads: reads::ReadQueue::start(store, checkpoints.clone()),
             node: std::sync::OnceLock::new(),

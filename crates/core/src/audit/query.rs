@@ -2,10 +2,10 @@
 //! inclusion proof against a signed checkpoint, the checkpoints.
 
 use super::checkpoints::SignedCheckpoint;
-use super::{AuditEvent, TABLE, to_hash};
+use super::{AuditEvent, TABLE};
 use crate::authz::SystemAction;
 use crate::{Actor, Core, CoreError};
-use custodian_crypto::audit::{self as chain, hex};
+use custodian_crypto::audit::hex;
 use custodian_domain::audit::AuditCode;
 use custodian_store::entities::audit_event;
 use custodian_store::repo;
@@ -122,17 +122,11 @@ impl Core {
             code: "audit_unsigned",
             message: "no signed checkpoint covers this event yet, and this server does not sign checkpoints; try again once one is signed",
         })?;
-        let leaves = repo::audit::leaf_hashes(self.store().scan_conn(), 0, checkpoint.tree_size)
-            .await?
-            .into_iter()
-            .map(|leaf| to_hash(&leaf.leaf_hash))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tree =
+            super::retention::tree_of(self.store().scan_conn(), checkpoint.tree_size).await?;
         let index =
             usize::try_from(row.seq).map_err(|_| CoreError::Internal("negative position"))?;
-        let audit_path = chain::inclusion_proof(&leaves, index)
-            .iter()
-            .map(|h| hex(h))
-            .collect();
+        let audit_path = tree.path(index).iter().map(|h| hex(h)).collect();
         self.audit_read(
             AuditEvent::by(actor, AuditCode::AuditRead)
                 .target("audit_event", row.id)

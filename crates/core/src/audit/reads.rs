@@ -125,7 +125,7 @@ async fn write(
     }
     let mut left = attempts;
     loop {
-        match append(store, batch.clone()).await {
+        match append(store, trigger, batch.clone()).await {
             Ok(count) => {
                 trigger.appended(count);
                 batch.clear();
@@ -149,9 +149,19 @@ async fn write(
     }
 }
 
-async fn append(store: &Store, batch: Vec<PendingEvent>) -> Result<u64, CoreError> {
+async fn append(
+    store: &Store,
+    trigger: &Trigger,
+    batch: Vec<PendingEvent>,
+) -> Result<u64, CoreError> {
     let txn = store.begin().await?;
-    let count = super::chain_and_insert(&txn, batch).await?;
+    let count = super::chain_and_insert(
+        &txn,
+        batch,
+        trigger.metrics(),
+        crate::metrics::AppendKind::ReadGroup,
+    )
+    .await?;
     txn.commit().await?;
     Ok(count)
 }

@@ -15,8 +15,9 @@ use crate::CoreError;
 use custodian_crypto::audit::{
     self as chain, CHAIN_START, CheckpointBody, Frontier, Hash, from_hex, key_id,
 };
+use custodian_domain::audit::AuditCode;
 use custodian_store::Store;
-use custodian_store::entities::audit_event;
+use custodian_store::entities::{audit_checkpoint, audit_event};
 use custodian_store::repo;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,6 +47,9 @@ pub enum ProblemKind {
     BadSignature,
     /// The checkpoint file and the database disagree.
     FileMismatch,
+    /// Events are recorded as pruned, but no valid checkpoint or `audit_pruned` event
+    /// accounts for it.
+    PruneUnverified,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +68,9 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Events after the last valid checkpoint (chained, not yet signed).
     pub unsigned_tail: u64,
+    /// Events `0..pruned_below` were pruned under the retention period (verified from the
+    /// checkpoint of that size).
+    pub pruned_below: u64,
     pub problems: Vec<Problem>,
 }
 
@@ -231,6 +238,35 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
     let mut last_good_checkpoint: u64 = 0;
     let mut pending = expected.clone().into_iter().peekable();
     let mut next_from: i64 = 0;
+    // A pruned log starts from the checkpoint of the pruned size: its frontier and chain link
+    // stand in for the events removed.
+    let pruned = u64::try_from(head.pruned_size).unwrap_or(0);
+    let mut pruned_below = 0;
+    if pruned > 0 {
+        match prune_start(&stored, &expected, pruned) {
+            Some((start, chain_link)) => {
+                frontier = start;
+                link = chain_link;
+                position = pruned;
+                last_good_checkpoint = pruned;
+                next_from = head.pruned_size;
+                pruned_below = pruned;
+                while pending.peek().is_some_and(|(size, _)| *size <= pruned) {
+                    pending.next();
+                }
+            }
+            None => problems.push(Problem {
+                kind: ProblemKind::PruneUnverified,
+                position: Some(0),
+                message: format!(
+                    "the log records events #0 to #{} as pruned, but no checkpoint of {pruned} events signed with the audit key stands in for them: their removal cannot be told from deletion",
+                    pruned - 1
+                ),
+            }),
+        }
+    }
+    // Whether an `audit_pruned` event in the log records the pruned size.
+    let mut prune_recorded = false;
     // Right after deleted rows the chain break is that deletion, already reported.
     let mut after_gap = false;
     loop {
@@ -263,6 +299,9 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
                 position = seq;
                 frontier = Frontier::new();
                 after_gap = true;
+            }
+            if pruned_below > 0 && !prune_recorded && row.code == AuditCode::AuditPruned.code() {
+                prune_recorded = records_prune(&row, pruned_below);
             }
             let canonical = leaf_fields(&row).canonical_bytes();
             bytes += canonical.len() as u64;
@@ -318,6 +357,16 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
         }
     }
     report_moves(&altered, &mut problems);
+    if pruned_below > 0 && !prune_recorded {
+        problems.push(Problem {
+            kind: ProblemKind::PruneUnverified,
+            position: Some(pruned_below),
+            message: format!(
+                "events #0 to #{} are recorded as pruned, but no audit_pruned event in the log records that pruning: they were removed some other way",
+                pruned_below - 1
+            ),
+        });
+    }
     if head_size > position {
         problems.push(Problem {
             kind: ProblemKind::Truncated,
@@ -346,8 +395,35 @@ pub async fn verify(store: &Store, options: &VerifyOptions) -> Result<VerifyRepo
         checkpoints: expected.len() as u64,
         bytes,
         unsigned_tail: position.saturating_sub(last_good_checkpoint),
+        pruned_below,
         problems,
     })
+}
+
+/// The frontier and chain link to resume from after `pruned` pruned events: those of the
+/// stored checkpoint of that size, if its signature was valid and its frontier is the tree it
+/// signed.
+fn prune_start(
+    stored: &[audit_checkpoint::Model],
+    expected: &BTreeMap<u64, Expected>,
+    pruned: u64,
+) -> Option<(Frontier, Hash)> {
+    let signed = expected.get(&pruned)?;
+    let row = stored
+        .iter()
+        .find(|r| u64::try_from(r.tree_size).ok() == Some(pruned))?;
+    let frontier = Frontier::from_bytes(&row.frontier).ok()?;
+    (frontier.size() == pruned && frontier.root() == signed.body.root)
+        .then_some((frontier, signed.body.chain))
+}
+
+/// Whether an `audit_pruned` event records pruning below exactly `pruned`.
+fn records_prune(row: &audit_event::Model, pruned: u64) -> bool {
+    row.detail
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|d| d.get("below").and_then(serde_json::Value::as_u64))
+        == Some(pruned)
 }
 
 fn altered_problem(seq: u64, row: &audit_event::Model) -> Problem {

@@ -365,6 +365,8 @@ impl Core {
             },
         )
         .await?;
+        self.metrics()
+            .alert_raised(rule, finding.rule.severity().code());
         for officer in self.security_officers(txn).await? {
             self.notify_alert(txn, officer, id, now).await?;
         }

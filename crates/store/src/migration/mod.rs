@@ -38,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0025_export_requests::Migration),
             Box::new(m0026_audit_log::Migration),
             Box::new(m0027_monitoring::Migration),
+            Box::new(m0028_audit_retention::Migration),
         ]
     }
 }
@@ -150,3 +151,4 @@ mod m0024_policy_versions;
 mod m0025_export_requests;
 mod m0026_audit_log;
 mod m0027_monitoring;
+mod m0028_audit_retention;

@@ -82,6 +82,66 @@ pub async fn latest_checkpoints<C: ConnectionTrait>(
         .await?)
 }
 
+/// The checkpoint of exactly `tree_size` events.
+pub async fn checkpoint_at<C: ConnectionTrait>(
+    c: &C,
+    tree_size: i64,
+) -> Result<Option<audit_checkpoint::Model>> {
+    Ok(audit_checkpoint::Entity::find_by_id(tree_size)
+        .one(c)
+        .await?)
+}
+
+/// The largest checkpoint signed before `before` (Unix ms) that covers more than `above`
+/// events: every event it covers is older than `before`.
+pub async fn latest_checkpoint_signed_before<C: ConnectionTrait>(
+    c: &C,
+    before: i64,
+    above: i64,
+) -> Result<Option<audit_checkpoint::Model>> {
+    Ok(audit_checkpoint::Entity::find()
+        .filter(audit_checkpoint::Column::SignedAt.lt(before))
+        .filter(audit_checkpoint::Column::TreeSize.gt(above))
+        .order_by_desc(audit_checkpoint::Column::TreeSize)
+        .one(c)
+        .await?)
+}
+
+/// Records that events `0..size` are pruned (under the head lock the caller holds).
+pub async fn set_pruned<C: ConnectionTrait>(c: &C, size: i64) -> Result<()> {
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::PrunedSize, Expr::value(size))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// The oldest event kept: its position and time.
+pub async fn oldest_event<C: ConnectionTrait>(c: &C) -> Result<Option<(i64, i64)>> {
+    Ok(audit_event::Entity::find()
+        .order_by_asc(audit_event::Column::Seq)
+        .one(c)
+        .await?
+        .map(|row| (row.seq, row.occurred_at)))
+}
+
+/// Deletes up to `batch` of the oldest events below position `size`; returns how many.
+/// Small batches keep each transaction short while the server goes on appending.
+pub async fn delete_events_below<C: ConnectionTrait>(c: &C, size: i64, batch: i64) -> Result<u64> {
+    let Some((first, _)) = oldest_event(c).await? else {
+        return Ok(0);
+    };
+    if first >= size {
+        return Ok(0);
+    }
+    let result = audit_event::Entity::delete_many()
+        .filter(audit_event::Column::Seq.lt(Ord::min(size, first.saturating_add(batch))))
+        .exec(c)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 /// Up to `limit` events from position `from` on, in log order.
 pub async fn events_from<C: ConnectionTrait>(
     c: &C,

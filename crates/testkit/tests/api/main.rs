@@ -6,6 +6,7 @@
 mod activities;
 mod audit_feeds;
 mod audit_log;
+mod audit_retention;
 mod auth;
 mod authorization;
 mod authorization_matrix;
@@ -21,6 +22,7 @@ mod export_approvals;
 mod feedback;
 mod identity;
 mod leads;
+mod metrics;
 mod mfa_policy;
 mod monitoring;
 mod orders;

@@ -181,6 +181,16 @@ pub async fn checkpoints(
     Ok(Json(CheckpointList { items }))
 }
 
+#[utoipa::path(get, path = "/api/v1/audit/retention", tag = "audit",
+    responses((status = 200, description = "How long events are kept and what was pruned", body = custodian_core::audit::retention::RetentionStatus),
+        (status = 403, body = crate::error::ApiError)))]
+pub async fn retention(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<custodian_core::audit::retention::RetentionStatus>> {
+    Ok(Json(state.core.audit_retention_status(&auth.actor).await?))
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

@@ -280,6 +280,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/events/{id}/proof", get(audit::proof))
         .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/audit/export", get(audit::export))
+        .route("/audit/retention", get(audit::retention))
         .route("/security/alerts", get(security::list))
         .route(
             "/security/alerts/{id}",
@@ -287,6 +288,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/security/dashboard", get(security::dashboard))
         .route("/security/verify", post(security::verify))
+        .route("/metrics", get(security::metrics))
         .route("/search", post(search::search))
         .route("/views", get(search::list_views).post(search::create_view))
         .route(

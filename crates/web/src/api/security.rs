@@ -124,3 +124,23 @@ pub async fn verify(
 ) -> ApiResult<Json<Verification>> {
     Ok(Json(state.core.verify_audit_now(&auth.actor).await?))
 }
+
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "security",
+    responses((status = 200, description = "Prometheus text exposition (version 0.0.4): HTTP requests and latency by route template, sign-ins by outcome, audit events by code, audit appends with latency and failures, alerts raised and by status, the audit log's size, unsigned tail and checkpoint age. For a scraper, create an API token with the `metrics:read` scope for a user who may `security.monitor`.", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, body = crate::error::ApiError),
+        (status = 403, body = crate::error::ApiError)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let text = state.core.metrics_text(&auth.actor).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -60,6 +60,10 @@ struct Page<'a> {
     next: Option<String>,
     /// The export of the chosen days, when both ends are chosen.
     export: Option<String>,
+    /// Days events are kept (`None`: for ever).
+    retention_days: Option<u32>,
+    /// What was pruned: the last pruned position and when its checkpoint was signed.
+    pruned: Option<(u64, String)>,
 }
 
 /// The filter form as typed (days rather than times).
@@ -165,8 +169,20 @@ pub(crate) async fn show(
             &[("from", from.as_str()), ("to", to.as_str())],
         )
     });
+    let retention = v.core().audit_retention_status(v.actor()).await.ui(&v)?;
+    let pruned = (retention.pruned_below > 0).then(|| {
+        (
+            retention.pruned_below - 1,
+            retention
+                .pruned_checkpoint_signed_at
+                .map(|at| format_time(custodian_domain::clock::from_millis(at)))
+                .unwrap_or_default(),
+        )
+    });
     let p = Page {
         t: v.t(),
+        retention_days: retention.retention_days,
+        pruned,
         chrome: v.chrome(NAV),
         codes: ALL_CODES.iter().map(|c| c.code()).collect(),
         rows: page.items.into_iter().map(row).collect(),
