@@ -459,6 +459,18 @@ impl TestApp {
         }
     }
 
+    /// A sign-in attempt for `email` with a wrong password (refused with 401).
+    pub async fn wrong_password(&self, email: &str) {
+        let res = self
+            .anon
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": "not the password"}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a wrong password");
+    }
+
     /// Step-up of the administrator's session with the password ("confirm it is you").
     pub async fn reauthenticate(&self) {
         let (status, body) = self

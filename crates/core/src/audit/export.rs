@@ -65,14 +65,7 @@ impl Core {
         to: i64,
     ) -> Result<String, CoreError> {
         self.require(actor, SystemAction::ReadAudit).await?;
-        if to <= from {
-            return Err(custodian_domain::FieldError::new(
-                "to",
-                "invalid_range",
-                "the end of the range must come after its start",
-            )
-            .into());
-        }
+        super::check_range(from, to)?;
         self.flush_audit().await?;
         let conn = self.store().scan_conn();
         let filter = repo::audit::AuditFilter {

@@ -17,6 +17,7 @@ pub mod checkpoints;
 pub mod export;
 pub mod query;
 pub mod reads;
+pub mod report;
 pub mod retention;
 pub mod siem;
 pub mod verify;
@@ -283,6 +284,19 @@ async fn chain_and_insert_timed<C: ConnectionTrait>(
     };
     repo::audit::append(conn, rows, head).await?;
     Ok(count)
+}
+
+/// A time range `[from, to)` must end after it starts.
+pub(crate) fn check_range(from: i64, to: i64) -> Result<(), CoreError> {
+    if to <= from {
+        return Err(custodian_domain::FieldError::new(
+            "to",
+            "invalid_range",
+            "the end of the range must come after its start",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 pub(crate) fn to_hash(bytes: &[u8]) -> Result<chain::Hash, CoreError> {

@@ -269,3 +269,19 @@ pub async fn advance_cursor<C: ConnectionTrait>(
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+/// Up to `limit` alerts raised in `[from, to)`, oldest first.
+pub async fn raised_between<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    to: i64,
+    limit: u64,
+) -> Result<Vec<alert::Model>> {
+    Ok(alert::Entity::find()
+        .filter(alert::Column::CreatedAt.gte(from))
+        .filter(alert::Column::CreatedAt.lt(to))
+        .order_by_asc(alert::Column::CreatedAt)
+        .limit(limit)
+        .all(c)
+        .await?)
+}

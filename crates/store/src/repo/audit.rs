@@ -229,3 +229,125 @@ pub async fn search<C: ConnectionTrait>(
     }
     Ok(query.order_by_desc(Col::Seq).limit(limit).all(c).await?)
 }
+
+/// `COUNT(seq)` as a 64-bit integer on both backends.
+fn count_seq() -> Expr {
+    Expr::from(Func::cast_as(
+        Func::count(Expr::col(audit_event::Column::Seq)),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    ))
+}
+
+/// Events of one code and outcome in a time range.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct CodeCount {
+    pub code: String,
+    pub outcome: String,
+    pub count: i64,
+}
+
+/// Events per code and outcome that occurred in `[from, to)`.
+pub async fn count_by_code<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CodeCount>> {
+    use audit_event::Column as Col;
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column(Col::Code)
+        .column(Col::Outcome)
+        .column_as(count_seq(), "count")
+        .filter(Col::OccurredAt.gte(from))
+        .filter(Col::OccurredAt.lt(to))
+        .group_by(Col::Code)
+        .group_by(Col::Outcome)
+        .into_model::<CodeCount>()
+        .all(c)
+        .await?)
+}
+
+/// Events of one code on one UTC day (days since 1970-01-01).
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct DayCount {
+    pub day: i64,
+    pub code: String,
+    pub count: i64,
+}
+
+/// Events of `codes` per UTC day in `[from, to)`.
+pub async fn daily_counts<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    to: i64,
+    codes: &[&str],
+) -> Result<Vec<DayCount>> {
+    use audit_event::Column as Col;
+    // Integer division on both backends (BIGINT / BIGINT). A constant in the text rather
+    // than a parameter: PostgreSQL matches the grouped expression to the selected one only
+    // when they are identical, and two parameters are not.
+    let day = Expr::cust("CAST(occurred_at / 86400000 AS BIGINT)");
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column_as(day.clone(), "day")
+        .column(Col::Code)
+        .column_as(count_seq(), "count")
+        .filter(Col::OccurredAt.gte(from))
+        .filter(Col::OccurredAt.lt(to))
+        .filter(Col::Code.is_in(codes.iter().copied()))
+        .group_by(day)
+        .group_by(Col::Code)
+        .into_model::<DayCount>()
+        .all(c)
+        .await?)
+}
+
+/// Events of one code by one actor.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct ActorCount {
+    pub actor_id: Option<Uuid>,
+    pub code: String,
+    pub count: i64,
+}
+
+/// Events of `codes` per actor in `[from, to)`.
+pub async fn count_by_actor<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    to: i64,
+    codes: &[&str],
+) -> Result<Vec<ActorCount>> {
+    use audit_event::Column as Col;
+    Ok(audit_event::Entity::find()
+        .select_only()
+        .column(Col::ActorId)
+        .column(Col::Code)
+        .column_as(count_seq(), "count")
+        .filter(Col::OccurredAt.gte(from))
+        .filter(Col::OccurredAt.lt(to))
+        .filter(Col::Code.is_in(codes.iter().copied()))
+        .group_by(Col::ActorId)
+        .group_by(Col::Code)
+        .into_model::<ActorCount>()
+        .all(c)
+        .await?)
+}
+
+/// Up to `limit` events of `codes` in `[from, to)`, newest first.
+pub async fn events_of<C: ConnectionTrait>(
+    c: &C,
+    from: i64,
+    to: i64,
+    codes: &[&str],
+    limit: u64,
+) -> Result<Vec<audit_event::Model>> {
+    use audit_event::Column as Col;
+    Ok(audit_event::Entity::find()
+        .filter(Col::OccurredAt.gte(from))
+        .filter(Col::OccurredAt.lt(to))
+        .filter(Col::Code.is_in(codes.iter().copied()))
+        .order_by_desc(Col::Seq)
+        .limit(limit)
+        .all(c)
+        .await?)
+}

@@ -6,6 +6,7 @@
 mod activities;
 mod audit_feeds;
 mod audit_log;
+mod audit_report;
 mod audit_retention;
 mod auth;
 mod authorization;

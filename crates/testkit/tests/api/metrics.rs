@@ -43,17 +43,6 @@ async fn scrape(
     (status, res.text().await.unwrap())
 }
 
-async fn wrong_password(app: &TestApp, email: &str) {
-    let res = app
-        .anon
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": "not the password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-}
-
 async fn the_metrics_endpoint_counts_and_is_guarded(backend: Backend) {
     let mut config = test_config();
     config.monitor.rules.failed_logins_per_account = 2;
@@ -70,8 +59,8 @@ async fn the_metrics_endpoint_counts_and_is_guarded(backend: Backend) {
     let id = contact["id"].as_str().unwrap();
     let (status, _) = app.get_json(&format!("/api/v1/contacts/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    wrong_password(&app, "seller@example.com").await;
-    wrong_password(&app, "seller@example.com").await;
+    app.wrong_password("seller@example.com").await;
+    app.wrong_password("seller@example.com").await;
     // Two failures for one account raise an alert.
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

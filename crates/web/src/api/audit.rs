@@ -181,6 +181,42 @@ pub async fn checkpoints(
     Ok(Json(CheckpointList { items }))
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// From this time on (RFC 3339).
+    from: String,
+    /// Before this time (RFC 3339); at most 366 days after `from`.
+    to: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/report", tag = "audit", params(ReportParams),
+    responses((status = 200, description = "The audit report of the range: sign-ins and failures by day, second-factor coverage (privileged users without one named), privileged changes, reads of personal data by user, exports, alerts and their handling, and a verification of the whole log run for the report", body = custodian_core::audit::report::AuditReport),
+        (status = 403, body = crate::error::ApiError),
+        (status = 422, description = "`invalid_time`, `required`, `invalid_range`, `range_too_long`", body = crate::error::ApiError)))]
+pub async fn report(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(p): ApiQuery<ReportParams>,
+) -> ApiResult<Json<custodian_core::audit::report::AuditReport>> {
+    let from = required_time("from", &p.from)?;
+    let to = required_time("to", &p.to)?;
+    Ok(Json(state.core.audit_report(&auth.actor, from, to).await?))
+}
+
+/// A time parameter that must be given.
+fn required_time(field: &str, value: &str) -> Result<i64, CoreError> {
+    parse_time(field, Some(value))?.ok_or_else(|| {
+        FieldError::new(
+            field,
+            "required",
+            "give a time such as 2026-11-01T00:00:00Z",
+        )
+        .into()
+    })
+}
+
 #[utoipa::path(get, path = "/api/v1/audit/retention", tag = "audit",
     responses((status = 200, description = "How long events are kept and what was pruned", body = custodian_core::audit::retention::RetentionStatus),
         (status = 403, body = crate::error::ApiError)))]
@@ -212,18 +248,8 @@ pub async fn export(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let required = |field: &str, value: &str| -> Result<i64, CoreError> {
-        parse_time(field, Some(value))?.ok_or_else(|| {
-            FieldError::new(
-                field,
-                "required",
-                "give a time such as 2026-11-01T00:00:00Z",
-            )
-            .into()
-        })
-    };
-    let from = required("from", &p.from)?;
-    let to = required("to", &p.to)?;
+    let from = required_time("from", &p.from)?;
+    let to = required_time("to", &p.to)?;
     let body = state.core.audit_export(&auth.actor, from, to).await?;
     Ok((
         [

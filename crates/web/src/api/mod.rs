@@ -281,6 +281,7 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/checkpoints", get(audit::checkpoints))
         .route("/audit/export", get(audit::export))
         .route("/audit/retention", get(audit::retention))
+        .route("/audit/report", get(audit::report))
         .route("/security/alerts", get(security::list))
         .route(
             "/security/alerts/{id}",
