@@ -192,6 +192,25 @@ async fn the_report_sums_up_the_range_from_the_log(backend: Backend) {
     assert_eq!(empty["exports"]["exports"], 0);
     assert_eq!(empty["alerts"]["raised"], 0);
 
+    // The page: the same report with its charts, in both languages.
+    let (status, page) = auditor.html("/audit/report", "en").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<h1 id=\"page-title\">Audit report</h1>"));
+    assert!(page.contains("id=\"chart-sign-ins\""), "sign-ins chart");
+    assert!(page.contains("id=\"chart-readers\""), "readers chart");
+    assert!(page.contains("<li>auditor@example.com</li>"));
+    assert!(page.contains("<dd id=\"sign-ins-failed\">2</dd>"));
+    assert!(!page.contains("Report Person"));
+    let (status, page) = auditor.html("/audit/report", "zh-CN").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("审计报告") && page.contains("每日登录"));
+    let (status, _) = auditor
+        .html("/audit/report?from=2026-13-01&to=2026-11-01", "en")
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let (status, _) = seller.html("/audit/report", "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // Bad ranges and people without audit access are refused.
     let (status, body) = auditor.get_json(&query(end, start)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

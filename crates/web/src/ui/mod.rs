@@ -5,6 +5,7 @@
 mod account;
 mod activities;
 mod audit;
+mod audit_report;
 mod charts;
 mod companies;
 mod contacts;
@@ -132,6 +133,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/export/{kind}", get(transfer::export))
         .route("/audit", get(audit::show))
+        .route("/audit/report", get(audit_report::show))
         .route("/security", get(security::dashboard))
         .route("/security/verify", post(security::verify))
         .route(
