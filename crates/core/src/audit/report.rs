@@ -113,7 +113,16 @@ pub struct PrivilegedChanges {
     /// Per event code.
     pub counts: BTreeMap<String, u64>,
     /// The newest ones, newest first.
-    pub recent: Vec<AuditEventView>,
+    pub recent: Vec<PrivilegedChange>,
+}
+
+/// One privileged change and who made it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivilegedChange {
+    pub event: AuditEventView,
+    /// The user who made it (none for the system or an anonymous actor).
+    pub by: Option<ReportUser>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -249,7 +258,14 @@ impl Core {
         }
         for row in repo::audit::events_of(conn, from, to, &privileged_codes, CHANGES_LISTED).await?
         {
-            privileged_changes.recent.push(self.audit_view(row).await?);
+            let by = match row.actor_id {
+                Some(user) => Some(names.user(self, user).await?),
+                None => None,
+            };
+            privileged_changes.recent.push(PrivilegedChange {
+                event: self.audit_view(row).await?,
+                by,
+            });
         }
 
         let read_codes = codes(&[AuditCode::DataRead, AuditCode::DataReveal]);

@@ -173,11 +173,17 @@ pub(crate) async fn show(
         .privileged_changes
         .recent
         .iter()
-        .map(|e| {
+        .map(|change| {
             (
-                format_time(custodian_domain::clock::from_millis(e.occurred_at)),
-                e.code.clone(),
-                e.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+                format_time(custodian_domain::clock::from_millis(
+                    change.event.occurred_at,
+                )),
+                change.event.code.clone(),
+                change
+                    .by
+                    .as_ref()
+                    .map(|u| u.email.clone())
+                    .unwrap_or_else(|| change.event.actor_kind.clone()),
             )
         })
         .collect();
