@@ -439,10 +439,11 @@ impl Core {
     }
 }
 
-/// Users' e-mails, each opened once per report.
+/// Users' e-mails, each opened once per report, under the organisation key fetched once.
 #[derive(Default)]
 struct UserNames {
     known: BTreeMap<Uuid, String>,
+    org: Option<std::sync::Arc<custodian_crypto::envelope::DataKey>>,
 }
 
 impl UserNames {
@@ -456,7 +457,10 @@ impl UserNames {
         let conn = core.store().conn();
         let email = match repo::users::get(conn, id).await? {
             Some(user) => {
-                let org = core.keys().org_key(conn).await?;
+                let org = match &self.org {
+                    Some(org) => org.clone(),
+                    None => self.org.insert(core.keys().org_key(conn).await?).clone(),
+                };
                 core.open_identity(&org, &user)?.0
             }
             None => String::new(),

@@ -62,6 +62,62 @@ fn parse_day(field: &str, value: &str) -> Result<i64, custodian_core::CoreError>
     Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
+/// What differs between the report's charts: two series of counts each.
+struct CountChart {
+    id: &'static str,
+    /// The title's key; the description's is the same with `_desc`.
+    key: &'static str,
+    category_header: &'static str,
+    series: [&'static str; 2],
+    layout: Layout,
+    stacked: bool,
+}
+
+/// A chart of two counts per category, as SVG and its data table; none without categories.
+fn count_chart(
+    t: &Tr<'_>,
+    chart: CountChart,
+    rows: impl Iterator<Item = (String, [u64; 2])>,
+) -> Option<(String, String)> {
+    let categories: Vec<Category> = rows
+        .map(|(label, counts)| {
+            let values: Vec<i64> = counts
+                .iter()
+                .map(|n| i64::try_from(*n).unwrap_or(i64::MAX))
+                .collect();
+            Category {
+                label,
+                labels: values.iter().map(i64::to_string).collect(),
+                total: chart
+                    .stacked
+                    .then(|| counts.iter().sum::<u64>().to_string()),
+                values,
+            }
+        })
+        .collect();
+    if categories.is_empty() {
+        return None;
+    }
+    let chart = BarChart {
+        id: chart.id,
+        title: t.t(chart.key).to_owned(),
+        desc: t.t(&format!("{}_desc", chart.key)).to_owned(),
+        category_header: t.t(chart.category_header).to_owned(),
+        series: chart
+            .series
+            .iter()
+            .map(|key| Series {
+                name: t.t(key).to_owned(),
+            })
+            .collect(),
+        categories,
+        layout: chart.layout,
+        stacked: chart.stacked,
+        tick: &|v: i64| v.to_string(),
+    };
+    Some((chart.svg(), chart.table()))
+}
+
 /// `/audit/report`.
 pub(crate) async fn show(
     v: Viewer,
@@ -81,75 +137,37 @@ pub(crate) async fn show(
     let to = parse_day("to", &form.to).ui(&v)? + DAY_MS;
     let report = v.core().audit_report(v.actor(), from, to).await.ui(&v)?;
     let t = v.t();
-    let sign_in_chart = (!report.sign_ins.by_day.is_empty()).then(|| {
-        let chart = BarChart {
+    let sign_in_chart = count_chart(
+        &t,
+        CountChart {
             id: "chart-sign-ins",
-            title: t.t("report.sign_ins_chart").to_owned(),
-            desc: t.t("report.sign_ins_chart_desc").to_owned(),
-            category_header: t.t("report.day").to_owned(),
-            series: ["report.succeeded", "report.failed"]
-                .iter()
-                .map(|key| Series {
-                    name: t.t(key).to_owned(),
-                })
-                .collect(),
-            categories: report
-                .sign_ins
-                .by_day
-                .iter()
-                .map(|d| {
-                    let values = vec![
-                        i64::try_from(d.succeeded).unwrap_or(i64::MAX),
-                        i64::try_from(d.failed).unwrap_or(i64::MAX),
-                    ];
-                    Category {
-                        label: d.day.clone(),
-                        labels: values.iter().map(i64::to_string).collect(),
-                        total: Some((d.succeeded + d.failed).to_string()),
-                        values,
-                    }
-                })
-                .collect(),
+            key: "report.sign_ins_chart",
+            category_header: "report.day",
+            series: ["report.succeeded", "report.failed"],
             layout: Layout::Vertical,
             stacked: true,
-            tick: &|v: i64| v.to_string(),
-        };
-        (chart.svg(), chart.table())
-    });
-    let reader_chart = (!report.personal_data_reads.is_empty()).then(|| {
-        let chart = BarChart {
+        },
+        report
+            .sign_ins
+            .by_day
+            .iter()
+            .map(|d| (d.day.clone(), [d.succeeded, d.failed])),
+    );
+    let reader_chart = count_chart(
+        &t,
+        CountChart {
             id: "chart-readers",
-            title: t.t("report.readers_chart").to_owned(),
-            desc: t.t("report.readers_chart_desc").to_owned(),
-            category_header: t.t("report.user").to_owned(),
-            series: ["report.reads", "report.reveals"]
-                .iter()
-                .map(|key| Series {
-                    name: t.t(key).to_owned(),
-                })
-                .collect(),
-            categories: report
-                .personal_data_reads
-                .iter()
-                .map(|r| {
-                    let values = vec![
-                        i64::try_from(r.reads).unwrap_or(i64::MAX),
-                        i64::try_from(r.reveals).unwrap_or(i64::MAX),
-                    ];
-                    Category {
-                        label: r.user.email.clone(),
-                        labels: values.iter().map(i64::to_string).collect(),
-                        total: None,
-                        values,
-                    }
-                })
-                .collect(),
+            key: "report.readers_chart",
+            category_header: "report.user",
+            series: ["report.reads", "report.reveals"],
             layout: Layout::Horizontal,
             stacked: false,
-            tick: &|v: i64| v.to_string(),
-        };
-        (chart.svg(), chart.table())
-    });
+        },
+        report
+            .personal_data_reads
+            .iter()
+            .map(|r| (r.user.email.clone(), [r.reads, r.reveals])),
+    );
     let alert_rows = report
         .alerts
         .by_rule
